@@ -1,0 +1,115 @@
+"""vidiframe: typed Polars frames and Parquet datasets from the VidiCenter data export API.
+
+>>> import vidiframe as vf
+>>> vf.export_schema("ots", "1h")["ots_count"]
+Int64
+
+The public names are re-exported here from small private modules, each with one
+job. They are imported on first use, so ``import vidiframe`` stays cheap and an
+offline user never imports the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from vidiframe._errors import (
+    AuthenticationError,
+    DatasetError,
+    ExportFailedError,
+    ExportNotReadyError,
+    InsecureURLError,
+    InvalidRequestError,
+    RateLimitError,
+    ResponseError,
+    ResponseFormatError,
+    SchemaConflictError,
+    SchemaError,
+    TransportError,
+    UnknownCodeWarning,
+    UnknownFieldWarning,
+    VidiFrameError,
+    VidiFrameWarning,
+)
+from vidiframe._version import __version__
+
+if TYPE_CHECKING:
+    from vidiframe._api import read_vidicenter
+    from vidiframe._client import VidiCenterClient
+    from vidiframe._contents import explode_contents
+    from vidiframe._datasets import scan_partitions, write_partitions
+    from vidiframe._fields import Field
+    from vidiframe._frame import drop_placeholders, fill_placeholders
+    from vidiframe._registry import (
+        TIME_RESOLUTIONS,
+        ExportSpec,
+        export_schema,
+        get_export,
+        iter_exports,
+    )
+
+# Public name -> the private module that defines it. One line per name: a newcomer
+# finds where anything lives here.
+_LAZY: dict[str, str] = {
+    "read_vidicenter": "vidiframe._api",
+    "explode_contents": "vidiframe._contents",
+    "drop_placeholders": "vidiframe._frame",
+    "fill_placeholders": "vidiframe._frame",
+    "VidiCenterClient": "vidiframe._client",
+    "write_partitions": "vidiframe._datasets",
+    "scan_partitions": "vidiframe._datasets",
+    "Field": "vidiframe._fields",
+    "ExportSpec": "vidiframe._registry",
+    "TIME_RESOLUTIONS": "vidiframe._registry",
+    "export_schema": "vidiframe._registry",
+    "get_export": "vidiframe._registry",
+    "iter_exports": "vidiframe._registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidiframe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "TIME_RESOLUTIONS",
+    "AuthenticationError",
+    "DatasetError",
+    "ExportFailedError",
+    "ExportNotReadyError",
+    "ExportSpec",
+    "Field",
+    "InsecureURLError",
+    "InvalidRequestError",
+    "RateLimitError",
+    "ResponseError",
+    "ResponseFormatError",
+    "SchemaConflictError",
+    "SchemaError",
+    "TransportError",
+    "UnknownCodeWarning",
+    "UnknownFieldWarning",
+    "VidiCenterClient",
+    "VidiFrameError",
+    "VidiFrameWarning",
+    "__version__",
+    "drop_placeholders",
+    "explode_contents",
+    "export_schema",
+    "fill_placeholders",
+    "get_export",
+    "iter_exports",
+    "read_vidicenter",
+    "scan_partitions",
+    "write_partitions",
+]

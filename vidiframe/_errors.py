@@ -1,0 +1,181 @@
+"""Errors and warnings raised by vidiframe.
+
+Every error derives from :class:`VidiFrameError`, so ``except vf.VidiFrameError``
+catches everything the library raises on purpose. The HTTP library's own
+exceptions never escape: they are wrapped in :class:`TransportError`.
+
+::
+
+    VidiFrameError
+    ├── InvalidRequestError (ValueError)      bad arguments, raised before any request
+    │   └── InsecureURLError                  http:// to a non-loopback host
+    ├── ResponseError                         a response that cannot become a frame
+    │   ├── ResponseFormatError (ValueError)  not JSON, no ``state``, ``data`` not a list
+    │   ├── ExportNotReadyError               ``state`` is ``started`` / ``in_progress``
+    │   └── ExportFailedError                 ``state`` is ``failed`` (carries ``fail_reason``)
+    ├── SchemaError (ValueError)              a value that cannot take its column's type
+    ├── DatasetError                          a Parquet dataset that cannot be written or read
+    │   └── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
+    ├── AuthenticationError                   401 / 403, never retried
+    └── TransportError                        connection failures, 5xx after the retries
+        └── RateLimitError                    429 after the retries
+
+Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
+
+::
+
+    VidiFrameWarning
+    ├── UnknownFieldWarning   the response has a field the registry does not know
+    └── UnknownCodeWarning    a coded field holds a code without a documented label
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "DatasetError",
+    "ExportFailedError",
+    "ExportNotReadyError",
+    "InsecureURLError",
+    "InvalidRequestError",
+    "RateLimitError",
+    "ResponseError",
+    "ResponseFormatError",
+    "SchemaConflictError",
+    "SchemaError",
+    "TransportError",
+    "UnknownCodeWarning",
+    "UnknownFieldWarning",
+    "VidiFrameError",
+    "VidiFrameWarning",
+]
+
+
+class VidiFrameError(Exception):
+    """Base class of every error vidiframe raises."""
+
+
+class InvalidRequestError(VidiFrameError, ValueError):
+    """An argument or combination of arguments the API would refuse.
+
+    Raised before any request is sent.
+    """
+
+
+class InsecureURLError(InvalidRequestError):
+    """A plain ``http://`` base URL that points to a host other than loopback.
+
+    VidiCenter revokes a token that is sent over plain http, so this is refused
+    before a socket is opened.
+    """
+
+
+class ResponseError(VidiFrameError):
+    """A response that cannot be turned into a frame."""
+
+
+class ResponseFormatError(ResponseError, ValueError):
+    """The body is not JSON, or has no ``state``, or its ``data`` is not a list.
+
+    Attributes
+    ----------
+    position
+        Byte offset of the problem in the body, when known.
+    key
+        The key that is missing or malformed, when relevant.
+    """
+
+    def __init__(self, message: str, *, position: int | None = None, key: str | None = None):
+        super().__init__(message)
+        self.position = position
+        self.key = key
+
+
+class ExportNotReadyError(ResponseError):
+    """The export is still being built (``state`` is ``started`` or ``in_progress``)."""
+
+    def __init__(self, message: str, *, state: str):
+        super().__init__(message)
+        self.state = state
+
+
+class ExportFailedError(ResponseError):
+    """The export failed on the server (``state`` is ``failed``).
+
+    Attributes
+    ----------
+    fail_reason
+        The server's ``fail_reason``, or ``None`` when it gave none.
+    query
+        The query whose export failed, when known.
+    """
+
+    def __init__(self, message: str, *, fail_reason: str | None, query: Any = None):
+        super().__init__(message)
+        self.fail_reason = fail_reason
+        self.query = query
+
+
+class SchemaError(VidiFrameError, ValueError):
+    """A value that cannot be converted to its column's type, or a schema mismatch.
+
+    Attributes
+    ----------
+    column, value, row
+        What failed and where, when known (``row`` is the 0-based index in ``data``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        value: Any = None,
+        row: int | None = None,
+    ):
+        super().__init__(message)
+        self.column = column
+        self.value = value
+        self.row = row
+
+
+class DatasetError(VidiFrameError):
+    """A Parquet dataset that cannot be written or read as asked."""
+
+
+class SchemaConflictError(DatasetError, SchemaError):
+    """A frame whose schema conflicts with the dataset it is written to."""
+
+
+class AuthenticationError(VidiFrameError):
+    """The server refused the credentials (401) or the access (403). Never retried."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class TransportError(VidiFrameError):
+    """The server could not be reached or kept failing (5xx) after the retries."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimitError(TransportError):
+    """The server kept answering 429 after the retries."""
+
+
+class VidiFrameWarning(UserWarning):
+    """Base class of the warnings vidiframe emits."""
+
+
+class UnknownFieldWarning(VidiFrameWarning):
+    """A response field the registry does not know; it is kept as a column."""
+
+
+class UnknownCodeWarning(VidiFrameWarning):
+    """A coded field holds a code without a documented label; the label is null."""

@@ -1,0 +1,1142 @@
+"""The export registry: one declaration per export type and granularity.
+
+Every export of both documentation versions (``2020-10``, ``2025-04``) and of the
+live API additions (SPEC section 9) is declared here, field by field, once. The
+parser, the fake server, the hypothesis strategies and the docs read these
+declarations; a field is never described anywhere else.
+
+Look an export up with :func:`get_export`, which also validates the
+``data_type`` / ``time_resolution`` / ``group_by_demographics`` combination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import Literal
+
+import polars as pl
+
+from vidiframe._errors import InvalidRequestError
+from vidiframe._fields import (
+    Coded,
+    Field,
+    Flag,
+    Float,
+    Int,
+    Millis,
+    Nested,
+    Seconds,
+    Tenths,
+    Text,
+    Timestamp,
+)
+
+__all__ = [
+    "AGGREGATED_RESOLUTIONS",
+    "EXPORTS",
+    "TIME_RESOLUTIONS",
+    "ExportSpec",
+    "Granularity",
+    "export_schema",
+    "get_export",
+    "iter_exports",
+]
+
+Granularity = Literal["finest", "aggregated", "demographics"]
+
+#: Every ``time_resolution`` the API knows, finest first.
+TIME_RESOLUTIONS: tuple[str, ...] = ("finest", "5m", "10m", "15m", "30m", "1h", "1d", "7d", "30d", "1M")
+#: The aggregated resolutions.
+AGGREGATED_RESOLUTIONS: tuple[str, ...] = TIME_RESOLUTIONS[1:]
+
+#: Maximum rows of one export (SPEC section 4).
+FINEST_ROW_LIMIT = 3_000_000
+AGGREGATED_ROW_LIMIT = 20_000_000
+
+_V2020 = "2020-10"
+_V2025 = "2025-04"
+_SPEC9 = "SPEC § 9"
+
+
+def _src(version: str, section: str) -> str:
+    return f"{version} § {section}"
+
+
+# -- labels of the coded fields ----------------------------------------------------------
+
+GENDER = {0: "unknown", 1: "male", 2: "female"}
+AGE = {0: "unknown", 1: "child", 2: "young adult", 3: "adult", 4: "senior"}
+GLASSES = {0: "unknown", 1: "no glasses", 2: "glasses", 3: "sunglasses"}
+MUSTACHE = {0: "unknown", 1: "no mustache", 2: "mustache"}
+BEARD = {0: "unknown", 1: "no beard", 2: "beard"}
+VEHICLE_TYPE = {0: "unknown", 1: "car", 2: "bus", 3: "truck and SUV", 4: "van", 5: "bike"}
+VEHICLE_COLOR = {
+    0: "unknown",
+    1: "white",
+    2: "gray",
+    3: "yellow",
+    4: "red",
+    5: "green",
+    6: "blue",
+    7: "black",
+}
+
+# -- fields shared by many exports ----------------------------------------------------------
+
+_DATA_NOTE = _src(_V2025, "Data formats")
+LOCATION_ID = Int(
+    "location_id",
+    role="key",
+    doc="unique numeric identifier of the data source",
+    source=_DATA_NOTE,
+    nullable=False,
+    low=1,
+    high=99_999,
+)
+SITE_ID = Int(
+    "site_id",
+    role="key",
+    doc="unique numeric identifier of the data source",
+    source=_src(_V2025, "Proof of play by site export"),
+    nullable=False,
+    low=1,
+    high=99_999,
+)
+PERIOD_START = Timestamp(
+    "period_start",
+    role="key",
+    doc="starting date and time for the current event or aggregate",
+    source=_DATA_NOTE,
+    nullable=False,
+)
+
+
+def _gender(role: Literal["key", "metric"], source: str) -> Field:
+    return Coded("gender", GENDER, role=role, doc="numeric identifier for gender", source=source)
+
+
+def _age(role: Literal["key", "metric"], source: str) -> Field:
+    return Coded("age", AGE, role=role, doc="numeric identifier for age group", source=source)
+
+
+def _dwell(source: str, doc: str = "dwell time, in tenths of seconds") -> Field:
+    return Tenths("dwell_time_in_tenths_of_sec", legacy=("dwell_time",), doc=doc, source=source)
+
+
+def _attention(source: str, doc: str = "attention time, in tenths of seconds") -> Field:
+    return Tenths(
+        "attention_time_in_tenths_of_sec", legacy=("attention_time",), doc=doc, source=source
+    )
+
+
+def _moods(source: str) -> tuple[Field, ...]:
+    return tuple(
+        Float(
+            mood,
+            unit="percent",
+            doc="share of the viewer's time in this mood, in percent (core only)",
+            source=source,
+            high=100,
+        )
+        for mood in ("very_happy", "happy", "neutral", "unhappy", "very_unhappy")
+    )
+
+
+_FINEST_VIEWERS = _src(_V2025, "Finest viewers export")
+_FINEST_VIEWERS_2020 = _src(_V2020, "Finest viewers export")
+
+VIEWER_EVENT: tuple[Field, ...] = (
+    _gender("metric", _FINEST_VIEWERS),
+    _age("metric", _FINEST_VIEWERS),
+    Int(
+        "age_value",
+        unit="years",
+        doc="numeric age in years (core only)",
+        source=_FINEST_VIEWERS,
+        high=99,
+    ),
+    _dwell(_FINEST_VIEWERS),
+    _attention(_FINEST_VIEWERS),
+    *_moods(_FINEST_VIEWERS),
+    Coded("glasses", GLASSES, doc="viewer's glasses information (expert only)", source=_FINEST_VIEWERS_2020),
+    Coded("mustache", MUSTACHE, doc="viewer's mustache information (expert only)", source=_FINEST_VIEWERS_2020),
+    Coded("beard", BEARD, doc="viewer's beard information (expert only)", source=_FINEST_VIEWERS_2020),
+)
+
+VIEWER_LINKS: tuple[Field, ...] = (
+    Int("vr_id", role="key", doc="identifier of the viewer record", source=_SPEC9),
+    Int("footfall_id", role="key", doc="identifier of the matching footfall record", source=_SPEC9),
+    Timestamp("footfall_start", role="key", doc="start of the matching footfall record", source=_SPEC9),
+)
+
+WATCHER_LINKS: tuple[Field, ...] = (
+    Int("vr_id", role="key", doc="identifier of the record", source=_SPEC9),
+    Int("watcher_id", role="key", doc="identifier of the matching watcher", source=_SPEC9),
+    Timestamp(
+        "watcher_start",
+        role="key",
+        doc="start of the matching watcher (may have microseconds, may be null)",
+        source=_SPEC9,
+    ),
+    Int("tracking_mode", doc="tracking mode of the record", source=_SPEC9, high=5),
+)
+
+_APC = _src(_V2025, "Finest viewers APC export")
+APC_CONTENT: tuple[Field, ...] = (
+    Text("content_id", role="key", doc="identifier of the content played", source=_APC),
+    Text("app_id", doc="app_id of the content (dropped by the live API, SPEC § 9)", source=_APC),
+    Text("campaign_id", doc="campaign_id of the content", source=_APC),
+    Millis(
+        "dwell_time_in_milliseconds",
+        legacy=("dwell_time",),
+        seconds_name="content_dwell_time_s",
+        doc="cumulated dwell time, in milliseconds",
+        source=_APC,
+    ),
+    Millis(
+        "attention_time_in_milliseconds",
+        legacy=("attention_time",),
+        seconds_name="content_attention_time_s",
+        doc="cumulated attention time, in milliseconds",
+        source=_APC,
+    ),
+    *(
+        Millis(f"{mood}_time", doc=f"time in the {mood} mood, in milliseconds (core only)", source=_APC)
+        for mood in ("very_happy", "happy", "neutral", "unhappy", "very_unhappy")
+    ),
+)
+
+_AGG_VIEWERS = _src(_V2025, "Aggregated viewers export")
+WATCHER_COUNT = Int("watcher_count", unit="count", doc="number of watchers", source=_AGG_VIEWERS)
+
+
+def _pop_watchers(source: str) -> tuple[Field, ...]:
+    """The proof-of-play watchers metrics, with the demographic breakdown (quirk 10)."""
+    groups = [
+        f"{age}_{gender}"
+        for gender in ("male", "female")
+        for age in ("child", "young_adult", "adult", "senior")
+    ]
+    return (
+        Seconds("content_duration", doc="cumulated play duration of the content, in seconds", source=source),
+        Seconds("duration", doc="total observation time, in seconds", source=source),
+        Float(
+            "impressions",
+            unit="count",
+            doc="estimated amount of impressions calculated using the conversion ratio",
+            source=source,
+        ),
+        Float(
+            "estimated_ots",
+            unit="count",
+            doc="estimated amount of OTS (deprecated, 2020 only)",
+            source=source.replace(_V2025, _V2020),
+        ),
+        Int("play_count", unit="count", doc="how many times the content was played", source=source),
+        Float("impressions_per_play", doc="number of impressions divided by number of plays", source=source),
+        Int("watchers", unit="count", doc="number of watchers", source=source),
+        Int(
+            "watchers_2sec",
+            unit="count",
+            doc="number of watchers with an attention time > 2 seconds",
+            source=source,
+        ),
+        Int("watchers_masked", unit="count", doc="number of masked watchers", source=source),
+        *(
+            Int(f"watchers_{group}", unit="count", doc=f"number of {group.replace('_', ' ')} watchers", source=source)
+            for group in groups
+        ),
+        _dwell(source, "cumulated dwell time, in tenths of seconds"),
+        _attention(source, "cumulated attention time, in tenths of seconds"),
+        Tenths(
+            "avg_dwell_time_in_tenths_of_sec",
+            kind="float",
+            doc="average dwell time per watcher, in tenths of seconds",
+            source=source,
+        ),
+        Tenths(
+            "avg_attention_time_in_tenths_of_sec",
+            kind="float",
+            doc="average attention time per watcher, in tenths of seconds",
+            source=source,
+        ),
+    )
+
+
+def _pop_vehicle_person(source: str) -> tuple[Field, ...]:
+    return (
+        Seconds("content_duration", doc="cumulated play duration of the content, in seconds", source=source),
+        Seconds("duration", doc="total observation time, in seconds", source=source),
+        Int("play_count", unit="count", doc="how many times the content was played", source=source),
+        Int("vehicle_count", unit="count", doc="number of vehicles", source=source),
+        Float("vehicle_impressions", unit="count", doc="number of vehicles impressions", source=source),
+        Tenths(
+            "vehicle_presence_time",
+            doc="cumulated presence time for vehicles, in tenths of seconds",
+            source=source,
+        ),
+        Tenths(
+            "avg_vehicle_presence_time",
+            kind="float",
+            doc="average presence time for vehicles, in tenths of seconds",
+            source=source,
+        ),
+        Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=source),
+        Tenths(
+            "footfall_presence_time",
+            doc="cumulated presence time for footfall, in tenths of seconds",
+            source=source,
+        ),
+        Tenths(
+            "avg_footfall_presence_time",
+            kind="float",
+            doc="average presence time for footfall, in tenths of seconds",
+            source=source,
+        ),
+        Float("total_impressions", unit="count", doc="sum of footfall and vehicle impressions", source=source),
+        Float(
+            "total_impressions_per_play",
+            doc="number of impressions divided by number of plays",
+            source=source,
+        ),
+        Tenths(
+            "total_presence_time",
+            kind="float",
+            doc="impressions per vehicle * vehicle_presence_time + footfall_presence_time, "
+            "in tenths of seconds",
+            source=source,
+        ),
+        Tenths(
+            "avg_presence_time",
+            kind="float",
+            doc="average presence time for footfall and vehicles, in tenths of seconds",
+            source=source,
+        ),
+    )
+
+
+_FINEST_VEHICLES = _src(_V2025, "Finest vehicles export")
+VEHICLE_CODES: tuple[Field, ...] = (
+    Coded("type", VEHICLE_TYPE, doc="vehicle type", source=_FINEST_VEHICLES),
+    Coded("color", VEHICLE_COLOR, doc="vehicle color", source=_FINEST_VEHICLES),
+)
+
+
+def _im_fields(source: str) -> tuple[Field, ...]:
+    return (
+        Int("vehicle_count", unit="count", doc="number of vehicles", source=source),
+        Tenths("vehicle_presence_time", doc="cumulated presence time, in tenths of seconds", source=source),
+        Float("vehicle_impressions", unit="count", doc="number of vehicle impressions", source=source),
+        Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=source),
+        Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=source),
+        Tenths(
+            "footfall_presence_time",
+            doc="cumulated footfall presence time, in tenths of seconds",
+            source=source,
+        ),
+        Float("im_footfall", doc="impression multiplier for footfall", source=source),
+        Float("im_vehicle", doc="impression multiplier for vehicles", source=source),
+        Float("im", doc="combined impression multiplier", source=source),
+        *_im_tail(source),
+    )
+
+
+def _im_tail(source: str) -> tuple[Field, ...]:
+    return (
+        Flag(
+            "backup_value",
+            bool_text="yes",
+            doc='"yes" when a backup im value was calculated from the previous week',
+            source=source,
+        ),
+        Tenths(
+            "analysis_window",
+            doc="time window during which the analysis took place, in tenths of seconds",
+            source=source,
+        ),
+        Flag("active", doc="whether the location was active", source=_SPEC9),
+    )
+
+
+_IM = _src(_V2025, "Impression multiplier export")
+_TARGETED_BRACKETS = ("12_17", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus")
+
+
+# -- the exports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """The declaration of one export type at one granularity.
+
+    Parameters
+    ----------
+    data_type
+        The API's ``data_type``.
+    granularity
+        ``finest`` (raw events), ``aggregated``, or ``demographics`` (aggregated
+        with ``group_by_demographics``).
+    title
+        The section title in the documentation.
+    fields
+        The response fields, keys first, in documentation order.
+    source
+        Where the documentation describes this export.
+    resolutions
+        The ``time_resolution`` values this export accepts.
+    aliases
+        Older names of the ``data_type`` accepted when reading saved responses.
+    extrapolated
+        Whether the request needs ``extrapolation_amount``.
+    accepts_content_ids, accepts_average_content_duration
+        Which optional query parameters apply.
+    time_as_parts
+        The API sends ``period_start_date`` + ``period_start_time`` instead of
+        ``period_start``.
+    time_api_name
+        The name under which the API sends ``period_start`` (``start_time`` for APC).
+    """
+
+    data_type: str
+    granularity: Granularity
+    title: str
+    fields: tuple[Field, ...]
+    source: str
+    resolutions: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    extrapolated: bool = False
+    accepts_content_ids: bool = False
+    accepts_average_content_duration: bool = False
+    time_as_parts: bool = False
+    time_api_name: str = "period_start"
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.data_type}/{self.granularity}: a field is declared twice")
+
+    @property
+    def key(self) -> tuple[str, Granularity]:
+        """``(data_type, granularity)``, the registry key."""
+        return (self.data_type, self.granularity)
+
+    @property
+    def row_limit(self) -> int:
+        """The server's row limit for one export of this kind."""
+        return FINEST_ROW_LIMIT if self.granularity == "finest" else AGGREGATED_ROW_LIMIT
+
+    @cached_property
+    def by_name(self) -> Mapping[str, Field]:
+        """Fields by current name."""
+        return MappingProxyType({f.name: f for f in self.fields})
+
+    @cached_property
+    def renames(self) -> Mapping[str, str]:
+        """Older names (and the API's ``start_time``) -> current names."""
+        out = {old: f.name for f in self.fields for old in f.legacy}
+        if self.time_api_name != "period_start":
+            out[self.time_api_name] = "period_start"
+        return MappingProxyType(out)
+
+    @cached_property
+    def metrics(self) -> tuple[str, ...]:
+        """Names of the metric fields: a row with all of them null is a placeholder."""
+        return tuple(f.name for f in self.fields if f.role == "metric")
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        """Names of the key fields."""
+        return tuple(f.name for f in self.fields if f.role == "key")
+
+    @cached_property
+    def schema(self) -> pl.Schema:
+        """The frame's schema: every field, its derived columns, then ``is_placeholder``."""
+        columns: dict[str, pl.DataType] = {}
+        for f in self.fields:
+            columns[f.name] = f.dtype
+            columns.update(f.derived_columns())
+        columns["is_placeholder"] = pl.Boolean()
+        return pl.Schema(columns)
+
+    def api_name(self, f: Field, *, legacy: bool = False) -> str:
+        """The name under which the API sends ``f`` (its 2020 name when ``legacy``)."""
+        if f.name == "period_start":
+            return self.time_api_name
+        return f.legacy[0] if legacy and f.legacy else f.name
+
+
+def _finest(data_type: str, title: str, fields: tuple[Field, ...], source: str, **kw: object) -> ExportSpec:
+    return ExportSpec(data_type, "finest", title, fields, source, ("finest",), **kw)  # type: ignore[arg-type]
+
+
+def _aggregated(
+    data_type: str,
+    title: str,
+    fields: tuple[Field, ...],
+    source: str,
+    *,
+    resolutions: tuple[str, ...] = AGGREGATED_RESOLUTIONS,
+    **kw: object,
+) -> ExportSpec:
+    return ExportSpec(data_type, "aggregated", title, fields, source, resolutions, **kw)  # type: ignore[arg-type]
+
+
+def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaration, read top to bottom
+    specs: list[ExportSpec] = []
+    add = specs.append
+
+    # viewers ------------------------------------------------------------------------------
+    add(
+        _finest(
+            "viewers",
+            "Finest viewers export",
+            (LOCATION_ID, PERIOD_START, *VIEWER_EVENT, *VIEWER_LINKS),
+            _FINEST_VIEWERS,
+        )
+    )
+    add(
+        _aggregated(
+            "viewers",
+            "Aggregated viewers export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                WATCHER_COUNT,
+                _dwell(_AGG_VIEWERS, "cumulated dwell time, in tenths of seconds"),
+                _attention(_AGG_VIEWERS, "cumulated attention time, in tenths of seconds"),
+                Float(
+                    "conversion_ratio",
+                    unit="percent",
+                    doc="number of watchers divided by the number of OTS (the examples show percent)",
+                    source=_AGG_VIEWERS,
+                    high=100,
+                ),
+            ),
+            _AGG_VIEWERS,
+        )
+    )
+    demo_src = _src(_V2025, "Aggregated viewers export § Group by demographics example")
+    specs.append(
+        ExportSpec(
+            "viewers",
+            "demographics",
+            "Aggregated viewers export, grouped by demographics",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                _gender("key", _AGG_VIEWERS),
+                _age("key", _AGG_VIEWERS),
+                WATCHER_COUNT,
+                _dwell(_AGG_VIEWERS, "cumulated dwell time, in tenths of seconds"),
+                _attention(_AGG_VIEWERS, "cumulated attention time, in tenths of seconds"),
+            ),
+            demo_src,
+            AGGREGATED_RESOLUTIONS,
+        )
+    )
+    add(
+        _finest(
+            "viewers_apc",
+            "Finest viewers APC export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                *VIEWER_EVENT,
+                *VIEWER_LINKS,
+                Nested(
+                    "contents",
+                    APC_CONTENT,
+                    doc="contents played while the viewer was in front of the camera",
+                    source=_APC,
+                    nullable=False,
+                ),
+            ),
+            _APC,
+            time_api_name="start_time",
+            accepts_content_ids=True,
+        )
+    )
+
+    # ots, gate ------------------------------------------------------------------------------
+    ots_src = _src(_V2025, "Aggregated OTS export")
+    add(
+        _aggregated(
+            "ots",
+            "Aggregated OTS export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Int("ots_count", unit="count", doc="cumulated number of OTS", source=ots_src),
+                Seconds("duration", doc="cumulated duration of the OTS events, in seconds", source=ots_src),
+                Int("watcher_count", unit="count", doc="cumulated number of watchers", source=ots_src),
+                Int(
+                    "effective_ots_count",
+                    unit="count",
+                    doc="effective number of OTS (1h, 1d, 7d and 1M only)",
+                    source=_SPEC9,
+                ),
+                Text("status", doc="status of the aggregate (15m only)", source=_SPEC9),
+            ),
+            ots_src,
+        )
+    )
+    gate_src = _src(_V2025, "Aggregated gate export")
+    add(
+        _aggregated(
+            "gate",
+            "Aggregated gate export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Int("gate_id", role="key", doc="unique numeric identifier of the gate", source=gate_src, nullable=False),
+                Int("in_count", unit="count", doc="cumulated number of people who entered the gate", source=gate_src),
+                Int("out_count", unit="count", doc="cumulated number of people who exited the gate", source=gate_src),
+                Seconds("duration", doc="cumulated duration of the gate events, in seconds", source=gate_src),
+            ),
+            gate_src,
+        )
+    )
+
+    # proof of play ------------------------------------------------------------------------------
+    content_key = Text("content_id", role="key", doc="identifier of the content played", nullable=False)
+    for by, source_key in (("location", LOCATION_ID), ("site", SITE_ID)):
+        src = _src(_V2025, f"Proof of play by {by} export")
+        fields = (source_key, PERIOD_START, content_key, *_pop_watchers(src))
+        add(_aggregated(f"proof_of_play_by_{by}", f"Proof of play by {by} export", fields, src, accepts_content_ids=True))
+        ff_src = _src(_V2025, f"Proof of play by {by} (footfall + faces) export")
+        add(
+            _aggregated(
+                f"proof_of_play_by_{by}_footfall_faces",
+                f"Proof of play by {by} (footfall + faces) export",
+                fields,
+                ff_src,
+                accepts_content_ids=True,
+            )
+        )
+        vp_src = _src(_V2025, f"Proof of play by {by} export for Vehicles & Footfall data")
+        add(
+            _aggregated(
+                f"proof_of_play_vehicle_person_by_{by}",
+                f"Proof of play by {by} export for Vehicles & Footfall data",
+                (source_key, PERIOD_START, content_key, *_pop_vehicle_person(vp_src)),
+                vp_src,
+                accepts_content_ids=True,
+            )
+        )
+
+    # extrapolated -------------------------------------------------------------------------------
+    xw_src = _src(_V2025, "Extrapolated watchers export")
+    add(
+        _aggregated(
+            "extrapolated_watchers",
+            "Extrapolated watchers export",
+            (
+                PERIOD_START,
+                Int("watcher_count", unit="count", doc="number of watchers", source=xw_src),
+                _dwell(xw_src, "cumulated dwell time, in tenths of seconds"),
+                _attention(xw_src, "cumulated attention time, in tenths of seconds"),
+            ),
+            xw_src,
+            extrapolated=True,
+        )
+    )
+    xo_src = _src(_V2025, "Extrapolated OTS export")
+    add(
+        _aggregated(
+            "extrapolated_ots",
+            "Extrapolated OTS export",
+            (
+                PERIOD_START,
+                Int("ots_count", unit="count", doc="cumulated number of OTS", source=xo_src),
+                Seconds("duration", doc="cumulated duration of the OTS events, in seconds", source=xo_src),
+                Int("watcher_count", unit="count", doc="cumulated number of watchers", source=xo_src),
+            ),
+            xo_src,
+            extrapolated=True,
+        )
+    )
+
+    # footfall, vehicles ------------------------------------------------------------------------------
+    ff_finest = _src(_V2025, "Finest footfall export")
+    ff_agg = _src(_V2025, "Aggregated footfall export")
+    add(
+        _finest(
+            "footfall",
+            "Finest footfall export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Tenths(
+                    "footfall_presence_time",
+                    doc="presence time of the current person, in tenths of seconds",
+                    source=ff_finest,
+                ),
+                *WATCHER_LINKS,
+            ),
+            ff_finest,
+            aliases=("persons",),
+        )
+    )
+    add(
+        _aggregated(
+            "footfall",
+            "Aggregated footfall export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Float(
+                    "footfall_impressions",
+                    unit="count",
+                    legacy=("person_count",),
+                    doc="number of footfall impressions (person_count in the 2021 persons export)",
+                    source=ff_agg,
+                ),
+                Tenths("footfall_presence_time", doc="cumulated presence time, in tenths of seconds", source=ff_agg),
+            ),
+            ff_agg,
+            aliases=("persons",),
+        )
+    )
+    veh_agg = _src(_V2025, "Aggregated vehicles export")
+    add(
+        _finest(
+            "vehicles",
+            "Finest vehicles export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                *VEHICLE_CODES,
+                Tenths("vehicle_presence_time", doc="vehicle presence time, in tenths of seconds", source=_FINEST_VEHICLES),
+                Float("vehicle_impressions", unit="count", doc="number of impressions", source=_FINEST_VEHICLES),
+                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=_FINEST_VEHICLES),
+            ),
+            _FINEST_VEHICLES,
+        )
+    )
+    add(
+        _aggregated(
+            "vehicles",
+            "Aggregated vehicles export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Int("vehicle_count", unit="count", doc="number of vehicles", source=veh_agg),
+                Tenths("vehicle_presence_time", doc="cumulated presence time, in tenths of seconds", source=veh_agg),
+                Float("vehicle_impressions", unit="count", doc="number of impressions", source=veh_agg),
+                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=veh_agg),
+            ),
+            veh_agg,
+        )
+    )
+    vf_finest = _src(_V2025, "Finest footfall + vehicles export")
+    vf_agg = _src(_V2025, "Aggregated footfall + vehicles export")
+    add(
+        _finest(
+            "vehicles_footfall",
+            "Finest footfall + vehicles export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                *VEHICLE_CODES,
+                Float("vehicle_impressions", unit="count", doc="number of impressions", source=vf_finest),
+                Tenths(
+                    "vehicle_presence_time",
+                    doc="presence time of the current vehicle, in tenths of seconds",
+                    source=vf_finest,
+                ),
+                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=vf_finest),
+                Tenths(
+                    "footfall_presence_time",
+                    doc="presence time of the current person, in tenths of seconds",
+                    source=vf_finest,
+                ),
+                *WATCHER_LINKS,
+            ),
+            vf_finest,
+            aliases=("vehicles_persons",),
+        )
+    )
+    add(
+        _aggregated(
+            "vehicles_footfall",
+            "Aggregated footfall + vehicles export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Int("vehicle_count", unit="count", doc="number of vehicles", source=vf_agg),
+                Float("vehicle_impressions", unit="count", doc="number of vehicle impressions", source=vf_agg),
+                Tenths("vehicle_presence_time", doc="cumulated vehicle presence time, in tenths of seconds", source=vf_agg),
+                Float("impressions_per_vehicle", doc="average number of impressions per vehicle", source=vf_agg),
+                Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=vf_agg),
+                Tenths("footfall_presence_time", doc="cumulated footfall presence time, in tenths of seconds", source=vf_agg),
+                Float("total_impressions", unit="count", doc="sum of footfall and vehicle impressions", source=vf_agg),
+                Tenths(
+                    "total_presence_time",
+                    kind="float",
+                    doc="impressions per vehicle * vehicle_presence_time + footfall_presence_time",
+                    source=vf_agg,
+                ),
+                Tenths(
+                    "avg_presence_time",
+                    kind="float",
+                    doc="average presence time for footfall and vehicles",
+                    source=vf_agg,
+                ),
+            ),
+            vf_agg,
+            aliases=("vehicles_persons",),
+        )
+    )
+
+    # impression multipliers (1h only) --------------------------------------------------------------
+    hourly = ("1h",)
+    add(_aggregated("im", "Impression multiplier export", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), _IM, resolutions=hourly))
+    ccs = _src(_V2025, "Impression multiplier export - CCS variant")
+    add(_aggregated("im_ccs", "Impression multiplier export - CCS variant", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), ccs, resolutions=hourly))
+    add(_aggregated("im_nobackup", "Impression multiplier export, no backup values", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), _SPEC9, resolutions=hourly))
+    im_ots_fields = (
+        LOCATION_ID,
+        PERIOD_START,
+        Int("ots_count", unit="count", doc="number of OTS", source=_SPEC9),
+        Int("watcher_count", unit="count", doc="number of watchers", source=_SPEC9),
+        Tenths("watcher_dwell_time", doc="cumulated watcher dwell time, in tenths of seconds", source=_SPEC9),
+        Tenths("watcher_attention_time", doc="cumulated watcher attention time, in tenths of seconds", source=_SPEC9),
+        Float("im", doc="impression multiplier", source=_SPEC9),
+        *_im_tail(_SPEC9),
+    )
+    add(_aggregated("im_ots", "Impression multiplier export, OTS based", im_ots_fields, _SPEC9, resolutions=hourly))
+    add(_aggregated("im_ots_nobackup", "Impression multiplier export, OTS based, no backup values", im_ots_fields, _SPEC9, resolutions=hourly))
+    targeted = [Float("im", doc="impression multiplier", source=_SPEC9)]
+    for bracket in _TARGETED_BRACKETS:
+        for who in ("all", "male", "female"):
+            targeted.append(
+                Float(f"{who}_age_{bracket}_im", doc=f"impression multiplier, {who}, age {bracket.replace('_', '-')}", source=_SPEC9)
+            )
+    targeted += [
+        Float("male_total_im", doc="impression multiplier, all male viewers", source=_SPEC9),
+        Float("female_total_im", doc="impression multiplier, all female viewers", source=_SPEC9),
+    ]
+    add(
+        _aggregated(
+            "targeted_im",
+            "Targeted impression multiplier export",
+            (LOCATION_ID, PERIOD_START, *targeted),
+            _SPEC9,
+            resolutions=hourly,
+            accepts_average_content_duration=True,
+        )
+    )
+
+    # product sales (quirk 9: finest and aggregated differ) --------------------------------------------
+    pmp_src = _src(_V2025, "Product sales by demographics export")
+    product = Text("product", role="key", doc="name of the product", source=pmp_src, nullable=False)
+    sales_common = (
+        Float("estimated_sales", unit="count", doc="total estimated sales", source=pmp_src),
+        Int("product_touches", unit="count", doc="number of times the product was touched", source=pmp_src),
+        Int("put_back", unit="count", doc="number of times the product was put back", source=pmp_src),
+    )
+    add(
+        _finest(
+            "pmp_sales_by_demographics",
+            "Product sales by demographics export (finest)",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                product,
+                *sales_common,
+                _gender("metric", pmp_src),
+                Coded("age_bracket", AGE, doc="numeric identifier for age group (finest only)", source=pmp_src),
+            ),
+            pmp_src,
+        )
+    )
+    demo_groups = [
+        f"{age}_{gender}" for age in ("adult", "child", "senior", "young_adult") for gender in ("female", "male")
+    ]
+    add(
+        _aggregated(
+            "pmp_sales_by_demographics",
+            "Product sales by demographics export (aggregated)",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                product,
+                *sales_common,
+                *(
+                    Float(group, unit="count", doc=f"estimated sales for {group.replace('_', ' ')} (aggregated only)", source=pmp_src)
+                    for group in demo_groups
+                ),
+                Float("masked", unit="count", doc="estimated sales for masked or unknown demographics", source=pmp_src),
+            ),
+            pmp_src,
+        )
+    )
+    funnel_src = _src(_V2025, "Product sales funnel export")
+    funnel_common = (
+        _dwell(funnel_src),
+        _attention(funnel_src),
+        Float("estimated_sales", unit="count", doc="number of estimated sales", source=funnel_src),
+        Int("product_touches", unit="count", doc="number of product touches", source=funnel_src),
+        Int("put_back", unit="count", doc="number of times a product was put back", source=funnel_src),
+        Int("poi_by_passers", unit="count", doc="number of POI by passers", source=funnel_src),
+    )
+    add(
+        _finest(
+            "pmp_sales_funnel",
+            "Product sales funnel export (finest)",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Text("product", role="key", doc="name of the product (finest only)", source=funnel_src),
+                _gender("metric", funnel_src),
+                _age("metric", funnel_src),
+                *funnel_common,
+            ),
+            funnel_src,
+        )
+    )
+    add(
+        _aggregated(
+            "pmp_sales_funnel",
+            "Product sales funnel export (aggregated)",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                _gender("key", funnel_src),
+                _age("key", funnel_src),
+                *funnel_common,
+                Int("watcher_count", unit="count", doc="number of watchers (aggregated only)", source=funnel_src),
+            ),
+            funnel_src,
+        )
+    )
+
+    # compass ------------------------------------------------------------------------------------
+    compass_src = _src(_V2025, "Compass export")
+    add(
+        _aggregated(
+            "compass",
+            "Compass export",
+            (
+                LOCATION_ID,
+                Text("location_name", role="key", doc="name of the location", source=_SPEC9),
+                PERIOD_START,
+                Int(
+                    "ots_count_impressions",
+                    unit="count",
+                    legacy=("ots_count",),
+                    doc="number of OTS counted for this segment (ots_count before SPEC § 9)",
+                    source=compass_src,
+                ),
+                Int("effective_ots_count", unit="count", doc="effective number of OTS", source=_SPEC9),
+                Int("nearby_ots_count_impressions", unit="count", doc="number of nearby OTS", source=_SPEC9),
+                Seconds("presence_total", doc="presence time, in seconds", source=compass_src),
+                *(
+                    Float(name, unit="ratio", doc=f"presence time ratio spent in {name.replace('_', ' ')} range", source=compass_src, high=1)
+                    for name in ("far", "mid_range", "near")
+                ),
+                *(
+                    Float(
+                        name,
+                        unit="ratio",
+                        doc=f"share of the ots_count detected as going to the {name.replace('_', ' ')}",
+                        source=compass_src,
+                        high=1,
+                    )
+                    for name in ("north", "north_east", "north_west", "south", "south_east", "south_west", "west", "east")
+                ),
+            ),
+            compass_src,
+        )
+    )
+
+    # SPEC section 9 additions --------------------------------------------------------------------
+    add(
+        _aggregated(
+            "content_plays",
+            "Content plays export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Text("content_id", role="key", doc="identifier of the content played", source=_SPEC9, nullable=False),
+                Seconds("content_duration", doc="duration of the content, in seconds", source=_SPEC9),
+                Int("plays", unit="count", doc="number of plays", source=_SPEC9),
+            ),
+            _SPEC9,
+            accepts_content_ids=True,
+        )
+    )
+    timing = (
+        Millis("start", doc="start relative to period_start, in milliseconds", source=_SPEC9),
+        Millis("duration", doc="duration, in milliseconds", source=_SPEC9),
+    )
+    zone = (
+        Int("id", role="key", doc="identifier", source=_SPEC9),
+        Text("name", role="key", doc="name", source=_SPEC9),
+        Nested("timings", timing, doc="start and duration of each pass", source=_SPEC9, nullable=False),
+    )
+    add(
+        _finest(
+            "retail_analytics_footfall",
+            "Retail analytics footfall export",
+            (
+                LOCATION_ID,
+                PERIOD_START,
+                Tenths("footfall_presence_time", doc="presence time, in tenths of seconds", source=_SPEC9),
+                *WATCHER_LINKS,
+                Int("nb_visits", unit="count", doc="number of visits (sent as 1.0)", source=_SPEC9, high=20),
+                Int("nb_clips", unit="count", doc="number of clips (sent as 1.0)", source=_SPEC9, high=20),
+                Int("nb_doorpass", unit="count", doc="number of door passes (sent as 1.0)", source=_SPEC9, high=20),
+                Nested("visits", zone, doc="visited zones", source=_SPEC9),
+                Nested("clips", zone, doc="clips", source=_SPEC9),
+                Nested("doorpass", zone, doc="door passes", source=_SPEC9),
+            ),
+            _SPEC9,
+        )
+    )
+    add(
+        _aggregated(
+            "retail_analytics_footfall_aggregated",
+            "Retail analytics footfall export, aggregated",
+            (
+                LOCATION_ID,
+                Int("zone_id", role="key", doc="identifier of the zone", source=_SPEC9, nullable=False),
+                Text("zone_name", role="key", doc="name of the zone", source=_SPEC9),
+                PERIOD_START,
+                Float("total_impressions", unit="count", doc="total impressions", source=_SPEC9),
+                Int("nb_visits", unit="count", doc="number of visits", source=_SPEC9),
+                Seconds("total_dwell_duration", doc="total dwell duration, in seconds", source=_SPEC9),
+                Seconds("dwell_threshold", doc="dwell threshold, in seconds", source=_SPEC9),
+                Int("nb_visits_above_threshold", unit="count", doc="number of visits above the threshold", source=_SPEC9),
+                Seconds(
+                    "total_dwell_above_threshold",
+                    doc="total dwell above the threshold, in seconds",
+                    source=_SPEC9,
+                ),
+            ),
+            _SPEC9,
+            time_as_parts=True,
+        )
+    )
+    return tuple(specs)
+
+
+#: Every export, by ``(data_type, granularity)``.
+EXPORTS: Mapping[tuple[str, Granularity], ExportSpec] = MappingProxyType({s.key: s for s in _declare()})
+
+#: Older ``data_type`` names accepted when reading saved responses.
+DATA_TYPE_ALIASES: Mapping[str, str] = MappingProxyType(
+    {alias: s.data_type for s in EXPORTS.values() for alias in s.aliases}
+)
+
+#: Every current ``data_type``, sorted.
+DATA_TYPES: tuple[str, ...] = tuple(sorted({s.data_type for s in EXPORTS.values()}))
+
+
+def iter_exports() -> Iterator[ExportSpec]:
+    """Every export spec, in declaration order.
+
+    Examples
+    --------
+    >>> sorted({spec.granularity for spec in iter_exports()})
+    ['aggregated', 'demographics', 'finest']
+    """
+    return iter(EXPORTS.values())
+
+
+def get_export(
+    data_type: str,
+    time_resolution: str,
+    *,
+    group_by_demographics: bool = False,
+    allow_aliases: bool = False,
+) -> ExportSpec:
+    """The export spec for a request, after checking the combination is valid.
+
+    Parameters
+    ----------
+    data_type
+        The API's ``data_type`` (``persons`` and ``vehicles_persons`` are accepted
+        with ``allow_aliases``, for saved 2021 responses).
+    time_resolution
+        One of :data:`TIME_RESOLUTIONS`.
+    group_by_demographics
+        Aggregated viewers grouped by gender and age.
+    allow_aliases
+        Accept the older ``data_type`` names.
+
+    Returns
+    -------
+    ExportSpec
+
+    Raises
+    ------
+    InvalidRequestError
+        For an unknown ``data_type`` or ``time_resolution``, or a combination the
+        API does not offer.
+
+    Examples
+    --------
+    >>> get_export("viewers", "1h").granularity
+    'aggregated'
+    >>> get_export("im", "1d")
+    Traceback (most recent call last):
+    ...
+    vidiframe._errors.InvalidRequestError: data_type='im' accepts time_resolution '1h' only, not '1d'
+    """
+    if allow_aliases:
+        data_type = DATA_TYPE_ALIASES.get(data_type, data_type)
+    if data_type not in DATA_TYPES:
+        hint = ""
+        if data_type in DATA_TYPE_ALIASES:
+            hint = f" ({data_type!r} is the 2021 name of {DATA_TYPE_ALIASES[data_type]!r})"
+        raise InvalidRequestError(
+            f"unknown data_type {data_type!r}{hint}; expected one of {', '.join(DATA_TYPES)}"
+        )
+    if time_resolution not in TIME_RESOLUTIONS:
+        raise InvalidRequestError(
+            f"unknown time_resolution {time_resolution!r}; expected one of {', '.join(TIME_RESOLUTIONS)}"
+        )
+    granularity: Granularity = "finest" if time_resolution == "finest" else "aggregated"
+    if group_by_demographics:
+        if granularity == "finest":
+            raise InvalidRequestError(
+                "group_by_demographics only works with aggregated exports, not time_resolution='finest'"
+            )
+        if (data_type, "demographics") not in EXPORTS:
+            raise InvalidRequestError(
+                f"group_by_demographics only works with aggregated viewers exports, not {data_type!r}"
+            )
+        granularity = "demographics"
+    spec = EXPORTS.get((data_type, granularity))
+    if spec is None:
+        offered = [s.resolutions for s in EXPORTS.values() if s.data_type == data_type]
+        allowed = sorted({r for rs in offered for r in rs}, key=TIME_RESOLUTIONS.index)
+        raise InvalidRequestError(
+            f"data_type={data_type!r} has no {time_resolution!r} export; "
+            f"it accepts time_resolution {', '.join(allowed)}"
+        )
+    if time_resolution not in spec.resolutions:
+        allowed = ", ".join(repr(r) for r in spec.resolutions)
+        raise InvalidRequestError(
+            f"data_type={data_type!r} accepts time_resolution {allowed} only, not {time_resolution!r}"
+        )
+    return spec
+
+
+def export_schema(
+    data_type: str, time_resolution: str, *, group_by_demographics: bool = False
+) -> pl.Schema:
+    """The schema of the frame :func:`~vidiframe.read_vidicenter` returns for an export.
+
+    Examples
+    --------
+    >>> export_schema("viewers", "finest")["dwell_time_s"]
+    Float64
+    """
+    return get_export(
+        data_type, time_resolution, group_by_demographics=group_by_demographics, allow_aliases=True
+    ).schema
