@@ -1,0 +1,443 @@
+"""Small policy objects: how long to wait, how often to retry, how much to send.
+
+Each policy is a plain object with its randomness and its clock injected, so the
+tests drive them without sleeping and get the same numbers every run:
+
+- :class:`Backoff`: exponential delays with multiplicative jitter.
+- :class:`PollSchedule` and :class:`BuildTimeEstimator`: when to poll an export
+  that is being built, learning from the exports already built in the same read.
+- :class:`RetryPolicy`: how a failed request (5xx, dropped connection, 429) is
+  retried, built on :mod:`tenacity`.
+- :class:`CallBudget`: the server's 50 calls per minute, shared by every export of
+  a client, thread-safe.
+- :class:`Limits`: how many exports and connections may be open at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import email.utils
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tenacity
+from tenacity.wait import wait_base
+
+__all__ = [
+    "CALLS_PER_MINUTE",
+    "MAX_CONCURRENT_EXPORTS",
+    "MAX_CONNECTIONS",
+    "Backoff",
+    "BuildTimeEstimator",
+    "CallBudget",
+    "Limits",
+    "PollSchedule",
+    "RateLimited",
+    "RetryPolicy",
+    "Retryable",
+    "ServerFailure",
+    "parse_retry_after",
+]
+
+#: Server limits (SPEC section 4).
+MAX_CONCURRENT_EXPORTS = 3
+MAX_CONNECTIONS = 2
+CALLS_PER_MINUTE = 50
+
+
+class Backoff:
+    """Exponential delays with jitter: ``min(maximum, initial * factor**attempt)`` +/- jitter.
+
+    Parameters
+    ----------
+    initial, factor, maximum
+        The delay of attempt 0, the growth per attempt, and the cap (seconds).
+    jitter
+        Relative spread: the delay is multiplied by a uniform factor in
+        ``[1 - jitter, 1 + jitter]``, so clients that failed together do not come
+        back together.
+    rng
+        Source of the jitter; pass a seeded :class:`random.Random` for repeatable delays.
+
+    Examples
+    --------
+    >>> b = Backoff(initial=1.0, factor=2.0, maximum=5.0, jitter=0.0)
+    >>> [b.delay(n) for n in range(5)]
+    [1.0, 2.0, 4.0, 5.0, 5.0]
+    >>> b = Backoff(initial=1.0, factor=2.0, maximum=5.0, jitter=0.5, rng=random.Random(0))
+    >>> all(0.5 <= b.delay(0) <= 1.5 for _ in range(100))
+    True
+    """
+
+    def __init__(
+        self,
+        initial: float = 1.0,
+        factor: float = 2.0,
+        maximum: float = 30.0,
+        jitter: float = 0.1,
+        *,
+        rng: random.Random | None = None,
+    ):
+        if initial < 0 or factor < 1 or maximum < initial or not 0 <= jitter < 1:
+            raise ValueError(
+                f"invalid backoff: initial={initial}, factor={factor}, maximum={maximum}, "
+                f"jitter={jitter}"
+            )
+        self.initial = initial
+        self.factor = factor
+        self.maximum = maximum
+        self.jitter = jitter
+        # A private generator: jitter must not depend on (or disturb) the global one.
+        self.rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not crypto
+        self._lock = threading.Lock()
+
+    def delay(self, attempt: int) -> float:
+        """The delay before retry number ``attempt`` (0-based), in seconds."""
+        # The exponent is capped so a long run of attempts cannot overflow a float.
+        base = min(self.maximum, self.initial * self.factor ** min(attempt, 200))
+        if not self.jitter:
+            return base
+        with self._lock:  # random.Random is not documented as thread-safe
+            spread = self.rng.uniform(-self.jitter, self.jitter)
+        return base * (1.0 + spread)
+
+    def __repr__(self) -> str:
+        return (
+            f"Backoff(initial={self.initial}, factor={self.factor}, maximum={self.maximum}, "
+            f"jitter={self.jitter})"
+        )
+
+
+# -- polling -----------------------------------------------------------------------------------
+
+
+class BuildTimeEstimator:
+    """What the exports of one read taught about how long a build takes.
+
+    Each finished export says its build took more than ``pending`` seconds (its
+    last poll that was not finished) and at most ``finished`` seconds. The
+    estimator keeps the intersection of these intervals; chunks of one read have
+    similar sizes, so the next export polls inside that interval instead of
+    rediscovering it with a backoff. When observations contradict each other
+    (build times changed), the latest one wins.
+
+    Examples
+    --------
+    >>> est = BuildTimeEstimator()
+    >>> est.hint() is None
+    True
+    >>> est.observe(pending=2.5, finished=4.75)
+    >>> est.observe(pending=0.0, finished=3.6)
+    >>> est.hint()
+    (2.5, 3.6)
+    """
+
+    def __init__(self) -> None:
+        self._interval: tuple[float, float] | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, *, pending: float, finished: float) -> None:
+        """Record an export that was pending at ``pending`` s and finished by ``finished`` s."""
+        if not 0 <= pending < finished:
+            return
+        with self._lock:
+            if self._interval is None:
+                self._interval = (pending, finished)
+                return
+            lo, hi = max(self._interval[0], pending), min(self._interval[1], finished)
+            self._interval = (lo, hi) if lo < hi else (pending, finished)
+
+    def hint(self) -> tuple[float, float] | None:
+        """The interval ``(lo, hi]`` the next build time is expected in, or ``None``."""
+        with self._lock:
+            return self._interval
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """When to poll an export that is being built.
+
+    With a hint ``(lo, hi]`` from a :class:`BuildTimeEstimator`, the first polls
+    go to the middle of the interval then to its end (a bisection that tightens
+    the estimate with every export). Otherwise, and after those, polls follow the
+    jittered ``backoff``. Delays are counted from the request that started the
+    export.
+
+    Examples
+    --------
+    >>> s = PollSchedule(Backoff(initial=1.0, factor=1.5, jitter=0.0))
+    >>> [round(s.delay(n, elapsed=0.0), 2) for n in range(3)]
+    [1.0, 1.5, 2.25]
+    >>> hinted = PollSchedule(Backoff(initial=1.0, factor=1.5, jitter=0.0), hint=(2.0, 3.0))
+    >>> hinted.delay(0, elapsed=0.1), hinted.delay(1, elapsed=2.5), hinted.delay(2, elapsed=3.0)
+    (2.4, 0.5, 2.25)
+    """
+
+    backoff: Backoff = field(
+        default_factory=lambda: Backoff(initial=1.0, factor=1.5, maximum=30.0, jitter=0.1)
+    )
+    hint: tuple[float, float] | None = None
+    #: A hinted poll closer than this to the previous one is skipped.
+    min_interval: float = 0.25
+
+    def delay(self, polls_done: int, *, elapsed: float) -> float:
+        """Seconds to wait before the next poll.
+
+        Parameters
+        ----------
+        polls_done
+            Polls already sent for this export (not counting the first request).
+        elapsed
+            Seconds since the first request of this export was sent.
+        """
+        if self.hint is not None:
+            lo, hi = self.hint
+            for target in ((lo + hi) / 2, hi):
+                if target - elapsed >= self.min_interval:
+                    return target - elapsed
+        return self.backoff.delay(polls_done)
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+class Retryable(Exception):  # noqa: N818 - internal signal, never leaves the client
+    """A request failure worth retrying; converted to a public error when retries run out."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ServerFailure(Retryable):
+    """A 5xx status or a dropped connection."""
+
+
+class RateLimited(Retryable):
+    """A 429, with the server's ``Retry-After`` in seconds when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None):
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class _RetryWait(wait_base):
+    """tenacity wait: the server's ``Retry-After`` when given, else the jittered backoff."""
+
+    def __init__(self, backoff: Backoff):
+        self.backoff = backoff
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            # Honoured exactly: coming back earlier earns another 429, later wastes time.
+            return error.retry_after
+        return self.backoff.delay(retry_state.attempt_number - 1)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one request is retried after a 5xx, a dropped connection or a 429.
+
+    tenacity runs the loop (its ``stop_after_attempt`` bound, exception filter and
+    injectable ``sleep``); the wait is ours because it must read the 429's
+    ``Retry-After`` and draw jitter from an injected generator, where tenacity's
+    ``wait_random*`` use the global :mod:`random`.
+
+    Parameters
+    ----------
+    max_attempts
+        Attempts per request, the first one included.
+    backoff
+        Delays between attempts when the server gives no ``Retry-After``.
+    max_retry_after
+        A ``Retry-After`` longer than this is not waited for: the request fails
+        with :class:`~vidiframe.RateLimitError` at once.
+
+    Examples
+    --------
+    >>> policy = RetryPolicy(max_attempts=3, backoff=Backoff(jitter=0.0))
+    >>> waits, calls = [], []
+    >>> def flaky():
+    ...     calls.append(1)
+    ...     if len(calls) < 3:
+    ...         raise RateLimited("429", retry_after=7.0)
+    ...     return "ok"
+    >>> policy.call(flaky, sleep=waits.append), waits
+    ('ok', [7.0, 7.0])
+    """
+
+    max_attempts: int = 6
+    backoff: Backoff = field(
+        default_factory=lambda: Backoff(initial=1.0, factor=2.0, maximum=30.0, jitter=0.5)
+    )
+    max_retry_after: float = 900.0
+
+    def retrying(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    ) -> tenacity.Retrying:
+        """A :class:`tenacity.Retrying` that retries :class:`Retryable` failures."""
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts) | self._stop_on_long_retry_after,
+            wait=_RetryWait(self.backoff),
+            retry=tenacity.retry_if_exception_type(Retryable),
+            sleep=sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    def call(
+        self,
+        fn: Callable[[], Any],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    ) -> Any:
+        """Call ``fn`` until it succeeds or the bound is reached (then re-raise its error)."""
+        return self.retrying(sleep=sleep, before_sleep=before_sleep)(fn)
+
+    def _stop_on_long_retry_after(self, retry_state: tenacity.RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        return (
+            isinstance(error, RateLimited)
+            and error.retry_after is not None
+            and error.retry_after > self.max_retry_after
+        )
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date).
+
+    Parameters
+    ----------
+    value
+        The header's value.
+    now
+        The current wall-clock time (seconds since the epoch), for HTTP dates.
+
+    Returns
+    -------
+    float or None
+        ``None`` when the header is absent or unreadable; never negative.
+
+    Examples
+    --------
+    >>> parse_retry_after("12", now=0.0)
+    12.0
+    >>> parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now=30.0)
+    30.0
+    >>> parse_retry_after("soon", now=0.0) is None
+    True
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110: HTTP dates are GMT
+            when = when.replace(tzinfo=dt.timezone.utc)
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+# -- budgets and limits --------------------------------------------------------------------------
+
+
+class CallBudget:
+    """A sliding-window budget of API calls, shared by all the threads of a client.
+
+    :meth:`reserve` books the earliest slot at which one more call keeps at most
+    ``calls`` calls in any window of ``period + margin`` seconds, and returns how
+    long to wait for it. Booking instead of blocking keeps the budget free of
+    sleeps, so an injected clock drives it without threads waiting on each other.
+
+    Parameters
+    ----------
+    calls, period
+        At most ``calls`` calls per ``period`` seconds (the server's 50 per minute).
+    margin
+        Extra seconds added to the window: latency between our clock and the
+        server's can move a call into the previous minute.
+    clock
+        Monotonic time in seconds.
+
+    Examples
+    --------
+    >>> now = [0.0]
+    >>> budget = CallBudget(calls=2, period=60.0, margin=1.0, clock=lambda: now[0])
+    >>> budget.reserve(), budget.reserve(), budget.reserve()
+    (0.0, 0.0, 61.0)
+    >>> now[0] = 10.0
+    >>> budget.reserve()
+    51.0
+    """
+
+    def __init__(
+        self,
+        calls: int = CALLS_PER_MINUTE,
+        period: float = 60.0,
+        *,
+        margin: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if calls < 1 or period <= 0 or margin < 0:
+            raise ValueError(f"invalid call budget: {calls} calls per {period} s (+{margin} s)")
+        self.calls = calls
+        self.window = period + margin
+        self._clock = clock
+        self._slots: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Book the next call; return the seconds to wait before sending it."""
+        with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] <= now - self.window:
+                self._slots.popleft()
+            slot = max(now, self._slots[-1]) if self._slots else now
+            if len(self._slots) >= self.calls:
+                slot = max(slot, self._slots[-self.calls] + self.window)
+            self._slots.append(slot)
+            return slot - now
+
+    def used(self) -> int:
+        """Calls booked in the window that ends now (including booked future slots)."""
+        with self._lock:
+            now = self._clock()
+            return sum(1 for slot in self._slots if slot > now - self.window)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many exports may be in flight, and connections open, at once.
+
+    The defaults are the server's limits per user and per IP (SPEC section 4);
+    lower them to leave room for other clients of the same account.
+    """
+
+    exports: int = MAX_CONCURRENT_EXPORTS
+    connections: int = MAX_CONNECTIONS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.exports <= MAX_CONCURRENT_EXPORTS:
+            raise ValueError(f"exports must be 1..{MAX_CONCURRENT_EXPORTS}, got {self.exports}")
+        if not 1 <= self.connections <= MAX_CONNECTIONS:
+            raise ValueError(f"connections must be 1..{MAX_CONNECTIONS}, got {self.connections}")
