@@ -230,8 +230,14 @@ def _credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
     return (username, token) if sep else None
 
 
+def _param(value: Any) -> str:
+    if isinstance(value, (list, tuple, range)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def _canonical(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, str(v)) for k, v in params.items() if k not in _FLAGS))
+    return tuple(sorted((k, _param(v)) for k, v in params.items() if k not in _FLAGS))
 
 
 def basic_auth_header(username: str, token: str) -> dict[str, str]:
@@ -429,15 +435,23 @@ class FakeVidiCenter:
         host, port = self._server.socket.getsockname()[:2]
         return host, port
 
-    def transport(self, *, client: str = "in-process") -> FakeTransport:
+    def transport(
+        self, *, client: str = "in-process", enforce_connection_limit: bool = False
+    ) -> FakeTransport:
         """An in-process :class:`~vidiframe._transport.Transport` to this fake.
 
         Parameters
         ----------
         client
-            The client address the requests are recorded under (and limited by).
+            The client address the requests are recorded under.
+        enforce_connection_limit
+            Answer 429 when more than ``limits.connections_per_ip`` calls of this
+            client are in flight at once. Off by default: an in-process call takes
+            no time, so whether a threaded client's calls overlap is luck, and a
+            test must not depend on luck. :attr:`peak_connections` records the
+            overlap either way; the socket server always enforces the limit.
         """
-        return FakeTransport(self, client=client)
+        return FakeTransport(self, client=client, enforce_connection_limit=enforce_connection_limit)
 
     def auth_headers(self, username: str | None = None, token: str | None = None) -> dict[str, str]:
         """The Basic ``Authorization`` header for the fake's (or the given) credentials."""
@@ -525,7 +539,8 @@ class FakeVidiCenter:
         """How many builds were started for a query (all queries when none is given).
 
         The query is compared without ``force_rebuild`` and ``status_only``, values
-        as strings, so ``builds_started(**params)`` counts the first call plus each
+        as the API received them (lists are joined with commas), so
+        ``builds_started(**params)`` counts the first call plus each
         ``force_rebuild`` of the query ``params``.
         """
         wanted = {**(params or {}), **kwargs}
@@ -578,12 +593,19 @@ class FakeVidiCenter:
     # -- connections -------------------------------------------------------------------
 
     def _open_connection(self, client: str) -> bool:
+        """Count a connection of ``client``; whether it is within the limit."""
         with self._lock:
             self._connections[client] += 1
             count = self._connections[client]
             self.peak_connections = max(self.peak_connections, count)
         limit = self.limits.connections_per_ip
         return limit is None or count <= limit
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (socket connections and in-flight in-process calls)."""
+        with self._lock:
+            return sum(self._connections.values())
 
     def _close_connection(self, client: str) -> None:
         with self._lock:
@@ -887,11 +909,12 @@ class _Outcome:
 class FakeTransport:
     """The in-process :class:`~vidiframe._transport.Transport` of a :class:`FakeVidiCenter`.
 
-    ``get`` calls the fake's request handler directly. Each call counts as one
-    connection for the per-IP limit. Faults are acted out as a socket would show
-    them: a dropped connection raises :class:`ConnectionResetError`, a truncated
-    body :class:`ConnectionError`, a slow body longer than ``timeout`` sleeps
-    ``timeout`` and raises :class:`TimeoutError`.
+    ``get`` calls the fake's request handler directly. Each call in flight counts
+    as one open connection (see ``enforce_connection_limit``). Faults are acted
+    out as a socket would show them: a dropped connection raises
+    :class:`ConnectionResetError`, a truncated body :class:`ConnectionError`, a
+    slow body longer than ``timeout`` sleeps ``timeout`` and raises
+    :class:`TimeoutError`.
 
     Parameters
     ----------
@@ -899,11 +922,20 @@ class FakeTransport:
         The server.
     client
         The client address to record and limit under.
+    enforce_connection_limit
+        Answer 429 to a call beyond ``limits.connections_per_ip`` calls in flight.
     """
 
-    def __init__(self, fake: FakeVidiCenter, *, client: str = "in-process") -> None:
+    def __init__(
+        self,
+        fake: FakeVidiCenter,
+        *,
+        client: str = "in-process",
+        enforce_connection_limit: bool = False,
+    ) -> None:
         self.fake = fake
         self.client = client
+        self.enforce_connection_limit = enforce_connection_limit
 
     def get(
         self,
@@ -919,9 +951,10 @@ class FakeTransport:
         merged.update({k: str(v) for k, v in params.items() if v is not None})
         fake = self.fake
         allowed = fake._open_connection(self.client)
+        refused = self.enforce_connection_limit and not allowed
         try:
             reply = fake._handle(
-                "GET", split.path or "/", merged, headers, self.client, refused=not allowed
+                "GET", split.path or "/", merged, headers, self.client, refused=refused
             )
             fault = reply.fault
             if isinstance(fault, DropConnection):
@@ -988,6 +1021,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's
+        # algorithm and the client's delayed ACK stall every answer by ~40 ms.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.peer = str(self.client_address[0])
         self.server.track(self.connection)
         self.refused = not self.server.fake._open_connection(self.peer)

@@ -775,8 +775,8 @@ class DataGenerator:
             return value
         if kind == "float":
             if f.unit == "ratio":
-                value = round(rng.uniform(f.low, f.high), 3)
-                return f"{value:.3f}" if self.quirks else value
+                ratio = round(rng.uniform(f.low, f.high), 3)
+                return f"{ratio:.3f}" if self.quirks else ratio
             return round(rng.uniform(f.low, f.high), 2)
         if kind == "bool":
             truth = rng.random() < 0.8
