@@ -546,8 +546,12 @@ def test_readers_see_each_partition_old_or_new_at_every_step(
         "locked": {DAY1: "old", DAY2: "old"},
         "recovered": {DAY1: "old", DAY2: "old"},
         "staged": {DAY1: "old", DAY2: "old"},
+        "committing:period_start_date=2025-03-01": {DAY1: "old", DAY2: "old"},
         "committed:period_start_date=2025-03-01": {DAY1: "new", DAY2: "old"},
+        "committing:period_start_date=2025-03-02": {DAY1: "new", DAY2: "old"},
         "committed:period_start_date=2025-03-02": {DAY1: "new", DAY2: "new"},
+        # DAY3's directory exists, empty: readers see no such partition yet.
+        "committing:period_start_date=2025-03-03": {DAY1: "new", DAY2: "new"},
         "committed:period_start_date=2025-03-03": {DAY1: "new", DAY2: "new", DAY3: "new"},
         "done": {DAY1: "new", DAY2: "new", DAY3: "new"},
     }

@@ -61,8 +61,9 @@ def _checkpoint(step: str) -> None:
     """Mark a step of a write; a no-op the crash and reader tests replace to stop the writer.
 
     Steps, in order: ``locked``, ``recovered``, ``staged`` (every new file is
-    written and fsynced in the staging directory), ``committed:<partition dir>``
-    (once per partition, after its rename), ``done``.
+    written and fsynced in the staging directory), then for each partition
+    ``committing:<partition dir>`` (its directories exist, the rename is next)
+    and ``committed:<partition dir>``, and last ``done``.
     """
 
 
@@ -459,6 +460,7 @@ def _commit(root: Path, staged: list[tuple[str, Path]]) -> tuple[list[Path], set
                 child.mkdir(exist_ok=True)
                 to_sync.add(parent)
             parent = child
+        _checkpoint(f"committing:{rel}")
         target = directory / FILE_NAME
         temp.replace(target)
         to_sync.add(directory)
