@@ -48,7 +48,18 @@ __all__ = [
 Granularity = Literal["finest", "aggregated", "demographics"]
 
 #: Every ``time_resolution`` the API knows, finest first.
-TIME_RESOLUTIONS: tuple[str, ...] = ("finest", "5m", "10m", "15m", "30m", "1h", "1d", "7d", "30d", "1M")
+TIME_RESOLUTIONS: tuple[str, ...] = (
+    "finest",
+    "5m",
+    "10m",
+    "15m",
+    "30m",
+    "1h",
+    "1d",
+    "7d",
+    "30d",
+    "1M",
+)
 #: The aggregated resolutions.
 AGGREGATED_RESOLUTIONS: tuple[str, ...] = TIME_RESOLUTIONS[1:]
 
@@ -161,15 +172,29 @@ VIEWER_EVENT: tuple[Field, ...] = (
     _dwell(_FINEST_VIEWERS),
     _attention(_FINEST_VIEWERS),
     *_moods(_FINEST_VIEWERS),
-    Coded("glasses", GLASSES, doc="viewer's glasses information (expert only)", source=_FINEST_VIEWERS_2020),
-    Coded("mustache", MUSTACHE, doc="viewer's mustache information (expert only)", source=_FINEST_VIEWERS_2020),
-    Coded("beard", BEARD, doc="viewer's beard information (expert only)", source=_FINEST_VIEWERS_2020),
+    Coded(
+        "glasses",
+        GLASSES,
+        doc="viewer's glasses information (expert only)",
+        source=_FINEST_VIEWERS_2020,
+    ),
+    Coded(
+        "mustache",
+        MUSTACHE,
+        doc="viewer's mustache information (expert only)",
+        source=_FINEST_VIEWERS_2020,
+    ),
+    Coded(
+        "beard", BEARD, doc="viewer's beard information (expert only)", source=_FINEST_VIEWERS_2020
+    ),
 )
 
 VIEWER_LINKS: tuple[Field, ...] = (
     Int("vr_id", role="key", doc="identifier of the viewer record", source=_SPEC9),
     Int("footfall_id", role="key", doc="identifier of the matching footfall record", source=_SPEC9),
-    Timestamp("footfall_start", role="key", doc="start of the matching footfall record", source=_SPEC9),
+    Timestamp(
+        "footfall_start", role="key", doc="start of the matching footfall record", source=_SPEC9
+    ),
 )
 
 WATCHER_LINKS: tuple[Field, ...] = (
@@ -204,7 +229,9 @@ APC_CONTENT: tuple[Field, ...] = (
         source=_APC,
     ),
     *(
-        Millis(f"{mood}_time", doc=f"time in the {mood} mood, in milliseconds (core only)", source=_APC)
+        Millis(
+            f"{mood}_time", doc=f"time in the {mood} mood, in milliseconds (core only)", source=_APC
+        )
         for mood in ("very_happy", "happy", "neutral", "unhappy", "very_unhappy")
     ),
 )
@@ -221,7 +248,11 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
         for age in ("child", "young_adult", "adult", "senior")
     ]
     return (
-        Seconds("content_duration", doc="cumulated play duration of the content, in seconds", source=source),
+        Seconds(
+            "content_duration",
+            doc="cumulated play duration of the content, in seconds",
+            source=source,
+        ),
         Seconds("duration", doc="total observation time, in seconds", source=source),
         Float(
             "impressions",
@@ -236,7 +267,11 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
             source=source.replace(_V2025, _V2020),
         ),
         Int("play_count", unit="count", doc="how many times the content was played", source=source),
-        Float("impressions_per_play", doc="number of impressions divided by number of plays", source=source),
+        Float(
+            "impressions_per_play",
+            doc="number of impressions divided by number of plays",
+            source=source,
+        ),
         Int("watchers", unit="count", doc="number of watchers", source=source),
         Int(
             "watchers_2sec",
@@ -246,7 +281,12 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
         ),
         Int("watchers_masked", unit="count", doc="number of masked watchers", source=source),
         *(
-            Int(f"watchers_{group}", unit="count", doc=f"number of {group.replace('_', ' ')} watchers", source=source)
+            Int(
+                f"watchers_{group}",
+                unit="count",
+                doc=f"number of {group.replace('_', ' ')} watchers",
+                source=source,
+            )
             for group in groups
         ),
         _dwell(source, "cumulated dwell time, in tenths of seconds"),
@@ -268,11 +308,17 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
 
 def _pop_vehicle_person(source: str) -> tuple[Field, ...]:
     return (
-        Seconds("content_duration", doc="cumulated play duration of the content, in seconds", source=source),
+        Seconds(
+            "content_duration",
+            doc="cumulated play duration of the content, in seconds",
+            source=source,
+        ),
         Seconds("duration", doc="total observation time, in seconds", source=source),
         Int("play_count", unit="count", doc="how many times the content was played", source=source),
         Int("vehicle_count", unit="count", doc="number of vehicles", source=source),
-        Float("vehicle_impressions", unit="count", doc="number of vehicles impressions", source=source),
+        Float(
+            "vehicle_impressions", unit="count", doc="number of vehicles impressions", source=source
+        ),
         Tenths(
             "vehicle_presence_time",
             doc="cumulated presence time for vehicles, in tenths of seconds",
@@ -284,7 +330,12 @@ def _pop_vehicle_person(source: str) -> tuple[Field, ...]:
             doc="average presence time for vehicles, in tenths of seconds",
             source=source,
         ),
-        Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=source),
+        Float(
+            "footfall_impressions",
+            unit="count",
+            doc="number of footfall impressions",
+            source=source,
+        ),
         Tenths(
             "footfall_presence_time",
             doc="cumulated presence time for footfall, in tenths of seconds",
@@ -296,7 +347,12 @@ def _pop_vehicle_person(source: str) -> tuple[Field, ...]:
             doc="average presence time for footfall, in tenths of seconds",
             source=source,
         ),
-        Float("total_impressions", unit="count", doc="sum of footfall and vehicle impressions", source=source),
+        Float(
+            "total_impressions",
+            unit="count",
+            doc="sum of footfall and vehicle impressions",
+            source=source,
+        ),
         Float(
             "total_impressions_per_play",
             doc="number of impressions divided by number of plays",
@@ -328,10 +384,21 @@ VEHICLE_CODES: tuple[Field, ...] = (
 def _im_fields(source: str) -> tuple[Field, ...]:
     return (
         Int("vehicle_count", unit="count", doc="number of vehicles", source=source),
-        Tenths("vehicle_presence_time", doc="cumulated presence time, in tenths of seconds", source=source),
-        Float("vehicle_impressions", unit="count", doc="number of vehicle impressions", source=source),
+        Tenths(
+            "vehicle_presence_time",
+            doc="cumulated presence time, in tenths of seconds",
+            source=source,
+        ),
+        Float(
+            "vehicle_impressions", unit="count", doc="number of vehicle impressions", source=source
+        ),
         Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=source),
-        Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=source),
+        Float(
+            "footfall_impressions",
+            unit="count",
+            doc="number of footfall impressions",
+            source=source,
+        ),
         Tenths(
             "footfall_presence_time",
             doc="cumulated footfall presence time, in tenths of seconds",
@@ -418,6 +485,9 @@ class ExportSpec:
         if len(names) != len(set(names)):
             raise ValueError(f"{self.data_type}/{self.granularity}: a field is declared twice")
 
+    def __repr__(self) -> str:
+        return f"ExportSpec({self.data_type!r}, {self.granularity!r})"
+
     @property
     def key(self) -> tuple[str, Granularity]:
         """``(data_type, granularity)``, the registry key."""
@@ -468,7 +538,9 @@ class ExportSpec:
         return f.legacy[0] if legacy and f.legacy else f.name
 
 
-def _finest(data_type: str, title: str, fields: tuple[Field, ...], source: str, **kw: object) -> ExportSpec:
+def _finest(
+    data_type: str, title: str, fields: tuple[Field, ...], source: str, **kw: object
+) -> ExportSpec:
     return ExportSpec(data_type, "finest", title, fields, source, ("finest",), **kw)  # type: ignore[arg-type]
 
 
@@ -484,7 +556,7 @@ def _aggregated(
     return ExportSpec(data_type, "aggregated", title, fields, source, resolutions, **kw)  # type: ignore[arg-type]
 
 
-def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaration, read top to bottom
+def _declare() -> tuple[ExportSpec, ...]:
     specs: list[ExportSpec] = []
     add = specs.append
 
@@ -570,8 +642,17 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 LOCATION_ID,
                 PERIOD_START,
                 Int("ots_count", unit="count", doc="cumulated number of OTS", source=ots_src),
-                Seconds("duration", doc="cumulated duration of the OTS events, in seconds", source=ots_src),
-                Int("watcher_count", unit="count", doc="cumulated number of watchers", source=ots_src),
+                Seconds(
+                    "duration",
+                    doc="cumulated duration of the OTS events, in seconds",
+                    source=ots_src,
+                ),
+                Int(
+                    "watcher_count",
+                    unit="count",
+                    doc="cumulated number of watchers",
+                    source=ots_src,
+                ),
                 Int(
                     "effective_ots_count",
                     unit="count",
@@ -591,21 +672,51 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             (
                 LOCATION_ID,
                 PERIOD_START,
-                Int("gate_id", role="key", doc="unique numeric identifier of the gate", source=gate_src, nullable=False),
-                Int("in_count", unit="count", doc="cumulated number of people who entered the gate", source=gate_src),
-                Int("out_count", unit="count", doc="cumulated number of people who exited the gate", source=gate_src),
-                Seconds("duration", doc="cumulated duration of the gate events, in seconds", source=gate_src),
+                Int(
+                    "gate_id",
+                    role="key",
+                    doc="unique numeric identifier of the gate",
+                    source=gate_src,
+                    nullable=False,
+                ),
+                Int(
+                    "in_count",
+                    unit="count",
+                    doc="cumulated number of people who entered the gate",
+                    source=gate_src,
+                ),
+                Int(
+                    "out_count",
+                    unit="count",
+                    doc="cumulated number of people who exited the gate",
+                    source=gate_src,
+                ),
+                Seconds(
+                    "duration",
+                    doc="cumulated duration of the gate events, in seconds",
+                    source=gate_src,
+                ),
             ),
             gate_src,
         )
     )
 
     # proof of play ------------------------------------------------------------------------------
-    content_key = Text("content_id", role="key", doc="identifier of the content played", nullable=False)
+    content_key = Text(
+        "content_id", role="key", doc="identifier of the content played", nullable=False
+    )
     for by, source_key in (("location", LOCATION_ID), ("site", SITE_ID)):
         src = _src(_V2025, f"Proof of play by {by} export")
         fields = (source_key, PERIOD_START, content_key, *_pop_watchers(src))
-        add(_aggregated(f"proof_of_play_by_{by}", f"Proof of play by {by} export", fields, src, accepts_content_ids=True))
+        add(
+            _aggregated(
+                f"proof_of_play_by_{by}",
+                f"Proof of play by {by} export",
+                fields,
+                src,
+                accepts_content_ids=True,
+            )
+        )
         ff_src = _src(_V2025, f"Proof of play by {by} (footfall + faces) export")
         add(
             _aggregated(
@@ -651,8 +762,14 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             (
                 PERIOD_START,
                 Int("ots_count", unit="count", doc="cumulated number of OTS", source=xo_src),
-                Seconds("duration", doc="cumulated duration of the OTS events, in seconds", source=xo_src),
-                Int("watcher_count", unit="count", doc="cumulated number of watchers", source=xo_src),
+                Seconds(
+                    "duration",
+                    doc="cumulated duration of the OTS events, in seconds",
+                    source=xo_src,
+                ),
+                Int(
+                    "watcher_count", unit="count", doc="cumulated number of watchers", source=xo_src
+                ),
             ),
             xo_src,
             extrapolated=True,
@@ -694,7 +811,11 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                     doc="number of footfall impressions (person_count in the 2021 persons export)",
                     source=ff_agg,
                 ),
-                Tenths("footfall_presence_time", doc="cumulated presence time, in tenths of seconds", source=ff_agg),
+                Tenths(
+                    "footfall_presence_time",
+                    doc="cumulated presence time, in tenths of seconds",
+                    source=ff_agg,
+                ),
             ),
             ff_agg,
             aliases=("persons",),
@@ -709,9 +830,22 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 LOCATION_ID,
                 PERIOD_START,
                 *VEHICLE_CODES,
-                Tenths("vehicle_presence_time", doc="vehicle presence time, in tenths of seconds", source=_FINEST_VEHICLES),
-                Float("vehicle_impressions", unit="count", doc="number of impressions", source=_FINEST_VEHICLES),
-                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=_FINEST_VEHICLES),
+                Tenths(
+                    "vehicle_presence_time",
+                    doc="vehicle presence time, in tenths of seconds",
+                    source=_FINEST_VEHICLES,
+                ),
+                Float(
+                    "vehicle_impressions",
+                    unit="count",
+                    doc="number of impressions",
+                    source=_FINEST_VEHICLES,
+                ),
+                Float(
+                    "impressions_per_vehicle",
+                    doc="number of impressions per vehicle",
+                    source=_FINEST_VEHICLES,
+                ),
             ),
             _FINEST_VEHICLES,
         )
@@ -724,9 +858,19 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 LOCATION_ID,
                 PERIOD_START,
                 Int("vehicle_count", unit="count", doc="number of vehicles", source=veh_agg),
-                Tenths("vehicle_presence_time", doc="cumulated presence time, in tenths of seconds", source=veh_agg),
-                Float("vehicle_impressions", unit="count", doc="number of impressions", source=veh_agg),
-                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=veh_agg),
+                Tenths(
+                    "vehicle_presence_time",
+                    doc="cumulated presence time, in tenths of seconds",
+                    source=veh_agg,
+                ),
+                Float(
+                    "vehicle_impressions", unit="count", doc="number of impressions", source=veh_agg
+                ),
+                Float(
+                    "impressions_per_vehicle",
+                    doc="number of impressions per vehicle",
+                    source=veh_agg,
+                ),
             ),
             veh_agg,
         )
@@ -741,13 +885,22 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 LOCATION_ID,
                 PERIOD_START,
                 *VEHICLE_CODES,
-                Float("vehicle_impressions", unit="count", doc="number of impressions", source=vf_finest),
+                Float(
+                    "vehicle_impressions",
+                    unit="count",
+                    doc="number of impressions",
+                    source=vf_finest,
+                ),
                 Tenths(
                     "vehicle_presence_time",
                     doc="presence time of the current vehicle, in tenths of seconds",
                     source=vf_finest,
                 ),
-                Float("impressions_per_vehicle", doc="number of impressions per vehicle", source=vf_finest),
+                Float(
+                    "impressions_per_vehicle",
+                    doc="number of impressions per vehicle",
+                    source=vf_finest,
+                ),
                 Tenths(
                     "footfall_presence_time",
                     doc="presence time of the current person, in tenths of seconds",
@@ -767,12 +920,39 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 LOCATION_ID,
                 PERIOD_START,
                 Int("vehicle_count", unit="count", doc="number of vehicles", source=vf_agg),
-                Float("vehicle_impressions", unit="count", doc="number of vehicle impressions", source=vf_agg),
-                Tenths("vehicle_presence_time", doc="cumulated vehicle presence time, in tenths of seconds", source=vf_agg),
-                Float("impressions_per_vehicle", doc="average number of impressions per vehicle", source=vf_agg),
-                Float("footfall_impressions", unit="count", doc="number of footfall impressions", source=vf_agg),
-                Tenths("footfall_presence_time", doc="cumulated footfall presence time, in tenths of seconds", source=vf_agg),
-                Float("total_impressions", unit="count", doc="sum of footfall and vehicle impressions", source=vf_agg),
+                Float(
+                    "vehicle_impressions",
+                    unit="count",
+                    doc="number of vehicle impressions",
+                    source=vf_agg,
+                ),
+                Tenths(
+                    "vehicle_presence_time",
+                    doc="cumulated vehicle presence time, in tenths of seconds",
+                    source=vf_agg,
+                ),
+                Float(
+                    "impressions_per_vehicle",
+                    doc="average number of impressions per vehicle",
+                    source=vf_agg,
+                ),
+                Float(
+                    "footfall_impressions",
+                    unit="count",
+                    doc="number of footfall impressions",
+                    source=vf_agg,
+                ),
+                Tenths(
+                    "footfall_presence_time",
+                    doc="cumulated footfall presence time, in tenths of seconds",
+                    source=vf_agg,
+                ),
+                Float(
+                    "total_impressions",
+                    unit="count",
+                    doc="sum of footfall and vehicle impressions",
+                    source=vf_agg,
+                ),
                 Tenths(
                     "total_presence_time",
                     kind="float",
@@ -793,27 +973,79 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
 
     # impression multipliers (1h only) --------------------------------------------------------------
     hourly = ("1h",)
-    add(_aggregated("im", "Impression multiplier export", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), _IM, resolutions=hourly))
+    add(
+        _aggregated(
+            "im",
+            "Impression multiplier export",
+            (LOCATION_ID, PERIOD_START, *_im_fields(_IM)),
+            _IM,
+            resolutions=hourly,
+        )
+    )
     ccs = _src(_V2025, "Impression multiplier export - CCS variant")
-    add(_aggregated("im_ccs", "Impression multiplier export - CCS variant", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), ccs, resolutions=hourly))
-    add(_aggregated("im_nobackup", "Impression multiplier export, no backup values", (LOCATION_ID, PERIOD_START, *_im_fields(_IM)), _SPEC9, resolutions=hourly))
+    add(
+        _aggregated(
+            "im_ccs",
+            "Impression multiplier export - CCS variant",
+            (LOCATION_ID, PERIOD_START, *_im_fields(_IM)),
+            ccs,
+            resolutions=hourly,
+        )
+    )
+    add(
+        _aggregated(
+            "im_nobackup",
+            "Impression multiplier export, no backup values",
+            (LOCATION_ID, PERIOD_START, *_im_fields(_IM)),
+            _SPEC9,
+            resolutions=hourly,
+        )
+    )
     im_ots_fields = (
         LOCATION_ID,
         PERIOD_START,
         Int("ots_count", unit="count", doc="number of OTS", source=_SPEC9),
         Int("watcher_count", unit="count", doc="number of watchers", source=_SPEC9),
-        Tenths("watcher_dwell_time", doc="cumulated watcher dwell time, in tenths of seconds", source=_SPEC9),
-        Tenths("watcher_attention_time", doc="cumulated watcher attention time, in tenths of seconds", source=_SPEC9),
+        Tenths(
+            "watcher_dwell_time",
+            doc="cumulated watcher dwell time, in tenths of seconds",
+            source=_SPEC9,
+        ),
+        Tenths(
+            "watcher_attention_time",
+            doc="cumulated watcher attention time, in tenths of seconds",
+            source=_SPEC9,
+        ),
         Float("im", doc="impression multiplier", source=_SPEC9),
         *_im_tail(_SPEC9),
     )
-    add(_aggregated("im_ots", "Impression multiplier export, OTS based", im_ots_fields, _SPEC9, resolutions=hourly))
-    add(_aggregated("im_ots_nobackup", "Impression multiplier export, OTS based, no backup values", im_ots_fields, _SPEC9, resolutions=hourly))
+    add(
+        _aggregated(
+            "im_ots",
+            "Impression multiplier export, OTS based",
+            im_ots_fields,
+            _SPEC9,
+            resolutions=hourly,
+        )
+    )
+    add(
+        _aggregated(
+            "im_ots_nobackup",
+            "Impression multiplier export, OTS based, no backup values",
+            im_ots_fields,
+            _SPEC9,
+            resolutions=hourly,
+        )
+    )
     targeted = [Float("im", doc="impression multiplier", source=_SPEC9)]
     for bracket in _TARGETED_BRACKETS:
         for who in ("all", "male", "female"):
             targeted.append(
-                Float(f"{who}_age_{bracket}_im", doc=f"impression multiplier, {who}, age {bracket.replace('_', '-')}", source=_SPEC9)
+                Float(
+                    f"{who}_age_{bracket}_im",
+                    doc=f"impression multiplier, {who}, age {bracket.replace('_', '-')}",
+                    source=_SPEC9,
+                )
             )
     targeted += [
         Float("male_total_im", doc="impression multiplier, all male viewers", source=_SPEC9),
@@ -835,8 +1067,15 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
     product = Text("product", role="key", doc="name of the product", source=pmp_src, nullable=False)
     sales_common = (
         Float("estimated_sales", unit="count", doc="total estimated sales", source=pmp_src),
-        Int("product_touches", unit="count", doc="number of times the product was touched", source=pmp_src),
-        Int("put_back", unit="count", doc="number of times the product was put back", source=pmp_src),
+        Int(
+            "product_touches",
+            unit="count",
+            doc="number of times the product was touched",
+            source=pmp_src,
+        ),
+        Int(
+            "put_back", unit="count", doc="number of times the product was put back", source=pmp_src
+        ),
     )
     add(
         _finest(
@@ -848,13 +1087,20 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 product,
                 *sales_common,
                 _gender("metric", pmp_src),
-                Coded("age_bracket", AGE, doc="numeric identifier for age group (finest only)", source=pmp_src),
+                Coded(
+                    "age_bracket",
+                    AGE,
+                    doc="numeric identifier for age group (finest only)",
+                    source=pmp_src,
+                ),
             ),
             pmp_src,
         )
     )
     demo_groups = [
-        f"{age}_{gender}" for age in ("adult", "child", "senior", "young_adult") for gender in ("female", "male")
+        f"{age}_{gender}"
+        for age in ("adult", "child", "senior", "young_adult")
+        for gender in ("female", "male")
     ]
     add(
         _aggregated(
@@ -866,10 +1112,20 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 product,
                 *sales_common,
                 *(
-                    Float(group, unit="count", doc=f"estimated sales for {group.replace('_', ' ')} (aggregated only)", source=pmp_src)
+                    Float(
+                        group,
+                        unit="count",
+                        doc=f"estimated sales for {group.replace('_', ' ')} (aggregated only)",
+                        source=pmp_src,
+                    )
                     for group in demo_groups
                 ),
-                Float("masked", unit="count", doc="estimated sales for masked or unknown demographics", source=pmp_src),
+                Float(
+                    "masked",
+                    unit="count",
+                    doc="estimated sales for masked or unknown demographics",
+                    source=pmp_src,
+                ),
             ),
             pmp_src,
         )
@@ -880,7 +1136,12 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
         _attention(funnel_src),
         Float("estimated_sales", unit="count", doc="number of estimated sales", source=funnel_src),
         Int("product_touches", unit="count", doc="number of product touches", source=funnel_src),
-        Int("put_back", unit="count", doc="number of times a product was put back", source=funnel_src),
+        Int(
+            "put_back",
+            unit="count",
+            doc="number of times a product was put back",
+            source=funnel_src,
+        ),
         Int("poi_by_passers", unit="count", doc="number of POI by passers", source=funnel_src),
     )
     add(
@@ -890,7 +1151,12 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             (
                 LOCATION_ID,
                 PERIOD_START,
-                Text("product", role="key", doc="name of the product (finest only)", source=funnel_src),
+                Text(
+                    "product",
+                    role="key",
+                    doc="name of the product (finest only)",
+                    source=funnel_src,
+                ),
                 _gender("metric", funnel_src),
                 _age("metric", funnel_src),
                 *funnel_common,
@@ -908,7 +1174,12 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                 _gender("key", funnel_src),
                 _age("key", funnel_src),
                 *funnel_common,
-                Int("watcher_count", unit="count", doc="number of watchers (aggregated only)", source=funnel_src),
+                Int(
+                    "watcher_count",
+                    unit="count",
+                    doc="number of watchers (aggregated only)",
+                    source=funnel_src,
+                ),
             ),
             funnel_src,
         )
@@ -931,11 +1202,27 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                     doc="number of OTS counted for this segment (ots_count before SPEC § 9)",
                     source=compass_src,
                 ),
-                Int("effective_ots_count", unit="count", doc="effective number of OTS", source=_SPEC9),
-                Int("nearby_ots_count_impressions", unit="count", doc="number of nearby OTS", source=_SPEC9),
+                Int(
+                    "effective_ots_count",
+                    unit="count",
+                    doc="effective number of OTS",
+                    source=_SPEC9,
+                ),
+                Int(
+                    "nearby_ots_count_impressions",
+                    unit="count",
+                    doc="number of nearby OTS",
+                    source=_SPEC9,
+                ),
                 Seconds("presence_total", doc="presence time, in seconds", source=compass_src),
                 *(
-                    Float(name, unit="ratio", doc=f"presence time ratio spent in {name.replace('_', ' ')} range", source=compass_src, high=1)
+                    Float(
+                        name,
+                        unit="ratio",
+                        doc=f"presence time ratio spent in {name.replace('_', ' ')} range",
+                        source=compass_src,
+                        high=1,
+                    )
                     for name in ("far", "mid_range", "near")
                 ),
                 *(
@@ -946,7 +1233,16 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
                         source=compass_src,
                         high=1,
                     )
-                    for name in ("north", "north_east", "north_west", "south", "south_east", "south_west", "west", "east")
+                    for name in (
+                        "north",
+                        "north_east",
+                        "north_west",
+                        "south",
+                        "south_east",
+                        "south_west",
+                        "west",
+                        "east",
+                    )
                 ),
             ),
             compass_src,
@@ -961,8 +1257,16 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             (
                 LOCATION_ID,
                 PERIOD_START,
-                Text("content_id", role="key", doc="identifier of the content played", source=_SPEC9, nullable=False),
-                Seconds("content_duration", doc="duration of the content, in seconds", source=_SPEC9),
+                Text(
+                    "content_id",
+                    role="key",
+                    doc="identifier of the content played",
+                    source=_SPEC9,
+                    nullable=False,
+                ),
+                Seconds(
+                    "content_duration", doc="duration of the content, in seconds", source=_SPEC9
+                ),
                 Int("plays", unit="count", doc="number of plays", source=_SPEC9),
             ),
             _SPEC9,
@@ -976,7 +1280,9 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
     zone = (
         Int("id", role="key", doc="identifier", source=_SPEC9),
         Text("name", role="key", doc="name", source=_SPEC9),
-        Nested("timings", timing, doc="start and duration of each pass", source=_SPEC9, nullable=False),
+        Nested(
+            "timings", timing, doc="start and duration of each pass", source=_SPEC9, nullable=False
+        ),
     )
     add(
         _finest(
@@ -985,11 +1291,33 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             (
                 LOCATION_ID,
                 PERIOD_START,
-                Tenths("footfall_presence_time", doc="presence time, in tenths of seconds", source=_SPEC9),
+                Tenths(
+                    "footfall_presence_time",
+                    doc="presence time, in tenths of seconds",
+                    source=_SPEC9,
+                ),
                 *WATCHER_LINKS,
-                Int("nb_visits", unit="count", doc="number of visits (sent as 1.0)", source=_SPEC9, high=20),
-                Int("nb_clips", unit="count", doc="number of clips (sent as 1.0)", source=_SPEC9, high=20),
-                Int("nb_doorpass", unit="count", doc="number of door passes (sent as 1.0)", source=_SPEC9, high=20),
+                Int(
+                    "nb_visits",
+                    unit="count",
+                    doc="number of visits (sent as 1.0)",
+                    source=_SPEC9,
+                    high=20,
+                ),
+                Int(
+                    "nb_clips",
+                    unit="count",
+                    doc="number of clips (sent as 1.0)",
+                    source=_SPEC9,
+                    high=20,
+                ),
+                Int(
+                    "nb_doorpass",
+                    unit="count",
+                    doc="number of door passes (sent as 1.0)",
+                    source=_SPEC9,
+                    high=20,
+                ),
                 Nested("visits", zone, doc="visited zones", source=_SPEC9),
                 Nested("clips", zone, doc="clips", source=_SPEC9),
                 Nested("doorpass", zone, doc="door passes", source=_SPEC9),
@@ -1003,14 +1331,27 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
             "Retail analytics footfall export, aggregated",
             (
                 LOCATION_ID,
-                Int("zone_id", role="key", doc="identifier of the zone", source=_SPEC9, nullable=False),
+                Int(
+                    "zone_id",
+                    role="key",
+                    doc="identifier of the zone",
+                    source=_SPEC9,
+                    nullable=False,
+                ),
                 Text("zone_name", role="key", doc="name of the zone", source=_SPEC9),
                 PERIOD_START,
                 Float("total_impressions", unit="count", doc="total impressions", source=_SPEC9),
                 Int("nb_visits", unit="count", doc="number of visits", source=_SPEC9),
-                Seconds("total_dwell_duration", doc="total dwell duration, in seconds", source=_SPEC9),
+                Seconds(
+                    "total_dwell_duration", doc="total dwell duration, in seconds", source=_SPEC9
+                ),
                 Seconds("dwell_threshold", doc="dwell threshold, in seconds", source=_SPEC9),
-                Int("nb_visits_above_threshold", unit="count", doc="number of visits above the threshold", source=_SPEC9),
+                Int(
+                    "nb_visits_above_threshold",
+                    unit="count",
+                    doc="number of visits above the threshold",
+                    source=_SPEC9,
+                ),
                 Seconds(
                     "total_dwell_above_threshold",
                     doc="total dwell above the threshold, in seconds",
@@ -1025,7 +1366,9 @@ def _declare() -> tuple[ExportSpec, ...]:  # noqa: PLR0914 - one long declaratio
 
 
 #: Every export, by ``(data_type, granularity)``.
-EXPORTS: Mapping[tuple[str, Granularity], ExportSpec] = MappingProxyType({s.key: s for s in _declare()})
+EXPORTS: Mapping[tuple[str, Granularity], ExportSpec] = MappingProxyType(
+    {s.key: s for s in _declare()}
+)
 
 #: Older ``data_type`` names accepted when reading saved responses.
 DATA_TYPE_ALIASES: Mapping[str, str] = MappingProxyType(

@@ -1,0 +1,139 @@
+"""Parse speed and memory: ``read_vidicenter`` against what a user writes without it.
+
+Generates a finest viewers export (300,000 rows by default, about 85 MB of compact
+JSON, like the live API sends) and prints, measured side by side in one process:
+
+- ``read_vidicenter`` on the body,
+- the naive line ``pl.DataFrame(json.loads(body)["data"])``,
+- ``pl.read_ndjson`` on the same rows as NDJSON (the practical limit),
+
+then the peak extra memory of ``read_vidicenter`` in a fresh child process, as a
+multiple of the body's size. Run with ``make bench`` or
+``python benchmarks/parse.py [rows]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+import vidiframe as vf
+
+NAIVE = "pl.DataFrame(json.loads(body)['data'])"
+ROWS = int(sys.argv[1]) if len(sys.argv) == 2 else 300_000
+
+
+def make_body(rows: int, seed: int = 0) -> bytes:
+    """A finished finest viewers export with the registry's fields, compact JSON."""
+    spec = vf.get_export("viewers", "finest")
+    rng = random.Random(seed)
+    data = []
+    for i in range(rows):
+        row = {}
+        for f in spec.fields:
+            if f.name == "period_start":
+                row[f.name] = f"2025-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{i * 7 % 60:02d}"
+            elif f.name in ("glasses", "mustache", "beard", "footfall_start"):
+                row[f.name] = None
+            elif f.labels is not None:
+                row[f.name] = rng.choice(sorted(f.labels))
+            elif f.kind == "float":
+                row[f.name] = rng.random() * f.high
+            elif f.kind == "datetime":
+                row[f.name] = None
+            else:
+                row[f.name] = rng.randint(int(f.low), int(f.high))
+        data.append(row)
+    return orjson.dumps({"state": "finished", "data": data, "creation_date": "2025-04-01 10:00:00"})
+
+
+def best_of(n: int, fn) -> float:
+    times = []
+    for _ in range(n):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def rss() -> int:
+    """The resident set size now, in bytes (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+
+
+def peak_memory_child(path: Path) -> None:
+    """Print the peak RSS above the loaded body while read_vidicenter runs.
+
+    A sampling thread reads the RSS every millisecond: pyarrow and Polars allocate
+    outside Python's allocator, so tracemalloc would not see them.
+    """
+    body = path.read_bytes()
+    gc.collect()
+    before = rss()
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    df = vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
+    done.set()
+    sampler.join()
+    assert df.height > 0
+    print(peak - before)
+
+
+def main() -> None:
+    body = make_body(ROWS)
+    ndjson = b"\n".join(orjson.dumps(r) for r in orjson.loads(body)["data"])
+    mb = len(body) / 1e6
+    print(f"finest viewers export: {ROWS:,} rows, {mb:.1f} MB of JSON")
+
+    ours = best_of(
+        3, lambda: vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
+    )
+    naive = best_of(3, lambda: pl.DataFrame(json.loads(body)["data"]))
+    limit = best_of(3, lambda: pl.read_ndjson(ndjson))
+    print(f"{'read_vidicenter':40} {ours:6.3f} s")
+    naive_note = f"vidiframe is {naive / ours:.2f}x faster (required >= 3x)"
+    print(f"{NAIVE:40} {naive:6.3f} s   -> {naive_note}")
+    print(
+        f"{'pl.read_ndjson on NDJSON (the limit)':40} {limit:6.3f} s   -> {ours / limit:.2f}x the limit"
+    )
+
+    path = Path("/tmp/vidiframe-bench-body.json")
+    path.write_bytes(body)
+    out = subprocess.run(
+        [sys.executable, __file__, "--peak-memory", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    peak = int(out.stdout.strip().splitlines()[-1])
+    path.unlink()
+    ratio = peak / len(body)
+    label = "peak extra memory of read_vidicenter"
+    print(f"{label:40} {peak / 1e6:6.1f} MB  -> {ratio:.2f}x the JSON size (required <= 3x)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--peak-memory":
+        peak_memory_child(Path(sys.argv[2]))
+    else:
+        main()

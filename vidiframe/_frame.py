@@ -1,0 +1,498 @@
+"""Typing raw rows into the frame of SPEC section 2.
+
+:func:`build_frame` takes the rows as JSON typed them and returns the export's
+fixed schema: current names, every documented column (null when absent), typed
+values, derived date/time, seconds and label columns, ``is_placeholder``, and the
+unknown fields kept at the end. Everything it needs to know about a field comes
+from the registry.
+
+A value that cannot take its column's type raises :class:`~vidiframe.SchemaError`
+naming the column, the value and the row; nothing is silently nulled.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Literal
+
+import polars as pl
+
+from vidiframe._errors import (
+    InvalidRequestError,
+    SchemaError,
+    UnknownCodeWarning,
+    UnknownFieldWarning,
+)
+from vidiframe._fields import Field
+from vidiframe._registry import ExportSpec, iter_exports
+
+__all__ = ["PlaceholderMode", "build_frame", "drop_placeholders", "fill_placeholders"]
+
+PlaceholderMode = Literal["keep", "drop"]
+
+# The 2025 API repeats period_start as these two keys; one export sends only them.
+_TIME_PARTS = ("period_start_date", "period_start_time")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
+_TRUE_TEXT = frozenset({"yes", "true", "1"})
+_FALSE_TEXT = frozenset({"", "no", "false", "0"})
+
+
+def text_columns(spec: ExportSpec) -> set[str]:
+    """Raw fields the decoder must keep as text: the time stamps, under every name."""
+    names = {*_TIME_PARTS, spec.time_api_name}
+    for f in spec.fields:
+        if f.kind in ("datetime", "date", "time"):
+            names.update(f.all_names)
+    return names
+
+
+def build_frame(
+    raw: pl.DataFrame,
+    spec: ExportSpec,
+    *,
+    placeholders: PlaceholderMode = "keep",
+    strict: bool = False,
+) -> pl.DataFrame:
+    """Type the raw rows of one export into its fixed schema.
+
+    Parameters
+    ----------
+    raw
+        The ``data`` rows as decoded from JSON.
+    spec
+        The export's registry entry.
+    placeholders
+        ``"keep"`` keeps placeholder rows (metrics all null), ``"drop"`` removes them.
+    strict
+        Raise :class:`~vidiframe.SchemaError` on an unknown field instead of
+        keeping it with an :class:`~vidiframe.UnknownFieldWarning`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``spec.schema`` followed by the unknown fields, rows in the server's order.
+
+    Raises
+    ------
+    SchemaError
+        A value that cannot take its column's type, or an unknown field when strict.
+    """
+    if placeholders not in ("keep", "drop"):
+        raise InvalidRequestError(f"placeholders must be 'keep' or 'drop', not {placeholders!r}")
+    raw = _apply_renames(raw, spec)
+    unknown = [c for c in raw.columns if c not in spec.by_name and c not in _TIME_PARTS]
+    if unknown:
+        message = (
+            f"{spec.data_type} ({spec.granularity}) response has fields the registry does not "
+            f"know: {', '.join(unknown)}"
+        )
+        if strict:
+            raise SchemaError(message + " (strict=True)", column=unknown[0])
+        warnings.warn(message + "; they are kept as columns", UnknownFieldWarning, stacklevel=4)
+
+    columns = {f.name: _typed(raw, f) for f in spec.fields}
+    columns["period_start"] = _period_start(raw, columns.get("period_start"))
+    frame = pl.DataFrame(columns, height=raw.height) if raw.width else pl.DataFrame(columns)
+    frame = frame.with_columns(
+        *_derived(spec),
+        *(to_seconds(columns[f.name], f) for f in spec.fields if f.seconds_column is not None),
+    )
+    frame = frame.with_columns(is_placeholder=_placeholder_expr(spec)).select(spec.schema.names())
+    _check_time_parts(raw, frame)
+    _warn_unknown_codes(frame, spec)
+    if unknown:
+        frame = frame.hstack(raw.select(unknown))
+    if placeholders == "drop":
+        frame = frame.filter(~pl.col("is_placeholder"))
+    return frame
+
+
+def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
+    renames = {old: new for old, new in spec.renames.items() if old in raw.columns}
+    if not renames:
+        return raw
+    both = [old for old, new in renames.items() if new in raw.columns]
+    if both:
+        # A body with the old and the new name of one field: keep the new one
+        # where it has a value; a value only under the old name is not lost.
+        raw = raw.with_columns(
+            pl.coalesce(renames[old], old).alias(renames[old]) for old in both
+        ).drop(both)
+        renames = {old: new for old, new in renames.items() if old not in both}
+    return raw.rename(renames)
+
+
+# -- casting ---------------------------------------------------------------------------------
+
+
+def _typed(raw: pl.DataFrame, f: Field) -> pl.Series:
+    if f.name not in raw.columns:
+        return pl.Series(f.name, [None] * raw.height, dtype=f.dtype)
+    column = raw.get_column(f.name)
+    if column.dtype == f.dtype:
+        return column
+    if column.dtype == pl.Null or column.null_count() == len(column):
+        return pl.Series(f.name, [None] * len(column), dtype=f.dtype)
+    if f.kind == "list":
+        return _typed_list(column, f)
+    converted = _convert(column, f)
+    _check_lossless(column, converted, f.name)
+    return converted
+
+
+def _convert(column: pl.Series, f: Field) -> pl.Series:
+    dtype = column.dtype
+    if f.kind == "int":
+        if dtype.is_integer():
+            return column.cast(pl.Int64)
+        if dtype.is_float():
+            return _integral(column)
+        if dtype == pl.String:
+            text = column.str.strip_chars()
+            as_int = text.cast(pl.Int64, strict=False)
+            # "1.0" is an integer sent as a float, as the API does for nb_visits.
+            return as_int.fill_null(_integral(text.cast(pl.Float64, strict=False)))
+    elif f.kind == "float":
+        if dtype.is_numeric():
+            return column.cast(pl.Float64)
+        if dtype == pl.String:
+            return column.str.strip_chars().cast(pl.Float64, strict=False)
+    elif f.kind == "str":
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            return column.cast(pl.String)
+    elif f.kind == "bool":
+        if dtype == pl.String:
+            lowered = column.str.strip_chars().str.to_lowercase()
+            return (
+                pl.select(
+                    pl.when(lowered.is_in(list(_TRUE_TEXT)))
+                    .then(True)
+                    .when(lowered.is_in(list(_FALSE_TEXT)))
+                    .then(False)
+                    .otherwise(None)
+                    .alias(column.name)
+                )
+                .to_series()
+                .cast(pl.Boolean)
+            )
+        if dtype.is_integer():
+            return pl.select(
+                pl.when(column.is_in([0, 1])).then(column == 1).otherwise(None).alias(column.name)
+            ).to_series()
+    elif f.kind == "datetime":
+        if dtype == pl.String:
+            return parse_datetime(column)
+        if isinstance(dtype, pl.Datetime):
+            return column.dt.replace_time_zone(None).cast(pl.Datetime("us"))
+    # Anything else (a boolean for a number, a list for a text...) cannot be cast.
+    return pl.Series(column.name, [None] * len(column), dtype=f.dtype)
+
+
+def _integral(column: pl.Series) -> pl.Series:
+    """Floats that hold integers, as Int64; others become null (and are reported)."""
+    whole = column.is_finite() & (column == column.floor())
+    return pl.select(
+        pl.when(whole).then(column).otherwise(None).cast(pl.Int64).alias(column.name)
+    ).to_series()
+
+
+def parse_datetime(column: pl.Series) -> pl.Series:
+    """Parse the API's time stamps into naive ``Datetime("us")``.
+
+    Accepts ``YYYY-MM-DD HH:MM:SS``, the ``T`` separator, minutes only, fractional
+    seconds, and a bare date. Unparseable text gives null (reported by the caller).
+
+    Examples
+    --------
+    >>> parse_datetime(pl.Series(["2018-01-29T00:00:27", "2018-01-29 02:00"])).to_list()
+    [datetime.datetime(2018, 1, 29, 0, 0, 27), datetime.datetime(2018, 1, 29, 2, 0)]
+    """
+    text = column.str.strip_chars().str.replace("T", " ", literal=True)
+    # Time stamps are nearly all distinct: a cache of parsed values only costs.
+    parsed = text.str.strptime(pl.Datetime("us"), _DATETIME_FORMATS[0], strict=False, cache=False)
+    if parsed.null_count() == column.null_count():
+        return parsed
+    # Rare formats are tried only on the rows the common one missed.
+    fallbacks = [
+        *(text.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _DATETIME_FORMATS[1:]),
+        text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
+    ]
+    return pl.select(pl.coalesce(parsed, *fallbacks).alias(column.name)).to_series()
+
+
+def _check_lossless(before: pl.Series, after: pl.Series, name: str) -> None:
+    lost = before.is_not_null() & after.is_null()
+    if lost.any():
+        row = int(lost.arg_true()[0])
+        value = before[row]
+        raise SchemaError(
+            f"column {name!r}: value {value!r} at row {row} cannot be read as {after.dtype}",
+            column=name,
+            value=value,
+            row=row,
+        )
+
+
+def _typed_list(column: pl.Series, f: Field) -> pl.Series:
+    """Type a list-of-structs column field by field, renaming legacy sub-fields."""
+    if not isinstance(column.dtype, pl.List):
+        raise SchemaError(
+            f"column {f.name!r} must be a list of objects, not {column.dtype}", column=f.name
+        )
+    try:
+        typed = column.list.eval(_element_struct(pl.element(), f, column.dtype.inner))
+    except pl.exceptions.PolarsError as exc:
+        raise SchemaError(
+            f"column {f.name!r}: a nested value has the wrong type ({str(exc).splitlines()[0]})",
+            column=f.name,
+        ) from None
+    return typed.alias(f.name)
+
+
+def _element_struct(element: pl.Expr, f: Field, inner: pl.DataType) -> pl.Expr:
+    """A struct of ``f``'s sub-fields, typed, from list elements of dtype ``inner``.
+
+    Unknown sub-fields are kept after the known ones, as unknown columns are.
+    """
+    if not isinstance(inner, pl.Struct):
+        if inner != pl.Null:
+            raise SchemaError(f"column {f.name!r} must hold objects, not {inner}", column=f.name)
+        return element.cast(pl.Struct({sub.name: sub.dtype for sub in f.fields}))
+    present = {fld.name: fld.dtype for fld in inner.fields}
+    parts: list[pl.Expr] = []
+    known: set[str] = set()
+    for sub in f.fields:
+        names = [n for n in sub.all_names if n in present]
+        known.update(names)
+        if not names:
+            parts.append(pl.lit(None, dtype=sub.dtype).alias(sub.name))
+            continue
+        values = [element.struct.field(n) for n in names]
+        value = values[0] if len(values) == 1 else pl.coalesce(values)
+        raw = present[names[0]]
+        if sub.kind == "list" and isinstance(raw, pl.List):
+            value = value.list.eval(_element_struct(pl.element(), sub, raw.inner))
+        elif sub.kind == "int" and raw.is_float():
+            # A fractional value must fail the cast, not be truncated by it.
+            whole = value.is_null() | (value == value.floor())
+            value = (
+                pl.when(whole)
+                .then(value)
+                .otherwise(pl.lit("not an integer"))
+                .cast(pl.Int64, strict=True)
+            )
+        else:
+            value = value.cast(sub.dtype, strict=True)
+        parts.append(value.alias(sub.name))
+    extra = [element.struct.field(n) for n in present if n not in known]
+    return pl.struct([*parts, *extra])
+
+
+# -- derived columns ---------------------------------------------------------------------------
+
+
+def _period_start(raw: pl.DataFrame, current: pl.Series | None) -> pl.Series:
+    if current is not None and (current.null_count() < len(current) or not _has_parts(raw)):
+        return current
+    if not _has_parts(raw):
+        return pl.Series("period_start", [None] * raw.height, dtype=pl.Datetime("us"))
+    date = _parse_part(raw.get_column("period_start_date"), "date")
+    time = _parse_part(raw.get_column("period_start_time"), "time")
+    parts = pl.DataFrame([date.alias("date"), time.alias("time")])
+    combined = parts.select(
+        pl.col("date").dt.combine(pl.col("time"), time_unit="us").alias("period_start")
+    )
+    return combined.to_series()
+
+
+def _has_parts(raw: pl.DataFrame) -> bool:
+    return all(part in raw.columns for part in _TIME_PARTS)
+
+
+def _parse_part(column: pl.Series, kind: Literal["date", "time"]) -> pl.Series:
+    text = column.cast(pl.String).str.strip_chars()
+    if kind == "date":
+        parsed = text.str.to_date("%Y-%m-%d", strict=False)
+    else:
+        parsed = pl.select(
+            pl.coalesce(
+                text.str.to_time("%H:%M:%S%.f", strict=False),
+                text.str.to_time("%H:%M", strict=False),
+            )
+        ).to_series()
+    _check_lossless(column, parsed, column.name)
+    return parsed
+
+
+def _check_time_parts(raw: pl.DataFrame, frame: pl.DataFrame) -> None:
+    """The API's own date and time keys must agree with period_start (SPEC section 2)."""
+    for part in _TIME_PARTS:
+        if part not in raw.columns:
+            continue
+        given = raw.get_column(part).cast(pl.String).str.strip_chars()
+        derived = frame.get_column(part)
+        shown = derived.dt.strftime("%Y-%m-%d" if part.endswith("date") else "%H:%M:%S%.f")
+        # The docs give the time as hh:mm or hh:mm:ss: compare to that precision.
+        disagree = given.is_not_null() & ~shown.str.starts_with(given).fill_null(False)
+        if disagree.any():
+            row = int(disagree.arg_true()[0])
+            raise SchemaError(
+                f"column {part!r}: {given[row]!r} at row {row} disagrees with period_start "
+                f"{frame.get_column('period_start')[row]}",
+                column=part,
+                value=given[row],
+                row=row,
+            )
+
+
+def _derived(spec: ExportSpec) -> list[pl.Expr]:
+    exprs: list[pl.Expr] = []
+    for f in spec.fields:
+        if f.name == "period_start":
+            exprs += [
+                pl.col("period_start").dt.date().alias("period_start_date"),
+                pl.col("period_start").dt.time().alias("period_start_time"),
+            ]
+        if f.labels is not None:
+            exprs.append(label_expr(f))
+    return exprs
+
+
+def to_seconds(values: pl.Series, f: Field) -> pl.Series:
+    """``<base>_s``: the duration in seconds, as Float64, exactly ``value / factor``.
+
+    Polars turns division by a scalar into multiplication by its reciprocal
+    (``207 * 0.1 == 20.700000000000003``); dividing by a full column of the factor
+    keeps IEEE division, the same result as Python's ``207 / 10``.
+
+    Examples
+    --------
+    >>> from vidiframe._fields import Tenths
+    >>> to_seconds(pl.Series([207, None]), Tenths("dwell_time_in_tenths_of_sec")).to_list()
+    [20.7, None]
+    """
+    assert f.seconds_column is not None
+    value = values.cast(pl.Float64)
+    if f.seconds_factor != 1:
+        value = value / pl.Series([f.seconds_factor]).new_from_index(0, len(value))
+    return value.alias(f.seconds_column)
+
+
+def label_expr(f: Field) -> pl.Expr:
+    """``<name>_label``: the documented label of the code, null for an undocumented code."""
+    assert f.labels is not None
+    assert f.label_column is not None
+    codes = sorted(f.labels)
+    return (
+        pl.col(f.name)
+        .replace_strict(
+            codes, [f.labels[c] for c in codes], default=None, return_dtype=f.label_dtype
+        )
+        .alias(f.label_column)
+    )
+
+
+def _placeholder_expr(spec: ExportSpec) -> pl.Expr:
+    if not spec.metrics:
+        return pl.lit(False)
+    return pl.all_horizontal(pl.col(name).is_null() for name in spec.metrics)
+
+
+def _warn_unknown_codes(frame: pl.DataFrame, spec: ExportSpec) -> None:
+    for f in spec.fields:
+        if f.labels is None or f.label_column is None:
+            continue
+        undocumented = frame.filter(pl.col(f.name).is_not_null() & pl.col(f.label_column).is_null())
+        if undocumented.height:
+            codes = undocumented.get_column(f.name).unique().sort()
+            shown = ", ".join(map(str, codes.head(10))) + (", ..." if len(codes) > 10 else "")
+            warnings.warn(
+                f"column {f.name!r} has codes without a documented label: {shown} "
+                f"({undocumented.height} rows); their {f.label_column} is null",
+                UnknownCodeWarning,
+                stacklevel=5,
+            )
+
+
+# -- placeholder helpers -----------------------------------------------------------------------
+
+
+def drop_placeholders(df: pl.DataFrame) -> pl.DataFrame:
+    """Remove the placeholder rows (the API's rows for periods without data).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"ots_count": [4, None], "is_placeholder": [False, True]})
+    >>> drop_placeholders(df)["ots_count"].to_list()
+    [4]
+    """
+    _require(df, "is_placeholder")
+    return df.filter(~pl.col("is_placeholder"))
+
+
+def fill_placeholders(
+    df: pl.DataFrame, value: float = 0, *, columns: Iterable[str] | None = None
+) -> pl.DataFrame:
+    """Fill the metrics of placeholder rows with ``value``, explicitly.
+
+    Only placeholder rows are touched: a null in a row that has data stays null.
+    The seconds columns of filled durations are filled alike.
+
+    Parameters
+    ----------
+    df
+        A frame from :func:`~vidiframe.read_vidicenter`.
+    value
+        The value to fill in (0 by default).
+    columns
+        The metric columns to fill; by default every numeric metric of the export
+        the frame comes from.
+
+    Examples
+    --------
+    >>> import vidiframe as vf
+    >>> body = {"state": "finished", "data": [
+    ...     {"location_id": 1, "period_start": "2016-04-29 00:00:00", "ots_count": 504,
+    ...      "duration": 86400.0, "watcher_count": 156},
+    ...     {"location_id": 1, "period_start": "2016-04-30 00:00:00", "ots_count": None,
+    ...      "duration": None, "watcher_count": None}]}
+    >>> df = vf.read_vidicenter(body, data_type="ots", time_resolution="1d")
+    >>> fill_placeholders(df)["ots_count"].to_list()
+    [504, 0]
+    """
+    _require(df, "is_placeholder")
+    if columns is None:
+        columns = [name for name in _metric_columns(df) if df.schema[name].is_numeric()]
+    columns = list(columns)
+    return df.with_columns(
+        pl.when(pl.col("is_placeholder"))
+        .then(pl.col(c).fill_null(value))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in columns
+    )
+
+
+def _metric_columns(df: pl.DataFrame) -> list[str]:
+    """The metric columns (and their seconds columns) of the export a frame matches."""
+    matches = [
+        spec for spec in iter_exports() if list(spec.schema) == df.columns[: len(spec.schema)]
+    ]
+    if not matches:
+        raise SchemaError("the frame does not have the schema of any export; pass columns=")
+    spec = matches[0]
+    out: list[str] = []
+    for name in spec.metrics:
+        out.append(name)
+        seconds = spec.by_name[name].seconds_column
+        if seconds is not None:
+            out.append(seconds)
+    return out
+
+
+def _require(df: pl.DataFrame, column: str) -> None:
+    if column not in df.columns:
+        raise SchemaError(
+            f"the frame has no {column!r} column; is it from read_vidicenter?", column=column
+        )
