@@ -355,6 +355,19 @@ def test_legacy_mode_serves_2020_names(clock: ManualClock):
 # -- the socket ---------------------------------------------------------------------------
 
 
+def test_with_the_real_clock_the_socket_server_serves_exports_for_real():
+    with FakeVidiCenter(build_seconds=0) as fake, requests.Session() as session:
+        auth = ("demo", "demo-token")
+        first = session.get(fake.url + DATA_PATH, params=QUERY, auth=auth, timeout=5).json()
+        done = session.get(fake.url + DATA_PATH, params=QUERY, auth=auth, timeout=5).json()
+    assert first == {"state": "started"}
+    assert done["state"] == "finished"
+    assert len(done["data"]) == 12
+    # The creation date is the real time of the build, in the API's format.
+    assert len(done["creation_date"]) == 19
+    assert done["creation_date"] >= "2025-01-01 00:00:00"
+
+
 def test_the_server_binds_loopback_only():
     with FakeVidiCenter() as fake:
         assert fake.address is not None

@@ -45,7 +45,7 @@ import hashlib
 import itertools
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -494,6 +494,35 @@ def api_keys(spec: ExportSpec, *, legacy: bool = False) -> frozenset[str]:
 # -- the generator ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the drawers of one (source, period) share."""
+
+    generator: DataGenerator
+    query: FakeQuery
+    source: int | None
+    random: Callable[[], float]
+
+
+#: Draws one value: ``(context, period or event time, row so far) -> value``.
+_Drawer = Callable[[_Context, dt.datetime, Mapping[str, Any]], Any]
+#: (what, field name, api name, drawer, may be null) of one field of a spec.
+_Slot = tuple[str, str, str, _Drawer, bool]
+_COMPILED: dict[tuple[Any, int, bool], tuple[_Plan, tuple[_Slot, ...]]] = {}
+
+
+def _is_pooled_id(f: Field) -> bool:
+    return f.role == "key" and f.kind in ("int", "str") and f.name.endswith("id")
+
+
+def _draw_timestamp(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> str:
+    """A moment up to 10 minutes before ``when``, with microseconds 3 times out of 10."""
+    moment = when - dt.timedelta(seconds=int(ctx.random() * 601))
+    if ctx.random() < 0.3:
+        moment += dt.timedelta(microseconds=1 + int(ctx.random() * 999_999))
+    return moment.isoformat(sep=" ")
+
+
 def _hash_unit(key: str) -> float:
     """A uniform number in [0, 1) from a string, cheaper than seeding a Random."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
@@ -647,10 +676,12 @@ class DataGenerator:
 
     @staticmethod
     def _offsets(rng: random.Random, n: int) -> list[int]:
-        return sorted(rng.randrange(_HOUR) for _ in range(n))
+        r = rng.random
+        return sorted(int(r() * _HOUR) for _ in range(n))
 
     def _finest(self, query: FakeQuery, plan: _Plan) -> Iterator[dict[str, Any]]:
         lo, hi = _seconds(query.start), _seconds(query.end)
+        slots = self._compiled(plan)
         for bucket in self._buckets(query):
             events: list[tuple[int, int, int, dict[str, Any]]] = []
             for pos, source in enumerate(query.sources):
@@ -658,13 +689,12 @@ class DataGenerator:
                 if n == 0:
                     continue
                 rng = random.Random(self._key(query, source, bucket))  # noqa: S311 - test data
+                ctx = _Context(self, query, source, rng.random)
                 for i, offset in enumerate(self._offsets(rng, n)):
                     moment = bucket + offset
                     # Every event is drawn, kept or not, so the random stream of an
                     # hour is the same whatever the query's bounds.
-                    row = self._row(
-                        query, plan, rng, source=source, moment=moment, fixed={}, gap=False
-                    )
+                    row = self._row(plan, slots, ctx, _moment(moment), {}, gap=False)
                     if lo <= moment <= hi:
                         events.append((moment, pos, i, row))
             events.sort(key=lambda event: event[:3])
@@ -675,68 +705,71 @@ class DataGenerator:
         first, count = _period_range(query.time_resolution, query.start, query.end)
         monthly = query.time_resolution == "1M"
         step = 0 if monthly else _FIXED_STEPS[query.time_resolution][0]
+        slots = self._compiled(plan)
         sources = self._sources(query)
-        pools = {source: [self._pool(query, f, source) for f in plan.dims] for source in sources}
+        names = [f.name for f in plan.dims] + [f.name for w, f, _ in plan.slots if w == "group"]
+        combos = {
+            source: [
+                dict(zip(names, (*values, *codes), strict=True))
+                for codes in itertools.product(*plan.groups)
+                for values in itertools.product(*(self._pool(query, f, source) for f in plan.dims))
+            ]
+            for source in sources
+        }
         for i in range(count):
             moment = _seconds(_month_start(first + i)) if monthly else first + i * step
+            when = _moment(moment)
             for source in sources:
                 key = self._key(query, source, moment)
                 gap = _hash_unit(key + "|gap") < self.placeholder_rate
                 rng = random.Random(key)  # noqa: S311 - test data, not secrets
-                for codes in itertools.product(*plan.groups):
-                    for values in itertools.product(*pools[source]):
-                        fixed = dict(zip((f.name for f in plan.dims), values, strict=True))
-                        fixed.update(
-                            zip(
-                                (f.name for what, f, _ in plan.slots if what == "group"),
-                                codes,
-                                strict=True,
-                            )
-                        )
-                        yield self._row(
-                            query, plan, rng, source=source, moment=moment, fixed=fixed, gap=gap
-                        )
+                ctx = _Context(self, query, source, rng.random)
+                for fixed in combos[source]:
+                    yield self._row(plan, slots, ctx, when, fixed, gap=gap)
+
+    def _compiled(self, plan: _Plan) -> tuple[_Slot, ...]:
+        """One drawer per field, built once per generator and spec (the hot loop)."""
+        key = (self, id(plan.spec), plan.parts)
+        cached = _COMPILED.get(key)
+        if cached is not None and cached[0] is plan:
+            return cached[1]
+        slots = []
+        for what, f, name in plan.slots:
+            may_be_null = f.nullable and f.name != plan.first_metric
+            slots.append((what, f.name, name, self._drawer(f), may_be_null))
+        compiled = tuple(slots)
+        _COMPILED[key] = (plan, compiled)
+        return compiled
 
     def _row(
         self,
-        query: FakeQuery,
         plan: _Plan,
-        rng: random.Random,
-        *,
-        source: int | None,
-        moment: int,
+        slots: tuple[_Slot, ...],
+        ctx: _Context,
+        when: dt.datetime,
         fixed: Mapping[str, Any],
+        *,
         gap: bool,
     ) -> dict[str, Any]:
         row: dict[str, Any] = {}
-        when = _moment(moment)
-        for what, f, name in plan.slots:
+        r = ctx.random
+        null_rate = self.null_rate
+        for what, field_name, name, draw, may_be_null in slots:
             if what == "time":
-                self._put_time(row, plan, name, when, finest=query.finest)
+                self._put_time(row, plan, name, when, finest=ctx.query.finest)
             elif what == "source":
-                quirky = self.quirks and rng.random() < self.quirk_rate
-                row[name] = str(source) if quirky else source
-            elif what in ("group", "dim"):
-                row[name] = (
-                    fixed[f.name] if f.name in fixed else self._draw_dim(query, f, rng, source)
-                )
+                quirky = self.quirks and r() < self.quirk_rate
+                row[name] = str(ctx.source) if quirky else ctx.source
+            elif field_name in fixed:
+                row[name] = fixed[field_name]
             else:
-                value = self._value(query, f, rng, when=when, row=row, source=source)
+                value = draw(ctx, when, row)
                 # Drawn for every field, so a gap does not shift the rows after it.
-                nulled = rng.random() < self.null_rate
-                may_be_null = f.nullable and f.name != plan.first_metric
-                row[name] = (
-                    None if (gap and what == "metric") or (nulled and may_be_null) else value
-                )
+                nulled = r() < null_rate
+                if (gap and what == "metric") or (nulled and may_be_null):
+                    value = None
+                row[name] = value
         return row
-
-    def _draw_dim(
-        self, query: FakeQuery, f: Field, rng: random.Random, source: int | None
-    ) -> int | str:
-        # In finest exports a repeating key is a property of each event.
-        if f.labels is not None:
-            return rng.choice(sorted(f.labels))
-        return rng.choice(self._pool(query, f, source))
 
     @staticmethod
     def _put_time(
@@ -747,87 +780,107 @@ class DataGenerator:
             row["period_start_time"] = when.time().isoformat()
             return
         # The docs show events with a "T" and aggregates with a space (SPEC § 8.2).
-        row[name] = when.isoformat(sep="T" if finest else " ")
+        text = when.isoformat(sep="T" if finest else " ")
+        row[name] = text
         if plan.parts:
-            row["period_start_date"] = when.date().isoformat()
-            row["period_start_time"] = when.time().isoformat()
+            row["period_start_date"] = text[:10]
+            row["period_start_time"] = text[11:]
 
-    def _value(
-        self,
-        query: FakeQuery,
-        f: Field,
-        rng: random.Random,
-        *,
-        when: dt.datetime,
-        row: Mapping[str, Any],
-        source: int | None,
-    ) -> Any:
+    def _drawer(self, f: Field) -> _Drawer:
+        """A function drawing one value of ``f`` (from ``ctx.random`` only)."""
+        quirks, quirk_rate = self.quirks, self.quirk_rate
+        if f.role == "key" and not f.nullable and f.kind in ("int", "str"):
+            return self._dim_drawer(f)
         if f.labels is not None:
-            code = rng.choice(sorted(f.labels))
-            if self.quirks and f.role == "metric" and rng.random() < self.quirk_rate:
-                return _UNDOCUMENTED_CODE
-            return code
+            codes = tuple(sorted(f.labels))
+            n = len(codes)
+            if quirks and f.role == "metric":
+
+                def coded_quirk(ctx: _Context, _when: dt.datetime, _row: Mapping[str, Any]) -> Any:
+                    code = codes[int(ctx.random() * n)]
+                    return _UNDOCUMENTED_CODE if ctx.random() < quirk_rate else code
+
+                return coded_quirk
+            return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
         kind = f.kind
         if kind == "int":
-            value = rng.randint(int(f.low), int(f.high))
-            if self.quirks and "sent as 1.0" in f.doc:
-                return float(value)
-            return value
+            lo, span = int(f.low), int(f.high) - int(f.low) + 1
+            if quirks and "sent as 1.0" in f.doc:
+                return lambda ctx, _when, _row: float(lo + int(ctx.random() * span))
+            return lambda ctx, _when, _row: lo + int(ctx.random() * span)
         if kind == "float":
+            low, width = f.low, f.high - f.low
             if f.unit == "ratio":
-                ratio = round(rng.uniform(f.low, f.high), 3)
-                return f"{ratio:.3f}" if self.quirks else ratio
-            return round(rng.uniform(f.low, f.high), 2)
+                if quirks:
+                    return lambda ctx, _when, _row: f"{low + ctx.random() * width:.3f}"
+                return lambda ctx, _when, _row: round(low + ctx.random() * width, 3)
+            return lambda ctx, _when, _row: round(low + ctx.random() * width, 2)
         if kind == "bool":
-            truth = rng.random() < 0.8
-            if f.bool_text is not None:
-                return f.bool_text if truth else ""
-            return truth
+            text = f.bool_text
+            if text is not None:
+                return lambda ctx, _when, _row: text if ctx.random() < 0.8 else ""
+            return lambda ctx, _when, _row: ctx.random() < 0.8
         if kind == "str":
-            return self._text(f, rng, row)
+            return self._text_drawer(f)
         if kind == "datetime":
-            moment = when - dt.timedelta(seconds=rng.randint(0, 600))
-            if rng.random() < 0.3:
-                moment += dt.timedelta(microseconds=rng.randint(1, 999_999))
-            return moment.isoformat(sep=" ")
+            return _draw_timestamp
         if kind == "date":
-            return when.date().isoformat()
+            return lambda _ctx, when, _row: when.date().isoformat()
         if kind == "time":
-            return when.time().isoformat()
-        return self._nested(query, f, rng, when, source)
+            return lambda _ctx, when, _row: when.time().isoformat()
+        return self._nested_drawer(f)
 
-    def _text(self, f: Field, rng: random.Random, row: Mapping[str, Any]) -> str | None:
+    def _dim_drawer(self, f: Field) -> _Drawer:
+        # In finest exports a repeating key is a property of each event; in
+        # aggregated ones it is fixed per row and this drawer is not used.
+        if f.labels is not None:
+            codes = tuple(sorted(f.labels))
+            return lambda ctx, _when, _row: codes[int(ctx.random() * len(codes))]
+
+        def pooled(ctx: _Context, _when: dt.datetime, _row: Mapping[str, Any]) -> Any:
+            pool = ctx.generator._pool(ctx.query, f, ctx.source)
+            return pool[int(ctx.random() * len(pool))]
+
+        return pooled
+
+    @staticmethod
+    def _text_drawer(f: Field) -> _Drawer:
         # A name next to its id reads as the id's name ("zone_name" of "zone_id").
         sibling = f.name.removesuffix("name") + "id"
-        if f.name.endswith("name") and sibling in row:
-            if row[sibling] is None:
-                return None
-            stem = f.name.removesuffix("name").rstrip("_") or "item"
-            return f"{stem.replace('_', ' ').title()} {row[sibling]}"
-        return f"{f.name} {rng.randint(1, 5)}"
+        stem = (f.name.removesuffix("name").rstrip("_") or "item").replace("_", " ").title()
 
-    def _nested(
-        self,
-        query: FakeQuery,
-        f: Field,
-        rng: random.Random,
-        when: dt.datetime,
-        source: int | None,
-    ) -> list[dict[str, Any]]:
-        elements = []
-        for _ in range(rng.randint(1, 3)):
-            element: dict[str, Any] = {}
-            for sub in f.fields:
-                name = sub.legacy[0] if self.legacy and sub.legacy else sub.name
-                if sub.role == "key" and sub.kind in ("int", "str") and sub.name.endswith("id"):
-                    value: Any = rng.choice(self._pool(query, sub, source))
-                else:
-                    value = self._value(query, sub, rng, when=when, row=element, source=source)
-                if sub.nullable and rng.random() < self.null_rate:
-                    value = None
-                element[name] = value
-            elements.append(element)
-        return elements
+        def text(ctx: _Context, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
+            if f.name.endswith("name") and sibling in row:
+                return None if row[sibling] is None else f"{stem} {row[sibling]}"
+            return f"{f.name} {1 + int(ctx.random() * 5)}"
+
+        return text
+
+    def _nested_drawer(self, f: Field) -> _Drawer:
+        subs = [
+            (
+                sub.legacy[0] if self.legacy and sub.legacy else sub.name,
+                # Ids inside lists (content ids, zone ids) come from the source's pool,
+                # so they repeat and can be filtered on.
+                self._dim_drawer(sub) if _is_pooled_id(sub) else self._drawer(sub),
+                sub.nullable,
+            )
+            for sub in f.fields
+        ]
+        null_rate = self.null_rate
+
+        def nested(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
+            r = ctx.random
+            elements = []
+            for _ in range(1 + int(r() * 3)):
+                element: dict[str, Any] = {}
+                for name, draw, nullable in subs:
+                    value = draw(ctx, when, element)
+                    element[name] = None if nullable and r() < null_rate else value
+                elements.append(element)
+            return elements
+
+        return nested
 
     def _filter_contents(
         self, plan: _Plan, row: dict[str, Any], wanted: set[str]
