@@ -22,6 +22,15 @@ construction, not by luck:
 * rows come period by period (finest: event time), then source by source, in
   ascending id order.
 
+Keys that repeat rows within a period (a gate, a content, a product, a zone:
+required keys other than the source and the time) take one to three values per
+source, fixed for that source: ``1, 2, 3`` for integers, ``"content 1",
+"content 2", ...`` for text (the field name without ``_id``). ``content_ids``
+filters on those. Coded keys (``group_by_demographics``) give one row per
+combination of codes. Aggregated exports have gaps: with probability
+``placeholder_rate`` a (source, period) pair is a placeholder, its rows kept with
+every metric null, as the documentation describes.
+
 Sources follow a small fixed topology: location ``l`` belongs to site ``l // 10``
 (site ``s`` holds locations ``10s`` to ``10s + 9``); location tag ``t`` holds
 locations ``1000t + 1`` to ``1000t + 3``; site tag ``t`` holds sites ``100t + 1``
