@@ -703,7 +703,11 @@ def _declare() -> tuple[ExportSpec, ...]:
 
     # proof of play ------------------------------------------------------------------------------
     content_key = Text(
-        "content_id", role="key", doc="identifier of the content played", nullable=False
+        "content_id",
+        role="key",
+        doc="identifier of the content played",
+        source=_src(_V2025, "Proof of play by location export"),
+        nullable=False,
     )
     for by, source_key in (("location", LOCATION_ID), ("site", SITE_ID)):
         src = _src(_V2025, f"Proof of play by {by} export")
