@@ -198,6 +198,21 @@ def test_several_partition_columns(tmp_path: Path) -> None:
     assert_frame_equal(back, df.sort("location_id", "period_start_date", maintain_order=True))
 
 
+@pytest.mark.parametrize("order", ["grouped", "interleaved"])
+def test_rows_keep_their_order_within_partitions(
+    tmp_path: Path, viewers: pl.DataFrame, order: str
+) -> None:
+    # Grouped rows are sliced, interleaved ones gathered: both keep the frame's order.
+    df = (
+        viewers
+        if order == "grouped"
+        else viewers.sort(pl.col("period_start").dt.hour(), maintain_order=True)
+    )
+    assert (df["period_start_date"].rle_id().max() + 1 == 3) == (order == "grouped")
+    vf.write_partitions(df, tmp_path, partition_by="period_start_date")
+    assert_frame_equal(vf.scan_partitions(tmp_path).collect(), by_date(df))
+
+
 def test_text_partition_values_round_trip(tmp_path: Path) -> None:
     names = ["Entrance / Hall", "x=y", "50% off", "é ü", "..", "a+b?#&"]
     df = pl.DataFrame({"zone_name": names, "nb_visits": range(len(names))})

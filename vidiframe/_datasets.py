@@ -332,9 +332,18 @@ def _split(frame: pl.DataFrame, layout: _Layout) -> list[tuple[str, pl.DataFrame
     """The frame's partitions as ``(relative dir, rows without partition columns)``, sorted."""
     if frame.height == 0:
         return []
-    groups = frame.partition_by(
-        list(layout.partition_by), maintain_order=True, include_key=False, as_dict=True
-    )
+    keys = list(layout.partition_by)
+    runs = frame.select(pl.struct(keys).rle().alias("run")).unnest("run")
+    groups: dict[tuple[object, ...], pl.DataFrame]
+    if runs["value"].n_unique() == runs.height:
+        # Each partition's rows are already together (exports come in time order):
+        # zero-copy slices instead of partition_by's copy of the whole frame.
+        groups, offset = {}, 0
+        for length, value in zip(runs["len"], runs["value"], strict=True):
+            groups[tuple(value[k] for k in keys)] = frame.slice(offset, length)
+            offset += length
+    else:
+        groups = frame.partition_by(keys, maintain_order=True, as_dict=True)
     out = []
     for values in sorted(groups):
         try:
