@@ -211,6 +211,19 @@ def test_layout_is_hive_with_one_file_per_partition(tmp_path: Path, viewers: pl.
     )
 
 
+def test_symlinked_relative_root(
+    tmp_path: Path, viewers: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    written = vf.write_partitions(viewers, "link/ds", partition_by="period_start_date")
+    assert written[0] == Path("link/ds/period_start_date=2025-03-01/part-0.parquet")
+    assert_frame_equal(vf.scan_partitions("link/ds").collect(), viewers)
+    # Staged beside the real directory, and cleaned up.
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["ds"]
+
+
 def test_several_partition_columns(tmp_path: Path) -> None:
     df = make_frame(OTS, n=12).with_columns(location_id=pl.int_range(pl.len()) % 2 + 4636)
     vf.write_partitions(df, tmp_path, partition_by=["location_id", "period_start_date"])
@@ -367,6 +380,16 @@ def test_writing_the_same_frame_twice_leaves_the_same_bytes(
     assert contents(tmp_path) == first
     vf.write_partitions(viewers, tmp_path / "other", partition_by="period_start_date")
     assert contents(tmp_path / "other") == contents(tmp_path / "ds")
+
+
+def test_equal_frames_chunked_differently_give_the_same_bytes(tmp_path: Path) -> None:
+    # Big enough that Polars' default row groups would follow the chunks.
+    one = pl.DataFrame({"day": [DAY1] * 100_000, "x": range(100_000)})
+    two = pl.concat([one.slice(0, 33_333), one.slice(33_333)], rechunk=False)
+    assert (one.n_chunks(), two.n_chunks()) == (1, 2)
+    vf.write_partitions(one, tmp_path / "one", partition_by="day")
+    vf.write_partitions(two, tmp_path / "two", partition_by="day")
+    assert contents(tmp_path / "one") == contents(tmp_path / "two")
 
 
 def test_mode_skip_keeps_existing_partitions(tmp_path: Path, viewers: pl.DataFrame) -> None:

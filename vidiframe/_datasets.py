@@ -132,7 +132,7 @@ def write_partitions(
     mode: WriteMode = "replace",
     compression: ParquetCompression = "zstd",
     compression_level: int | None = None,
-    row_group_size: int | None = None,
+    row_group_size: int = 262_144,
 ) -> list[Path]:
     """Write a frame as a Hive-partitioned Parquet dataset, replacing whole partitions.
 
@@ -157,7 +157,9 @@ def write_partitions(
       others old. The next write removes what a killed writer left in the
       staging directory. (Should ``root`` be a mount point, the staging
       directory is ``root/.vidiframe-staging`` instead, which engines skip.)
-    - **Idempotence.** Writing the same frame again leaves byte-identical files.
+    - **Idempotence.** Writing an equal frame again (same rows in the same order,
+      however its memory is chunked) leaves byte-identical files, with the
+      same Polars version and options.
     - **One schema per dataset.** The frame must have the dataset's columns and
       dtypes and partition columns (column order may differ: the dataset's is
       used). A conflicting frame raises :class:`~vidiframe.SchemaConflictError`
@@ -182,8 +184,11 @@ def write_partitions(
         What to do with a partition that already exists: ``"replace"`` it,
         ``"skip"`` it (keep the stored version), or raise an ``"error"`` before
         anything is written.
-    compression, compression_level, row_group_size
+    compression, compression_level
         Passed to :meth:`polars.DataFrame.write_parquet`.
+    row_group_size
+        Rows per Parquet row group. Fixed rather than Polars' default, whose row
+        groups follow the frame's memory chunks: equal frames give equal bytes.
 
     Returns
     -------
@@ -226,11 +231,13 @@ def write_partitions(
         return []
     created_root = not root_path.exists()
     root_path.mkdir(parents=True, exist_ok=True)
-    root_path = root_path.resolve()
+    # Resolved only to place the staging directory: a symlinked root's parent may
+    # be on another file system. Returned paths stay under root as given.
+    real_root = root_path.resolve()
 
     with _locked(root_path):
         _checkpoint("locked")
-        staging = _staging_dir(root_path)
+        staging = _staging_dir(real_root)
         if staging.exists():
             shutil.rmtree(staging)
         _checkpoint("recovered")
@@ -265,7 +272,7 @@ def write_partitions(
 
         written, to_sync = _commit(root_path, staged)
         if created_root:
-            to_sync.add(root_path.parent)
+            to_sync.add(real_root.parent)
         for directory in sorted(to_sync):
             _fsync_dir(directory)
         staging.rmdir()
@@ -429,7 +436,7 @@ def _stage(
     metadata: dict[str, str],
     compression: ParquetCompression,
     compression_level: int | None,
-    row_group_size: int | None,
+    row_group_size: int,
 ) -> list[tuple[str, Path]]:
     """Write every partition's new file into ``staging``, fsynced; return ``(rel, temp)``."""
     token = uuid.uuid4().hex
