@@ -162,7 +162,7 @@ def spark() -> Iterator[object]:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime")
-    from pyspark.sql import SparkSession  # noqa: PLC0415 - only once pyspark is known to exist
+    from pyspark.sql import SparkSession
 
     session = (
         SparkSession.builder.master("local[1]")
