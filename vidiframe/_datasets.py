@@ -52,8 +52,8 @@ METADATA_KEY = "vidiframe.dataset"
 FILE_NAME = "part-0.parquet"
 _FORMAT = 1
 _STAGING_SUFFIX = ".vidiframe-staging"
-# Files and directories that every engine skips (Spark and PyArrow skip both
-# prefixes; Polars skips them with hidden_file_prefix).
+# Name prefixes engines skip: Spark and PyArrow skip such files and directories;
+# Polars skips only such files, and only when told (hidden_file_prefix).
 _HIDDEN = (".", "_")
 
 
