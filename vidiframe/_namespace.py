@@ -584,7 +584,7 @@ class VidiFrame(_Vidi[pl.DataFrame]):
         | ``Datetime("us")`` | ``datetime64[us]``, naive like the frame      |
         | ``Duration``       | ``timedelta64``                               |
         | ``Enum``           | ``category``, ordered, every label a category |
-        | ``List(Struct)``   | ``object`` (lists of dicts)                   |
+        | ``List(Struct)``   | ``object`` (arrays of dicts: explode first)   |
 
         ``pl.from_pandas(pdf).cast(df.schema)`` gives the frame back.
 
