@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -69,8 +70,10 @@ def plain(value: Any) -> Any:
         return value.to_pydatetime()
     if isinstance(value, pd.Timedelta):
         return value.to_pytimedelta()
-    if hasattr(value, "tolist"):  # a NumPy array of a nested list
-        return value.tolist()
+    if isinstance(value, dict):  # a struct of a nested list
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, np.ndarray)):  # a nested list
+        return [plain(item) for item in value]
     return value
 
 
