@@ -19,6 +19,8 @@ PUBLIC = {
     # datasets
     "write_partitions",
     "scan_partitions",
+    "by_period",
+    "period_for_resolution",
     # the registry
     "Field",
     "ExportSpec",

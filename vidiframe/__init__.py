@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from vidiframe._datasets import scan_partitions, write_partitions
     from vidiframe._fields import Field
     from vidiframe._frame import drop_placeholders, fill_placeholders
+    from vidiframe._partitioning import by_period, period_for_resolution
     from vidiframe._registry import (
         TIME_RESOLUTIONS,
         ExportSpec,
@@ -59,6 +60,8 @@ _LAZY: dict[str, str] = {
     "VidiCenterClient": "vidiframe._client",
     "write_partitions": "vidiframe._datasets",
     "scan_partitions": "vidiframe._datasets",
+    "by_period": "vidiframe._partitioning",
+    "period_for_resolution": "vidiframe._partitioning",
     "Field": "vidiframe._fields",
     "ExportSpec": "vidiframe._registry",
     "TIME_RESOLUTIONS": "vidiframe._registry",
@@ -103,12 +106,14 @@ __all__ = [
     "VidiFrameError",
     "VidiFrameWarning",
     "__version__",
+    "by_period",
     "drop_placeholders",
     "explode_contents",
     "export_schema",
     "fill_placeholders",
     "get_export",
     "iter_exports",
+    "period_for_resolution",
     "read_vidicenter",
     "scan_partitions",
     "write_partitions",

@@ -133,13 +133,21 @@ def _age(role: Literal["key", "metric"], source: str) -> Field:
     return Coded("age", AGE, role=role, doc="numeric identifier for age group", source=source)
 
 
-def _dwell(source: str, doc: str = "dwell time, in tenths of seconds") -> Field:
-    return Tenths("dwell_time_in_tenths_of_sec", legacy=("dwell_time",), doc=doc, source=source)
-
-
-def _attention(source: str, doc: str = "attention time, in tenths of seconds") -> Field:
+def _dwell(source: str, doc: str = "dwell time, in tenths of seconds", high: int = 36_000) -> Field:
     return Tenths(
-        "attention_time_in_tenths_of_sec", legacy=("attention_time",), doc=doc, source=source
+        "dwell_time_in_tenths_of_sec", legacy=("dwell_time",), doc=doc, source=source, high=high
+    )
+
+
+def _attention(
+    source: str, doc: str = "attention time, in tenths of seconds", high: int = 36_000
+) -> Field:
+    return Tenths(
+        "attention_time_in_tenths_of_sec",
+        legacy=("attention_time",),
+        doc=doc,
+        source=source,
+        high=high,
     )
 
 
@@ -169,8 +177,8 @@ VIEWER_EVENT: tuple[Field, ...] = (
         source=_FINEST_VIEWERS,
         high=99,
     ),
-    _dwell(_FINEST_VIEWERS),
-    _attention(_FINEST_VIEWERS),
+    _dwell(_FINEST_VIEWERS, high=600),
+    _attention(_FINEST_VIEWERS, high=300),
     *_moods(_FINEST_VIEWERS),
     Coded(
         "glasses",
@@ -237,7 +245,9 @@ APC_CONTENT: tuple[Field, ...] = (
 )
 
 _AGG_VIEWERS = _src(_V2025, "Aggregated viewers export")
-WATCHER_COUNT = Int("watcher_count", unit="count", doc="number of watchers", source=_AGG_VIEWERS)
+WATCHER_COUNT = Int(
+    "watcher_count", unit="count", doc="number of watchers", source=_AGG_VIEWERS, high=300
+)
 
 
 def _pop_watchers(source: str) -> tuple[Field, ...]:
