@@ -7,7 +7,7 @@ import itertools
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from vidiframe._chunking import Chunk, ChunkPlanner, is_row_limit_failure, period_count
@@ -243,7 +243,7 @@ def test_chunk_rows_concatenate_to_the_one_shot_rows(
     one_shot = rows(query)
     chunks = planner.plan(query)
     chunked = [row for chunk in chunks for row in rows(chunk.query)]
-    assert one_shot, "the range holds rows"
+    assume(one_shot)  # a 1d range within one day may hold no period start
     if all(chunk.query.locations == query.locations for chunk in chunks):
         # Time-only cuts even keep the server's order.
         assert chunked == one_shot

@@ -63,13 +63,46 @@ def test_poll_schedule_without_hint_is_the_backoff() -> None:
     assert [s.delay(n, elapsed=100.0) for n in range(4)] == [1.0, 1.5, 2.25, 3.375]
 
 
-def test_poll_schedule_with_hint_polls_mid_then_end_then_backs_off() -> None:
+def test_poll_schedule_with_hint_bisects_then_backs_off() -> None:
     s = PollSchedule(Backoff(initial=1.0, factor=2.0, jitter=0.0), hint=(2.0, 4.0))
-    assert s.delay(0, elapsed=0.0) == 3.0
-    assert s.delay(1, elapsed=3.0) == 1.0
+    assert s.delay(0, elapsed=0.0) == 3.0  # mid-interval
+    assert s.delay(1, elapsed=3.0) == 0.5  # building at 3 s: mid-way through (3, 4]
+    assert s.delay(2, elapsed=3.9) == 0.25  # never closer than min_interval
+    # Building past the hint: this export is slower than its siblings, back off.
     assert s.delay(2, elapsed=4.0) == 4.0
-    # A hinted poll that is already due (the start took long) is skipped.
-    assert s.delay(0, elapsed=3.9) == 1.0
+
+
+def test_poll_schedule_reads_a_live_hint_and_quantile() -> None:
+    hint: list[tuple[float, float] | None] = [None]
+    quantile = [0.5]
+    s = PollSchedule(
+        Backoff(initial=1.0, jitter=0.0), hint=lambda: hint[0], quantile=lambda: quantile[0]
+    )
+    assert s.delay(0, elapsed=0.0) == 1.0
+    hint[0] = (2.0, 6.0)
+    assert s.delay(0, elapsed=0.0) == 4.0
+    quantile[0] = 1.0  # no calls to spare: poll where the export is known to be done
+    assert s.delay(0, elapsed=0.0) == 6.0
+
+
+def test_estimator_quantile_follows_spare_calls() -> None:
+    spare = [10]
+    est = BuildTimeEstimator(spare_calls=lambda: spare[0])
+    assert est.quantile() == 0.5
+    spare[0] = 2
+    assert est.quantile() == 1.0
+    assert BuildTimeEstimator().quantile() == 0.5
+
+
+def test_estimator_covers_polls_siblings_just_made() -> None:
+    est = BuildTimeEstimator(tolerance=0.2)
+    assert not est.covers(0.5)
+    est.observe_pending(1.0)
+    assert est.covers(0.5)
+    assert est.covers(1.2)  # within 20 %
+    assert not est.covers(1.3)
+    est.observe(pending=1.0, finished=2.0)
+    assert not est.covers(0.5)  # a hint exists: it decides
 
 
 def test_estimator_keeps_the_intersection_and_resets_on_contradiction() -> None:
@@ -81,6 +114,10 @@ def test_estimator_keeps_the_intersection_and_resets_on_contradiction() -> None:
     assert est.hint() == (5.0, 6.0)
     est.observe(pending=3.0, finished=3.0)  # not an interval: ignored
     assert est.hint() == (5.0, 6.0)
+    est.observe_pending(5.5)  # a sibling still building inside it raises lo
+    assert est.hint() == (5.5, 6.0)
+    est.observe_pending(9.0)  # a slower sibling outside it says nothing about it
+    assert est.hint() == (5.5, 6.0)
 
 
 def test_retry_policy_retries_then_reraises_the_last_failure() -> None:
@@ -172,6 +209,7 @@ def test_call_budget_never_allows_more_than_n_calls_in_a_window() -> None:
     for i in range(len(sent) - 50):
         assert sent[i + 50] - sent[i] >= 61.0 - 1e-9
     assert budget.used() == 50
+    assert budget.headroom() == 0
 
 
 def test_call_budget_is_shared_by_threads() -> None:

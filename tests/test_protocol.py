@@ -142,7 +142,21 @@ def test_hinted_schedule_bisects() -> None:
     schedule = PollSchedule(Backoff(initial=1.0, jitter=0.0), hint=(2.0, 4.0))
     p = ExportProtocol(QUERY, schedule=schedule)
     events = run(p, [STARTED, IN_PROGRESS, FINISHED_STATUS, FINISHED])
-    assert [e.seconds for e in events if isinstance(e, Wait)] == [3.0, 1.0]
+    # Mid-interval at 3 s; still building there, so mid-way through (3, 4] next.
+    assert [e.seconds for e in events if isinstance(e, Wait)] == [3.0, 0.5]
+
+
+def test_skipped_poll_counts_for_the_backoff() -> None:
+    p = protocol()
+    p.next_event()
+    p.receive(STARTED, elapsed=0.0)
+    assert p.next_event() == Wait(1.0)
+    p.skip_poll(elapsed=1.0)
+    assert p.next_event() == Wait(2.0)
+    assert p.next_event().kind == "poll"  # type: ignore[union-attr]
+    assert (p.polls, p.skips) == (1, 1)
+    with pytest.raises(ProtocolUsageError):
+        p.skip_poll(elapsed=3.0)
 
 
 def test_usage_errors() -> None:

@@ -117,29 +117,51 @@ class Backoff:
 # -- polling -----------------------------------------------------------------------------------
 
 
+# Calls a read must have to spare before its polls bisect (one per export in flight).
+_SPARE_CALLS_TO_BISECT = MAX_CONCURRENT_EXPORTS
+
+
 class BuildTimeEstimator:
     """What the exports of one read taught about how long a build takes.
 
-    Each finished export says its build took more than ``pending`` seconds (its
-    last poll that was not finished) and at most ``finished`` seconds. The
-    estimator keeps the intersection of these intervals; chunks of one read have
-    similar sizes, so the next export polls inside that interval instead of
-    rediscovering it with a backoff. When observations contradict each other
-    (build times changed), the latest one wins.
+    Chunks of one read have similar sizes, so their builds take similar times.
+    Two things are shared between them:
+
+    - each finished export says its build took more than ``pending`` seconds (its
+      last poll that was not finished) and at most ``finished``; :meth:`hint` is
+      the intersection of these intervals (when observations contradict each
+      other, build times changed and the latest one wins), so the next exports
+      poll inside it instead of rediscovering it with a backoff;
+    - every "still building" answer, finished export or not: when a sibling was
+      still building at a later point of its build than this export is now,
+      this export need not poll yet (:meth:`covers`). Exports that start
+      together then spend one poll per step between them, not one each. Once a
+      sibling has finished, the hint takes over.
 
     Examples
     --------
     >>> est = BuildTimeEstimator()
     >>> est.hint() is None
     True
+    >>> est.observe_pending(1.2)
+    >>> est.covers(1.25), est.covers(2.0)
+    (True, False)
     >>> est.observe(pending=2.5, finished=4.75)
     >>> est.observe(pending=0.0, finished=3.6)
+    >>> est.hint(), est.covers(1.25)
+    ((2.5, 3.6), False)
+    >>> est.observe_pending(3.0)
     >>> est.hint()
-    (2.5, 3.6)
+    (3.0, 3.6)
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, tolerance: float = 0.2, spare_calls: Callable[[], int] | None = None
+    ) -> None:
+        self.tolerance = tolerance
+        self.spare_calls = spare_calls
         self._interval: tuple[float, float] | None = None
+        self._pending = 0.0
         self._lock = threading.Lock()
 
     def observe(self, *, pending: float, finished: float) -> None:
@@ -153,37 +175,87 @@ class BuildTimeEstimator:
             lo, hi = max(self._interval[0], pending), min(self._interval[1], finished)
             self._interval = (lo, hi) if lo < hi else (pending, finished)
 
+    def observe_pending(self, elapsed: float) -> None:
+        """Record that an export was still building ``elapsed`` s after it started."""
+        with self._lock:
+            self._pending = max(self._pending, elapsed)
+            if self._interval is not None and self._interval[0] < elapsed < self._interval[1]:
+                # Still building inside the hinted interval: builds take longer than lo.
+                self._interval = (elapsed, self._interval[1])
+
     def hint(self) -> tuple[float, float] | None:
         """The interval ``(lo, hi]`` the next build time is expected in, or ``None``."""
         with self._lock:
             return self._interval
+
+    def quantile(self) -> float:
+        """Where the next hinted poll goes: mid-interval, or its end when calls are short.
+
+        A poll in the middle of the interval may find the export still building and
+        cost a second poll. When the read has no calls to spare (``spare_calls``:
+        what the call budget has left beyond the calls its chunks still need), polls
+        go to the end of the interval, where the export is known to be done.
+        """
+        if self.spare_calls is not None and self.spare_calls() < _SPARE_CALLS_TO_BISECT:
+            return 1.0
+        return 0.5
+
+    def covers(self, elapsed: float) -> bool:
+        """Whether a poll at ``elapsed`` s would only repeat what a sibling learned.
+
+        True when a sibling was still building at (about) ``elapsed`` or later, and
+        no finished sibling says builds are done by ``elapsed``.
+        """
+        with self._lock:
+            if self._interval is not None:
+                # Finished siblings already set when to poll: follow the hint.
+                return False
+            return self._pending >= elapsed * (1 - self.tolerance)
+
+
+Hint = tuple[float, float]
 
 
 @dataclass(frozen=True)
 class PollSchedule:
     """When to poll an export that is being built.
 
-    With a hint ``(lo, hi]`` from a :class:`BuildTimeEstimator`, the first polls
-    go to the middle of the interval then to its end (a bisection that tightens
-    the estimate with every export). Otherwise, and after those, polls follow the
-    jittered ``backoff``. Delays are counted from the request that started the
-    export.
+    With a hint ``(lo, hi]`` (a :class:`BuildTimeEstimator`'s), polls bisect the
+    part of the interval this export has not yet been seen building in, so each
+    export narrows the estimate for the next ones. Without a hint, or once the
+    export has outlasted the hint, polls follow the jittered ``backoff``. Delays
+    count from the request that started the export.
+
+    Parameters
+    ----------
+    backoff
+        Delays between polls without a usable hint.
+    hint
+        A fixed ``(lo, hi)``, or a callable returning the current one (read at
+        each poll, so exports waiting for a slot use what was learned meanwhile).
+    quantile
+        Where in the remaining interval the next poll goes (or a callable giving it,
+        such as :meth:`BuildTimeEstimator.quantile`).
+    min_interval
+        The shortest wait before a hinted poll.
 
     Examples
     --------
     >>> s = PollSchedule(Backoff(initial=1.0, factor=1.5, jitter=0.0))
     >>> [round(s.delay(n, elapsed=0.0), 2) for n in range(3)]
     [1.0, 1.5, 2.25]
-    >>> hinted = PollSchedule(Backoff(initial=1.0, factor=1.5, jitter=0.0), hint=(2.0, 3.0))
-    >>> hinted.delay(0, elapsed=0.1), hinted.delay(1, elapsed=2.5), hinted.delay(2, elapsed=3.0)
-    (2.4, 0.5, 2.25)
+    >>> hinted = PollSchedule(Backoff(initial=1.0, factor=1.5, jitter=0.0), hint=(2.0, 4.0))
+    >>> hinted.delay(0, elapsed=0.5), hinted.delay(1, elapsed=3.0), hinted.delay(1, elapsed=3.9)
+    (2.5, 0.5, 0.25)
+    >>> hinted.delay(2, elapsed=4.0)  # slower than its siblings: back to the backoff
+    2.25
     """
 
     backoff: Backoff = field(
-        default_factory=lambda: Backoff(initial=1.0, factor=1.5, maximum=30.0, jitter=0.1)
+        default_factory=lambda: Backoff(initial=0.5, factor=1.5, maximum=30.0, jitter=0.1)
     )
-    hint: tuple[float, float] | None = None
-    #: A hinted poll closer than this to the previous one is skipped.
+    hint: Hint | Callable[[], Hint | None] | None = None
+    quantile: float | Callable[[], float] = 0.5
     min_interval: float = 0.25
 
     def delay(self, polls_done: int, *, elapsed: float) -> float:
@@ -192,15 +264,17 @@ class PollSchedule:
         Parameters
         ----------
         polls_done
-            Polls already sent for this export (not counting the first request).
+            Polls already sent (or skipped) for this export, the first request
+            not counted.
         elapsed
             Seconds since the first request of this export was sent.
         """
-        if self.hint is not None:
-            lo, hi = self.hint
-            for target in ((lo + hi) / 2, hi):
-                if target - elapsed >= self.min_interval:
-                    return target - elapsed
+        hint = self.hint() if callable(self.hint) else self.hint
+        if hint is not None and elapsed < hint[1]:
+            # This export is known to be building at ``elapsed``: bisect what is left.
+            lo, hi = max(hint[0], elapsed), hint[1]
+            quantile = self.quantile() if callable(self.quantile) else self.quantile
+            return max(lo + quantile * (hi - lo) - elapsed, self.min_interval)
         return self.backoff.delay(polls_done)
 
 
@@ -417,6 +491,10 @@ class CallBudget:
                 slot = max(slot, self._slots[-self.calls] + self.window)
             self._slots.append(slot)
             return slot - now
+
+    def headroom(self) -> int:
+        """Calls that can be sent now without waiting."""
+        return self.calls - self.used()
 
     def used(self) -> int:
         """Calls booked in the window that ends now (including booked future slots)."""

@@ -198,6 +198,7 @@ class ExportProtocol:
         self._wait = 0.0
         self._body: bytes | None = None
         self.polls = 0
+        self.skips = 0
         self.restarts = 0
         #: The last state the server reported.
         self.state: str | None = None
@@ -280,13 +281,28 @@ class ExportProtocol:
                     "between its status and its download; giving up",
                     state=state,
                 )
-        delay = self.schedule.delay(self.polls, elapsed=elapsed)
+        self._schedule_poll(elapsed)
+
+    def skip_poll(self, *, elapsed: float) -> None:
+        """Do not send the poll that is due; wait for the next one instead.
+
+        Only valid right after a :class:`Wait`, before the poll's :class:`Send`
+        (the caller learned elsewhere that this poll would answer "still
+        building"). Counts as a poll for the backoff and the timeout.
+        """
+        if self._phase != "poll":
+            raise ProtocolUsageError("only a poll that is due can be skipped")
+        self.skips += 1
+        self._schedule_poll(elapsed)
+
+    def _schedule_poll(self, elapsed: float) -> None:
+        delay = self.schedule.delay(self.polls + self.skips, elapsed=elapsed)
         if elapsed + delay > self.timeout:
             self._phase = "done"
             raise ExportNotReadyError(
-                f"the export {self.query.describe()} is still {state} after "
+                f"the export {self.query.describe()} is still {self.state} after "
                 f"{elapsed:.0f} s (timeout {self.timeout:.0f} s)",
-                state=state,
+                state=self.state or "in_progress",
             )
         self._wait = delay
         self._phase = "wait"
