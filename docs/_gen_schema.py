@@ -188,6 +188,9 @@ def _code(text: str) -> str:
 
 def _dtype(dtype: Any) -> str:
     text = str(dtype)
+    if text == "Datetime(time_unit='us', time_zone=None)":
+        return '`Datetime("us")`'
+
     # A List(Struct) of ten fields is shown in the nested table instead.
     if text.startswith("List(Struct"):
         return "`List(Struct)`"
@@ -227,8 +230,8 @@ def _derived(f: Field) -> str:
 
 
 _HEADER = (
-    "| Column | Dtype | Role | Unit | Derived columns | Legacy names | Description | Source |\n"
-    "|---|---|---|---|---|---|---|---|\n"
+    "| Column | Dtype | Role | Unit | Derived columns | Description | Source |\n"
+    "|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -238,10 +241,13 @@ def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> s
     if f.name == "period_start" and spec.time_api_name != "period_start":
         legacy = ", ".join(filter(None, [legacy, f"{_code(spec.time_api_name)} (sent by the API)"]))
     if f.name == "period_start" and spec.time_as_parts:
-        legacy = "built from `period_start_date` + `period_start_time`"
+        legacy = "none: built from `period_start_date` + `period_start_time`"
+    description = _cell(f.doc)
+    if legacy:
+        description += f"<br>Formerly: {legacy}"
     return (
         f"| {_code(prefix + f.name)} | {_dtype(f.dtype)} | {f.role} | {_unit(f)} "
-        f"| {_derived(f)} | {legacy} | {_cell(f.doc)} | {_source(citation, depth)} |\n"
+        f"| {_derived(f)} | {description} | {_source(citation, depth)} |\n"
     )
 
 
@@ -291,7 +297,7 @@ def _granularity_section(spec: ExportSpec) -> str:
     ]
     rows = [_field_row(spec, f, depth=1).rstrip("\n") for f in spec.fields]
     rows.append(
-        "| `is_placeholder` | `Boolean` | derived |  |  |  | true when every metric of the row "
+        "| `is_placeholder` | `Boolean` | derived |  |  | true when every metric of the row "
         "is null (see [placeholders](../concepts/placeholders.md)) |  |"
     )
     out += rows
