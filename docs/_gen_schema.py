@@ -218,10 +218,14 @@ def _labels(f: Field) -> str:
     return f"{_code(str(f.label_column))} (`Enum`): {codes}"
 
 
-def _derived(f: Field) -> str:
+def _derived(f: Field, prefix: str = "") -> str:
     parts = []
+    if prefix and prefix != "contents.":
+        # Only the APC contents have a helper that unnests them into columns.
+        return ""
     if f.seconds_column is not None:
-        parts.append(f"{_code(f.seconds_column)} (`Float64`, seconds)")
+        after = "after `explode_contents`: " if prefix else ""
+        parts.append(f"{after}{_code(f.seconds_column)} (`Float64`, seconds)")
     if f.labels is not None:
         parts.append(_labels(f))
     if f.name == "period_start":
@@ -238,16 +242,16 @@ _HEADER = (
 def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> str:
     citation = cite(f.source, field_names(spec, f))
     legacy = ", ".join(_code(n) for n in f.legacy)
-    if f.name == "period_start" and spec.time_api_name != "period_start":
-        legacy = ", ".join(filter(None, [legacy, f"{_code(spec.time_api_name)} (sent by the API)"]))
-    if f.name == "period_start" and spec.time_as_parts:
-        legacy = "none: built from `period_start_date` + `period_start_time`"
     description = _cell(f.doc)
     if legacy:
         description += f"<br>Formerly: {legacy}"
+    if f.name == "period_start" and spec.time_api_name != "period_start":
+        description += f"<br>The API sends it as {_code(spec.time_api_name)}."
+    if f.name == "period_start" and spec.time_as_parts:
+        description += "<br>Not sent: built from `period_start_date` + `period_start_time`."
     return (
         f"| {_code(prefix + f.name)} | {_dtype(f.dtype)} | {f.role} | {_unit(f)} "
-        f"| {_derived(f)} | {description} | {_source(citation, depth)} |\n"
+        f"| {_derived(f, prefix)} | {description} | {_source(citation, depth)} |\n"
     )
 
 
