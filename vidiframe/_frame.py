@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from vidiframe._errors import (
     InvalidRequestError,
@@ -261,7 +262,7 @@ def _typed_list(column: pl.Series, f: Field) -> pl.Series:
     return typed.alias(f.name)
 
 
-def _element_struct(element: pl.Expr, f: Field, inner: pl.DataType) -> pl.Expr:
+def _element_struct(element: pl.Expr, f: Field, inner: PolarsDataType) -> pl.Expr:
     """A struct of ``f``'s sub-fields, typed, from list elements of dtype ``inner``.
 
     Unknown sub-fields are kept after the known ones, as unknown columns are.

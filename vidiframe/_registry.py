@@ -1477,9 +1477,9 @@ def get_export(
             f"it accepts time_resolution {', '.join(allowed)}"
         )
     if time_resolution not in spec.resolutions:
-        allowed = ", ".join(repr(r) for r in spec.resolutions)
+        accepted = ", ".join(repr(r) for r in spec.resolutions)
         raise InvalidRequestError(
-            f"data_type={data_type!r} accepts time_resolution {allowed} only, not {time_resolution!r}"
+            f"data_type={data_type!r} accepts time_resolution {accepted} only, not {time_resolution!r}"
         )
     return spec
 
