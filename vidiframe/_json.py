@@ -48,6 +48,7 @@ Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[st
 
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _BLANK = re.compile(rb"\s*")
+_BLOCK = 1 << 24
 # The bytes that separate two rows: "}" "," ["" or " "] "{".
 _COMMA, _SPACE, _OPEN, _CLOSE, _NEWLINE = b", {}\n"  # unpacks to byte values
 
@@ -232,17 +233,26 @@ def _to_ndjson(content: bytes | memoryview) -> tuple[bytearray, int]:
     """Replace the commas between rows with newlines; return the buffer and its line count.
 
     Rows end with ``}``, far rarer than commas, so the search starts from those.
+    The buffer is scanned in blocks so the scan's masks stay small next to the body.
     """
     buffer = bytearray(content)
     view = np.frombuffer(buffer, dtype=np.uint8)
-    closes = np.flatnonzero(view == _CLOSE)
-    closes = closes[closes < len(view) - 3]
-    comma = view[closes + 1] == _COMMA
-    tight = comma & (view[closes + 2] == _OPEN)
-    spaced = comma & (view[closes + 2] == _SPACE) & (view[closes + 3] == _OPEN)
+    size = len(view)
+    # Blocks overlap by 3 bytes so a "},{" or "}, {" across a boundary is seen once.
+    bounds = [(start, min(start + _BLOCK, size)) for start in range(0, size, _BLOCK)]
+    return buffer, sum(_mark_separators(view, start, stop) for start, stop in bounds) + 1
+
+
+def _mark_separators(view: np.ndarray, start: int, stop: int) -> int:
+    block = view[start : min(stop + 3, len(view))]
+    closes = np.flatnonzero(block[: stop - start] == _CLOSE)
+    closes = closes[closes < len(block) - 3]
+    comma = block[closes + 1] == _COMMA
+    tight = comma & (block[closes + 2] == _OPEN)
+    spaced = comma & (block[closes + 2] == _SPACE) & (block[closes + 3] == _OPEN)
     separators = closes[tight | spaced] + 1
-    view[separators] = _NEWLINE
-    return buffer, len(separators) + 1
+    block[separators] = _NEWLINE
+    return len(separators)
 
 
 def _read_ndjson(
