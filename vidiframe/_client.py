@@ -421,12 +421,13 @@ class VidiCenterClient:
 
         def attempt() -> Response:
             _check(cancel)
-            wait = self.budget.reserve()
-            if wait > 0:
-                logger.info("call budget spent: waiting %.1f s before %s", wait, what)
-                self._pause(wait, cancel)
             with self._connections:
-                _check(cancel)
+                # Booked once a connection is ours, so the call goes out at its slot:
+                # booked earlier, a wait for a connection could bunch calls together.
+                wait = self.budget.reserve()
+                if wait > 0:
+                    logger.info("call budget spent: waiting %.1f s before %s", wait, what)
+                    self._pause(wait, cancel)
                 if on_send is not None:
                     on_send(self._monotonic())
                 with self._stats_lock:

@@ -478,6 +478,8 @@ class CallBudget:
         self.window = period + margin
         self._clock = clock
         self._slots: collections.deque[float] = collections.deque()
+        #: The most recent slots booked (for inspection; bounded).
+        self.history: collections.deque[float] = collections.deque(maxlen=100_000)
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -490,6 +492,7 @@ class CallBudget:
             if len(self._slots) >= self.calls:
                 slot = max(slot, self._slots[-self.calls] + self.window)
             self._slots.append(slot)
+            self.history.append(slot)
             return slot - now
 
     def headroom(self) -> int:
