@@ -16,16 +16,19 @@ demo: $(STAMP)
 	$(VENV)/bin/vidiframe demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check vidiframe tests benchmarks
-	$(VENV)/bin/ruff format --check vidiframe tests benchmarks
+	$(VENV)/bin/ruff check vidiframe tests benchmarks docs
+	$(VENV)/bin/ruff format --check vidiframe tests benchmarks docs
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check vidiframe tests benchmarks
-	$(VENV)/bin/ruff format --check vidiframe tests benchmarks
+	$(VENV)/bin/ruff check vidiframe tests benchmarks docs
+	$(VENV)/bin/ruff format --check vidiframe tests benchmarks docs
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse.py

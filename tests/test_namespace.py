@@ -294,13 +294,7 @@ def test_durations_refuse_collisions_missing_and_text_columns() -> None:
 
 
 @FAST
-@given(
-    export_frames("viewers_apc", "finest").filter(
-        # The eager function drops viewers with an empty list (reported); the lazy
-        # form keeps them, and is compared on the rows where both agree.
-        lambda df: not (df["contents"].list.len() == 0).any()
-    )
-)
+@given(export_frames("viewers_apc", "finest"))
 def test_lazy_explode_contents_equals_the_function(df: pl.DataFrame) -> None:
     eager = df.vidi.explode_contents()
     assert_frame_equal(eager, vf.explode_contents(df))

@@ -14,8 +14,13 @@ PUBLIC = {
     "explode_contents",
     "drop_placeholders",
     "fill_placeholders",
-    # fetching
+    # fetching, and the policies a client can be given
     "VidiCenterClient",
+    "Backoff",
+    "CallBudget",
+    "ChunkPlanner",
+    "Limits",
+    "RetryPolicy",
     # datasets
     "write_partitions",
     "scan_partitions",

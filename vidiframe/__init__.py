@@ -5,8 +5,8 @@
 Int64
 
 The public names are re-exported here from small private modules, each with one
-job. They are imported on first use, so ``import vidiframe`` stays cheap and an
-offline user never imports the HTTP stack.
+job. They are imported on first use, so an offline user never imports the HTTP
+stack. Importing vidiframe registers the ``df.vidi`` / ``lf.vidi`` namespaces.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from vidiframe import _namespace  # noqa: F401 - registers df.vidi / lf.vidi on Polars frames
 from vidiframe._errors import (
     AuthenticationError,
     DatasetError,
@@ -36,12 +37,14 @@ from vidiframe._version import __version__
 
 if TYPE_CHECKING:
     from vidiframe._api import read_vidicenter
+    from vidiframe._chunking import ChunkPlanner
     from vidiframe._client import VidiCenterClient
     from vidiframe._contents import explode_contents
     from vidiframe._datasets import scan_partitions, write_partitions
     from vidiframe._fields import Field
     from vidiframe._frame import drop_placeholders, fill_placeholders
     from vidiframe._partitioning import by_period, period_for_resolution
+    from vidiframe._policies import Backoff, CallBudget, Limits, RetryPolicy
     from vidiframe._registry import (
         TIME_RESOLUTIONS,
         ExportSpec,
@@ -58,6 +61,11 @@ _LAZY: dict[str, str] = {
     "drop_placeholders": "vidiframe._frame",
     "fill_placeholders": "vidiframe._frame",
     "VidiCenterClient": "vidiframe._client",
+    "Backoff": "vidiframe._policies",
+    "CallBudget": "vidiframe._policies",
+    "ChunkPlanner": "vidiframe._chunking",
+    "Limits": "vidiframe._policies",
+    "RetryPolicy": "vidiframe._policies",
     "write_partitions": "vidiframe._datasets",
     "scan_partitions": "vidiframe._datasets",
     "by_period": "vidiframe._partitioning",
@@ -87,6 +95,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "TIME_RESOLUTIONS",
     "AuthenticationError",
+    "Backoff",
+    "CallBudget",
+    "ChunkPlanner",
     "DatasetError",
     "ExportFailedError",
     "ExportNotReadyError",
@@ -94,9 +105,11 @@ __all__ = [
     "Field",
     "InsecureURLError",
     "InvalidRequestError",
+    "Limits",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
+    "RetryPolicy",
     "SchemaConflictError",
     "SchemaError",
     "TransportError",

@@ -50,7 +50,8 @@ def explode_contents(df: pl.DataFrame) -> pl.DataFrame:
             "explode_contents needs a viewers_apc frame with a 'contents' column", column="contents"
         )
     contents = get_export("viewers_apc", "finest").by_name["contents"]
-    long = df.explode("contents").unnest("contents")
+    # Polars 2 drops empty lists by default: a viewer without contents must stay.
+    long = df.explode("contents", empty_as_null=True).unnest("contents")
     seconds = [
         to_seconds(long[sub.name], sub) for sub in contents.fields if sub.seconds_column is not None
     ]
