@@ -32,6 +32,8 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse.py
+	$(PY) benchmarks/fetch.py
+	$(PY) benchmarks/write.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info site .pytest_cache .ruff_cache .mypy_cache
