@@ -26,6 +26,10 @@ PUBLIC = {
     "scan_partitions",
     "by_period",
     "period_for_resolution",
+    "SyncConfig",
+    "SyncReport",
+    "plan_sync",
+    "sync",
     # the registry
     "Field",
     "ExportSpec",

@@ -428,8 +428,25 @@ class WithNewField(DataGenerator):
             yield {**row, "brand_new": 1}
 
 
-def test_a_field_the_api_adds_later_is_reported_not_written(tmp_path, fake, client):
+def test_a_field_the_api_adds_later_stops_the_sync_before_writing(tmp_path, fake, client):
     cfg = config(tmp_path, OTS)
+    sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
+    before = stored(cfg)
+    fake.generator = WithNewField()
+
+    with (
+        pytest.warns(vf.UnknownFieldWarning, match="brand_new"),
+        pytest.raises(
+            vf.SchemaConflictError, match=r"new field\(s\) brand_new .* nothing of this batch"
+        ),
+    ):
+        sync(cfg, client=client, today=D(2025, 1, 12), progress=False)
+
+    assert_frame_equal(stored(cfg), before)
+
+
+def test_a_field_the_api_adds_later_is_dropped_when_the_config_says_so(tmp_path, fake, client):
+    cfg = config(tmp_path, {**OTS, "unknown_fields": "drop"})
     sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
     schema = vf.scan_partitions(cfg.exports[0].path).collect_schema()
     fake.generator = WithNewField()
@@ -573,6 +590,10 @@ BASE: dict[str, Any] = {"root": "lake", "first_day": "2025-01-01", "export": [OT
         ({"root": ""}, "'root' must be a directory path"),
         ({"export": []}, r"at least one \[\[export\]\]"),
         ({"exports": [OTS]}, "unknown key 'exports' \\(did you mean 'export'\\?\\)"),
+        (
+            {"export": [{**OTS, "unknown_fields": "keep"}]},
+            '\'unknown_fields\' must be "error" or "drop"',
+        ),
         ({"first_day": ...}, "'first_day' is required"),
         ({"first_day": "2025-13-01"}, "'first_day' must be a date"),
         ({"first_day": dt.datetime(2025, 1, 1, 12)}, "must be a date, not a date and time"),

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         get_export,
         iter_exports,
     )
+    from vidiframe._sync import SyncConfig, SyncReport, plan_sync, sync
 
 # Public name -> the private module that defines it. One line per name: a newcomer
 # finds where anything lives here.
@@ -70,6 +71,10 @@ _LAZY: dict[str, str] = {
     "scan_partitions": "vidiframe._datasets",
     "by_period": "vidiframe._partitioning",
     "period_for_resolution": "vidiframe._partitioning",
+    "SyncConfig": "vidiframe._sync",
+    "SyncReport": "vidiframe._sync",
+    "plan_sync": "vidiframe._sync",
+    "sync": "vidiframe._sync",
     "Field": "vidiframe._fields",
     "ExportSpec": "vidiframe._registry",
     "TIME_RESOLUTIONS": "vidiframe._registry",
@@ -112,6 +117,8 @@ __all__ = [
     "RetryPolicy",
     "SchemaConflictError",
     "SchemaError",
+    "SyncConfig",
+    "SyncReport",
     "TransportError",
     "UnknownCodeWarning",
     "UnknownFieldWarning",
@@ -127,7 +134,9 @@ __all__ = [
     "get_export",
     "iter_exports",
     "period_for_resolution",
+    "plan_sync",
     "read_vidicenter",
     "scan_partitions",
+    "sync",
     "write_partitions",
 ]

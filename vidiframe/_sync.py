@@ -154,6 +154,7 @@ _EXPORT_KEYS = (
     "trailing_days",
     "partition",
     "batch_rows",
+    "unknown_fields",
 )
 # Their periods' alignment is undocumented: sync could not tell which have ended.
 _UNSYNCABLE = ("7d", "30d")
@@ -187,6 +188,11 @@ class ExportConfig:
         :func:`~vidiframe._partitioning.period_for_resolution`.
     batch_rows
         Estimated rows fetched and written at once.
+    unknown_fields
+        What to do when the API sends a field the dataset has no column for:
+        ``"error"`` (default) stops before the batch is written, so no value is
+        lost without the user deciding it; ``"drop"`` writes the batch without
+        the field and reports it.
     """
 
     name: str
@@ -196,6 +202,7 @@ class ExportConfig:
     trailing_days: int = DEFAULT_TRAILING_DAYS
     partition: Partition = "auto"
     batch_rows: int = DEFAULT_BATCH_ROWS
+    unknown_fields: Literal["error", "drop"] = "error"
 
     @property
     def data_type(self) -> str:
@@ -496,6 +503,17 @@ def _export(
         trailing_days=_count(table.get("trailing_days", trailing_days), "trailing_days", where),
         partition=_partition(table.get("partition", partition), where),
         batch_rows=_count(table.get("batch_rows", batch_rows), "batch_rows", where, 1),
+        unknown_fields=_unknown_fields(table.get("unknown_fields", "error"), where),
+    )
+
+
+def _unknown_fields(value: object, where: str) -> Literal["error", "drop"]:
+    if value == "error":
+        return "error"
+    if value == "drop":
+        return "drop"
+    raise InvalidRequestError(
+        f'{where}: \'unknown_fields\' must be "error" or "drop", got {value!r}'
     )
 
 
@@ -1141,6 +1159,15 @@ def _conform(
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """``df`` with exactly the dataset's columns; the fields it has no column for."""
     dropped = tuple(c for c in df.columns if c not in target)
+    if dropped and export.unknown_fields == "error":
+        # One schema per dataset, and no value lost without the user deciding it.
+        raise SchemaConflictError(
+            f"sync {export.name}: the API sends new field(s) {', '.join(dropped)} that the "
+            f"dataset at {export.path} has no column for; nothing of this batch was written. "
+            "Keep them in a new dataset (another 'name'), or set unknown_fields = \"drop\" "
+            "for this export to write without them",
+            column=dropped[0],
+        )
     if dropped:
         logger.warning(
             "sync %s: the API sends new field(s) %s that the dataset at %s has no column "
