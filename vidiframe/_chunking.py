@@ -190,7 +190,7 @@ class ChunkPlanner:
         ranges = _time_pieces(query, wanted)
         batches_wanted = math.ceil(wanted / len(ranges))
         batches = _source_batches(query, batches_wanted) if batches_wanted > 1 else [{}]
-        chunks = []
+        chunks: list[Chunk] = []
         for start, end in ranges:
             for batch in batches:
                 part = query.replace(start=start, end=end, **batch)

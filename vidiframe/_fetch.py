@@ -356,10 +356,14 @@ def _interactive() -> bool:
 def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
     bar_class: Any
     if enabled and "ipykernel" in sys.modules and _has_widgets():
-        from tqdm.auto import tqdm as bar_class
+        from tqdm.auto import tqdm as notebook_bar
+
+        bar_class = notebook_bar
     else:
-        from tqdm import tqdm as bar_class
-    return bar_class(  # type: ignore[no-any-return]
+        from tqdm import tqdm as terminal_bar
+
+        bar_class = terminal_bar
+    return bar_class(
         total=total,
         desc=label,
         unit="chunk",

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tenacity
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 __all__ = [
@@ -316,6 +317,22 @@ class _RetryWait(wait_base):
         return self.backoff.delay(retry_state.attempt_number - 1)
 
 
+class _StopOnLongRetryAfter(stop_base):
+    """tenacity stop: a ``Retry-After`` longer than ``limit`` is not worth waiting for."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        return (
+            isinstance(error, RateLimited)
+            and error.retry_after is not None
+            and error.retry_after > self.limit
+        )
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How one request is retried after a 5xx, a dropped connection or a 429.
@@ -362,7 +379,8 @@ class RetryPolicy:
     ) -> tenacity.Retrying:
         """A :class:`tenacity.Retrying` that retries :class:`Retryable` failures."""
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts) | self._stop_on_long_retry_after,
+            stop=tenacity.stop_after_attempt(self.max_attempts)
+            | _StopOnLongRetryAfter(self.max_retry_after),
             wait=_RetryWait(self.backoff),
             retry=tenacity.retry_if_exception_type(Retryable),
             sleep=sleep,
@@ -379,15 +397,6 @@ class RetryPolicy:
     ) -> Any:
         """Call ``fn`` until it succeeds or the bound is reached (then re-raise its error)."""
         return self.retrying(sleep=sleep, before_sleep=before_sleep)(fn)
-
-    def _stop_on_long_retry_after(self, retry_state: tenacity.RetryCallState) -> bool:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        return (
-            isinstance(error, RateLimited)
-            and error.retry_after is not None
-            and error.retry_after > self.max_retry_after
-        )
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:

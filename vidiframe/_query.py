@@ -340,7 +340,7 @@ def _to_ids(value: Any, name: str) -> tuple[str, ...]:
 
 def _to_extrapolation(value: object) -> int | Literal[""] | None:
     if value is None or value == "":
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
