@@ -35,6 +35,13 @@ def test_params_are_the_api_query_parameters() -> None:
     }
 
 
+def test_ids_from_arrays_and_series() -> None:
+    np = pytest.importorskip("numpy")
+    assert query(locations=np.array([4637, 4636])).locations == ("4636", "4637")
+    assert query(locations=np.int64(7)).locations == ("7",)
+    assert query(locations=range(1, 4)).locations == ("1", "2", "3")
+
+
 def test_flags_are_sent_only_when_true() -> None:
     assert "group_by_demographics" not in query().params()
     assert query(group_by_demographics=True).params()["group_by_demographics"] == "1"

@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -316,7 +317,7 @@ def _to_ids(value: Any, name: str) -> tuple[str, ...]:
     items: Iterable[Any]
     if isinstance(value, str):
         items = value.split(",")
-    elif isinstance(value, int):
+    elif isinstance(value, numbers.Integral):
         items = [value]
     elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
         items = value
@@ -326,10 +327,11 @@ def _to_ids(value: Any, name: str) -> tuple[str, ...]:
         )
     ids: set[str] = set()
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
+        # Integral, not int: ids often come from a NumPy array or a pandas column.
+        if isinstance(item, bool) or not isinstance(item, (numbers.Integral, str)):
             raise InvalidRequestError(f"{name}: {item!r} is not an id (int or string)")
-        text = str(item).strip()
-        if isinstance(item, int) and item < 0:
+        text = str(int(item)) if isinstance(item, numbers.Integral) else item.strip()
+        if isinstance(item, numbers.Integral) and item < 0:
             raise InvalidRequestError(f"{name}: {item} is not a valid id")
         if not text or "," in text or any(c.isspace() for c in text):
             raise InvalidRequestError(f"{name}: {item!r} is not a valid id")
