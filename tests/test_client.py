@@ -282,6 +282,44 @@ def test_the_token_travels_only_in_the_authorization_header(clock: ManualClock) 
     assert TOKEN not in repr(sent["params"]) + sent["url"]
 
 
+def test_an_export_rebuilt_before_its_download_is_polled_again(clock: ManualClock) -> None:
+    finished = json_response(200, {"state": "finished", "data": [{"location_id": 1}]})
+    transport = StubTransport(
+        [
+            json_response(200, {"state": "started"}),
+            json_response(200, {"state": "finished"}),
+            json_response(200, {"state": "started"}),  # the server's copy expired meanwhile
+            json_response(200, {"state": "in_progress"}),
+            json_response(200, {"state": "finished"}),
+            finished,
+        ]
+    )
+    client = stub_client(transport, clock, poll_backoff=Backoff(initial=1.0, jitter=0.0))
+    states: list[str] = []
+    assert client.fetch_export(QUERY, on_state=states.append) == finished.body
+    assert [sent["params"].get("status_only") for sent in transport.sent] == [
+        None,
+        "1",
+        None,
+        "1",
+        "1",
+        None,
+    ]
+    assert states == [
+        "started",
+        "finished",
+        "downloading",
+        "started",
+        "in_progress",
+        "finished",
+        "downloading",
+        "finished",
+        "downloaded",
+    ]
+    # Every export slot is free again.
+    assert all(client._exports.acquire(blocking=False) for _ in range(3))
+
+
 def test_export_timeout(clock: ManualClock) -> None:
     with (
         FakeVidiCenter(token=TOKEN, clock=clock, build_seconds=10_000, serve=False) as fake,

@@ -357,7 +357,7 @@ class VidiCenterClient:
                     continue
                 assert isinstance(event, Send)
                 if protocol.building:
-                    slot.acquire()
+                    slot.acquire()  # the start: a build slot before the server sees it
                 else:
                     notify("downloading")
                 response = self._request(
@@ -375,7 +375,10 @@ class VidiCenterClient:
                 skipped = 0
                 if estimator is not None and protocol.state in PENDING_STATES:
                     estimator.observe_pending(elapsed)
-                if not protocol.building:
+                if protocol.building:
+                    # Still (or, after an expired download, again) building: hold a slot.
+                    slot.acquire()
+                else:
                     # Built: let the next export start while this one downloads.
                     slot.release()
                     if estimator is not None and not observed and protocol.pending_at is not None:
