@@ -99,6 +99,23 @@ def read_online(
         not be split further.
     AuthenticationError, RateLimitError, TransportError, ExportNotReadyError
         From the client.
+
+    Examples
+    --------
+    Against the fake server, in process and on a manual clock (no waiting):
+
+    >>> from vidiframe._client import VidiCenterClient
+    >>> from vidiframe.testing import FakeVidiCenter, ManualClock
+    >>> clock = ManualClock()
+    >>> with FakeVidiCenter(clock=clock, serve=False) as fake:
+    ...     client = VidiCenterClient("demo", "demo-token", fake.url, transport=fake.transport(),
+    ...                               clock=clock, sleep=clock.sleep, cache_dir=None)
+    ...     df = read_online(data_type="ots", time_resolution="1h", start="2025-01-01",
+    ...                      end="2025-01-02", locations=[4636], client=client, progress=False)
+    >>> df.height, df["period_start"].min(), df["period_start"].max()
+    (48, datetime.datetime(2025, 1, 1, 0, 0), datetime.datetime(2025, 1, 2, 23, 0))
+    >>> fake.builds_started(), fake.downloads  # one build, polled, downloaded once
+    (1, 1)
     """
     query = make_query(
         data_type=data_type,
