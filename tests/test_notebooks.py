@@ -42,7 +42,9 @@ EXPECTED_OUTPUT = {
         "partitions written: ['period_start_date=2025-03-13', 'period_start_date=2025-03-14', "
         "'period_start_date=2025-03-15']",
         "SchemaConflictError",
-        "DuckDB and Polars agree on 7 days",
+        "fetch   2025-03-16..2025-03-16  (1 day)",  # vidiframe sync --dry-run
+        "viewers_demographics_1h: refetched 2025-03-18..2025-03-20 (3 days)",
+        "DuckDB and Polars agree on 12 days",
         "DATASET OK",
     ],
 }
