@@ -1015,8 +1015,10 @@ class _Server(ThreadingMixIn, HTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeVidiCenter/1.0"
-    # Idle keep-alive connections are closed after this long.
-    timeout = 60
+    # Idle keep-alive connections are closed after this long. Short, because a fake
+    # that a failed script never closed makes the interpreter wait this long at
+    # exit for its (non-daemon) handler threads; the client reconnects for free.
+    timeout = 5
     server: _Server
 
     def setup(self) -> None:
