@@ -212,18 +212,27 @@ def parse_datetime(column: pl.Series) -> pl.Series:
     first = column.drop_nulls().head(1).to_list()
     # An export uses one format throughout: try the one its first value has.
     separator = "T" if first and first[0][10:11] == "T" else " "
-    # Whole seconds have Polars' fast fixed-width path (six times faster than %.f);
+    # Whole seconds have Polars' fixed-width fast path (six times faster than %.f);
     # time stamps are nearly all distinct, so a cache of parsed values only costs.
     fmt = f"%Y-%m-%d{separator}%H:%M:%S"
-    parsed = column.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
-    if parsed.null_count() == column.null_count():
-        return parsed
-    fractional = column.str.strptime(pl.Datetime("us"), fmt + "%.f", strict=False, cache=False)
-    if fractional.null_count() == column.null_count():
-        return fractional
+    parsed = None
+    if not first or len(first[0]) == 19:
+        parsed = column.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
+        if parsed.null_count() == column.null_count():
+            return parsed
+    # Fractional seconds (SPEC 9's watcher_start): the whole seconds on the fast
+    # path, the digits after the dot added as microseconds.
+    whole = column.str.slice(0, 19).str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
+    digits = column.str.extract(r"^.{19}\.(\d{1,6})$", 1)
+    exact = (column.str.len_bytes() == 19) | digits.is_not_null()
+    if (whole.is_not_null() & exact).sum() == len(column) - column.null_count():
+        micros = digits.str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
+        return (whole + pl.Series(micros, dtype=pl.Int64).cast(pl.Duration("us"))).alias(
+            column.name
+        )
     text = column.str.strip_chars().str.replace("T", " ", literal=True)
     candidates = [
-        parsed,
+        *([] if parsed is None else [parsed]),
         *(
             text.str.strptime(pl.Datetime("us"), f, strict=False, cache=False)
             for f in _DATETIME_FORMATS
