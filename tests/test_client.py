@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import vidiframe as vf
 from vidiframe._client import Cancelled, VidiCenterClient
 from vidiframe._http import RequestsTransport
-from vidiframe._policies import Backoff, CallBudget, RetryPolicy
+from vidiframe._policies import Backoff, BuildTimeEstimator, CallBudget, RetryPolicy
 from vidiframe._query import ExportQuery, make_query
 from vidiframe._transport import Response
 from vidiframe.testing import (
@@ -318,6 +319,22 @@ def test_an_export_rebuilt_before_its_download_is_polled_again(clock: ManualCloc
     ]
     # Every export slot is free again.
     assert all(client._exports.acquire(blocking=False) for _ in range(3))
+
+
+def test_a_poll_waiting_wakes_up_when_a_sibling_finishes() -> None:
+    # Real clock: the wait is cut short by the news, not by time passing.
+    client = VidiCenterClient("demo", TOKEN, "https://vidicenter.example", cache_dir=None)
+    estimator = BuildTimeEstimator()
+    began = time.monotonic()
+    waiter = threading.Thread(
+        target=client._wait_for_poll, args=(60.0, began, estimator, None), daemon=True
+    )
+    waiter.start()
+    estimator.observe(pending=0.0, finished=0.01)  # a sibling built in 10 ms
+    waiter.join(timeout=30)
+    assert not waiter.is_alive()
+    assert time.monotonic() - began < 30
+    client.close()
 
 
 def test_export_timeout(clock: ManualClock) -> None:

@@ -82,16 +82,28 @@ def test_poll_schedule_reads_a_live_hint_and_quantile() -> None:
     hint[0] = (2.0, 6.0)
     assert s.delay(0, elapsed=0.0) == 4.0
     quantile[0] = 1.0  # no calls to spare: poll where the export is known to be done
-    assert s.delay(0, elapsed=0.0) == 6.0
+    assert s.delay(0, elapsed=0.0) == pytest.approx(6.0 * 1.02)
 
 
 def test_estimator_quantile_follows_spare_calls() -> None:
     spare = [10]
     est = BuildTimeEstimator(spare_calls=lambda: spare[0])
     assert est.quantile() == 0.5
-    spare[0] = 2
+    spare[0] = 5
     assert est.quantile() == 1.0
     assert BuildTimeEstimator().quantile() == 0.5
+
+
+def test_estimator_wakes_waiters_with_news() -> None:
+    est = BuildTimeEstimator()
+    seen = est.generation
+    assert est.wait_for_news(0.0, seen=seen) == seen  # nothing new: times out at once
+    woke: list[int] = []
+    waiter = threading.Thread(target=lambda: woke.append(est.wait_for_news(60.0, seen=seen)))
+    waiter.start()
+    est.observe(pending=1.0, finished=2.0)
+    waiter.join(timeout=30)
+    assert woke == [seen + 1]
 
 
 def test_estimator_covers_polls_siblings_just_made() -> None:

@@ -157,6 +157,10 @@ def test_skipped_poll_counts_for_the_backoff() -> None:
     assert (p.polls, p.skips) == (1, 1)
     with pytest.raises(ProtocolUsageError):
         p.skip_poll(elapsed=3.0)
+    p.receive(IN_PROGRESS, elapsed=3.0)
+    p.next_event()
+    p.skip_poll(elapsed=7.0, shorten=0.5)  # half of the next step, 8 s
+    assert p.next_event() == Wait(4.0)
 
 
 def test_usage_errors() -> None:

@@ -346,13 +346,14 @@ class VidiCenterClient:
                     return event.body
                 if isinstance(event, Wait):
                     logger.debug("export %s: next poll in %.2f s", query.describe(), event.seconds)
-                    self._pause(event.seconds, cancel)
+                    self._wait_for_poll(event.seconds, first_sent[0], estimator, cancel)
                     elapsed = self._monotonic() - first_sent[0]
                     # A sibling chunk polled at this point of its build a moment ago and
                     # was not done: save the call. Not more than twice in a row, in case
                     # this chunk builds faster than its siblings.
                     if estimator is not None and skipped < _MAX_SKIPS and estimator.covers(elapsed):
-                        protocol.skip_poll(elapsed=elapsed)
+                        # Aim between the sibling's polls rather than on them.
+                        protocol.skip_poll(elapsed=elapsed, shorten=0.5)
                         skipped += 1
                     continue
                 assert isinstance(event, Send)
@@ -398,6 +399,34 @@ class VidiCenterClient:
                     self._monotonic() - first_sent[0],
                 )
                 notify(protocol.state)
+
+    def _wait_for_poll(
+        self,
+        seconds: float,
+        started: float,
+        estimator: BuildTimeEstimator | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        """Wait for the next poll; cut short when a sibling chunk's build just finished.
+
+        A sibling that finished after ``hi`` seconds of building says this build is
+        likely done by then too: polling at the planned time could be much later.
+        Only with the real clock: an injected ``sleep`` cannot be interrupted.
+        """
+        if estimator is None or self._sleep_fn is not None:
+            self._pause(seconds, cancel)
+            return
+        deadline = self._monotonic() + seconds
+        seen = estimator.generation
+        while (remaining := deadline - self._monotonic()) > 0:
+            # In slices, so an interrupted read is noticed quickly.
+            news = estimator.wait_for_news(min(remaining, 0.25), seen=seen)
+            _check(cancel)
+            if news > seen:
+                seen = news
+                hint = estimator.hint()
+                if hint is not None:
+                    deadline = min(deadline, started + hint[1] * 1.02)
 
     @contextlib.contextmanager
     def _export_slot(self, cancel: threading.Event | None) -> Iterator[_Slot]:

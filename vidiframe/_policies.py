@@ -118,8 +118,9 @@ class Backoff:
 # -- polling -----------------------------------------------------------------------------------
 
 
-# Calls a read must have to spare before its polls bisect (one per export in flight).
-_SPARE_CALLS_TO_BISECT = MAX_CONCURRENT_EXPORTS
+# Calls a read must have to spare before its polls bisect: a probe that comes too
+# early costs one more call for each export in flight, and a margin as much again.
+_SPARE_CALLS_TO_BISECT = 2 * MAX_CONCURRENT_EXPORTS
 
 
 class BuildTimeEstimator:
@@ -164,6 +165,8 @@ class BuildTimeEstimator:
         self._interval: tuple[float, float] | None = None
         self._pending = 0.0
         self._lock = threading.Lock()
+        self._news = threading.Condition(self._lock)
+        self._generation = 0
 
     def observe(self, *, pending: float, finished: float) -> None:
         """Record an export that was pending at ``pending`` s and finished by ``finished`` s."""
@@ -172,9 +175,28 @@ class BuildTimeEstimator:
         with self._lock:
             if self._interval is None:
                 self._interval = (pending, finished)
-                return
-            lo, hi = max(self._interval[0], pending), min(self._interval[1], finished)
-            self._interval = (lo, hi) if lo < hi else (pending, finished)
+            else:
+                lo, hi = max(self._interval[0], pending), min(self._interval[1], finished)
+                self._interval = (lo, hi) if lo < hi else (pending, finished)
+            self._generation += 1
+            self._news.notify_all()
+
+    def wait_for_news(self, timeout: float, *, seen: int) -> int:
+        """Wait up to ``timeout`` s for a finished export newer than generation ``seen``.
+
+        Returns the current generation: larger than ``seen`` when woken by news.
+        Threads waiting for their next poll use it to poll at once when a sibling
+        has just finished.
+        """
+        with self._news:
+            self._news.wait_for(lambda: self._generation > seen, timeout=timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        """How many finished exports were observed."""
+        with self._lock:
+            return self._generation
 
     def observe_pending(self, elapsed: float) -> None:
         """Record that an export was still building ``elapsed`` s after it started."""
@@ -239,6 +261,9 @@ class PollSchedule:
         such as :meth:`BuildTimeEstimator.quantile`).
     min_interval
         The shortest wait before a hinted poll.
+    end_margin
+        A poll meant to find the export done (``quantile`` 1) goes this share past
+        the end of the interval.
 
     Examples
     --------
@@ -258,6 +283,7 @@ class PollSchedule:
     hint: Hint | Callable[[], Hint | None] | None = None
     quantile: float | Callable[[], float] = 0.5
     min_interval: float = 0.25
+    end_margin: float = 0.02
 
     def delay(self, polls_done: int, *, elapsed: float) -> float:
         """Seconds to wait before the next poll.
@@ -275,7 +301,11 @@ class PollSchedule:
             # This export is known to be building at ``elapsed``: bisect what is left.
             lo, hi = max(hint[0], elapsed), hint[1]
             quantile = self.quantile() if callable(self.quantile) else self.quantile
-            return max(lo + quantile * (hi - lo) - elapsed, self.min_interval)
+            target = lo + quantile * (hi - lo)
+            if quantile >= 1:
+                # Meant to be sure: a sibling's latency may have been shorter than ours.
+                target = hi * (1 + self.end_margin)
+            return max(target - elapsed, self.min_interval)
         return self.backoff.delay(polls_done)
 
 

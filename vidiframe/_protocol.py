@@ -283,20 +283,22 @@ class ExportProtocol:
                 )
         self._schedule_poll(elapsed)
 
-    def skip_poll(self, *, elapsed: float) -> None:
+    def skip_poll(self, *, elapsed: float, shorten: float = 1.0) -> None:
         """Do not send the poll that is due; wait for the next one instead.
 
         Only valid right after a :class:`Wait`, before the poll's :class:`Send`
         (the caller learned elsewhere that this poll would answer "still
-        building"). Counts as a poll for the backoff and the timeout.
+        building"). Counts as a poll for the backoff and the timeout. The next
+        wait is the schedule's times ``shorten``: a caller that skips because a
+        sibling just polled can aim between the sibling's polls.
         """
         if self._phase != "poll":
             raise ProtocolUsageError("only a poll that is due can be skipped")
         self.skips += 1
-        self._schedule_poll(elapsed)
+        self._schedule_poll(elapsed, shorten)
 
-    def _schedule_poll(self, elapsed: float) -> None:
-        delay = self.schedule.delay(self.polls + self.skips, elapsed=elapsed)
+    def _schedule_poll(self, elapsed: float, shorten: float = 1.0) -> None:
+        delay = shorten * self.schedule.delay(self.polls + self.skips, elapsed=elapsed)
         if elapsed + delay > self.timeout:
             self._phase = "done"
             raise ExportNotReadyError(
