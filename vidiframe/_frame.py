@@ -26,6 +26,7 @@ from vidiframe._errors import (
     UnknownFieldWarning,
 )
 from vidiframe._fields import Field
+from vidiframe._json import ColumnHints
 from vidiframe._registry import ExportSpec, iter_exports
 
 __all__ = ["PlaceholderMode", "build_frame", "drop_placeholders", "fill_placeholders"]
@@ -39,13 +40,20 @@ _TRUE_TEXT = frozenset({"yes", "true", "1"})
 _FALSE_TEXT = frozenset({"", "no", "false", "0"})
 
 
-def text_columns(spec: ExportSpec) -> set[str]:
-    """Raw fields the decoder must keep as text: the time stamps, under every name."""
-    names = {*_TIME_PARTS, spec.time_api_name}
+def column_hints(spec: ExportSpec) -> ColumnHints:
+    """What the decoder may expect of an export's fields, from the registry.
+
+    Time stamps stay text under every name (the reader parses them with the API's
+    formats); the other scalar fields' JSON kinds spare the decoder inferring them.
+    """
+    text = {*_TIME_PARTS, spec.time_api_name}
+    kinds: dict[str, str] = {}
     for f in spec.fields:
         if f.kind in ("datetime", "date", "time"):
-            names.update(f.all_names)
-    return names
+            text.update(f.all_names)
+        elif f.kind != "list":
+            kinds.update(dict.fromkeys(f.all_names, f.kind))
+    return ColumnHints(text=frozenset(text), kinds=kinds)
 
 
 def build_frame(

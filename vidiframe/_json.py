@@ -28,8 +28,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
 
@@ -41,7 +41,7 @@ import pyarrow.json as pa_json
 
 from vidiframe._errors import InvalidRequestError, ResponseFormatError
 
-__all__ = ["RawResponse", "Source", "decode_response", "read_source"]
+__all__ = ["NO_HINTS", "ColumnHints", "RawResponse", "Source", "decode_response", "read_source"]
 
 #: What :func:`~vidiframe.read_vidicenter` accepts as a saved response.
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, Any], IO[bytes]]
@@ -51,6 +51,25 @@ _BLANK = re.compile(rb"\s*")
 _BLOCK = 1 << 24
 # The bytes that separate two rows: "}" "," ["" or " "] "{".
 _COMMA, _SPACE, _OPEN, _CLOSE, _NEWLINE = b", {}\n"  # unpacks to byte values
+
+
+@dataclass(frozen=True)
+class ColumnHints:
+    """What the registry expects of the rows' fields.
+
+    Attributes
+    ----------
+    text
+        Fields kept as text whatever they look like.
+    kinds
+        The JSON kind (``int``, ``float``, ``str``, ``bool``) expected of a field.
+    """
+
+    text: frozenset[str] = frozenset()
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_HINTS = ColumnHints()
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,7 @@ def read_source(source: Source) -> bytes | Mapping[str, Any]:
 
 
 def decode_response(
-    source: bytes | Mapping[str, Any], *, string_columns: Collection[str] = ()
+    source: bytes | Mapping[str, Any], *, hints: ColumnHints = NO_HINTS
 ) -> RawResponse:
     """Decode a response body into its top-level keys and its raw rows.
 
@@ -121,9 +140,12 @@ def decode_response(
     ----------
     source
         The body, or an already decoded response dict.
-    string_columns
-        Row fields to keep as text whatever they look like (time stamps: the reader
-        parses them itself, with the formats the API uses).
+    hints
+        What the registry expects of the row fields: the ones to keep as text
+        whatever they look like (time stamps, parsed by the reader with the API's
+        formats), and the JSON kind of the others (which spares the decoder
+        inferring them). Hints never change a value: a field that does not match
+        its hint is inferred.
 
     Raises
     ------
@@ -138,12 +160,12 @@ def decode_response(
     ('finished', [1, 2])
     """
     if isinstance(source, Mapping):
-        return _from_mapping(source, string_columns)
+        return _from_mapping(source, hints)
     located = _locate_data(source)
     if located is None:
-        return _from_mapping(_loads_document(source), string_columns)
+        return _from_mapping(_loads_document(source), hints)
     meta, start, stop = located
-    return RawResponse(meta, _rows_from_array(source, start, stop, string_columns))
+    return RawResponse(meta, _rows_from_array(source, start, stop, hints))
 
 
 def _loads_document(body: bytes) -> Mapping[str, Any]:
@@ -212,9 +234,7 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
             return meta, match.end(), stop
 
 
-def _rows_from_array(
-    body: bytes, start: int, stop: int, string_columns: Collection[str]
-) -> pl.DataFrame:
+def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame:
     if _BLANK.fullmatch(body, start, stop):
         return pl.DataFrame()
     # Compact bodies (what the API sends) take the fast path; pretty-printed ones
@@ -222,11 +242,11 @@ def _rows_from_array(
     # then re-encoded one row per line.
     if body.find(b"\n", start, stop) < 0 and body.find(b"\r", start, stop) < 0:
         ndjson, lines = _to_ndjson(memoryview(body)[start:stop])
-        frame = _read_ndjson(ndjson, lines, string_columns)
+        frame = _read_ndjson(ndjson, lines, hints)
         if frame is not None:
             return frame
     document = _loads_document(body)
-    return _frame_from_rows(document.get("data"), string_columns)
+    return _frame_from_rows(document.get("data"), hints)
 
 
 def _to_ndjson(content: bytes | memoryview) -> tuple[bytearray, int]:
@@ -255,38 +275,47 @@ def _mark_separators(view: np.ndarray, start: int, stop: int) -> int:
     return len(separators)
 
 
-def _read_ndjson(
-    ndjson: bytearray | bytes, lines: int, string_columns: Collection[str]
-) -> pl.DataFrame | None:
-    frame = _read_with_pyarrow(ndjson, lines, string_columns)
+def _read_ndjson(ndjson: bytearray | bytes, lines: int, hints: ColumnHints) -> pl.DataFrame | None:
+    frame = _read_with_pyarrow(ndjson, lines, hints)
     if frame is None:
-        frame = _read_with_polars(ndjson, lines, string_columns)
+        frame = _read_with_polars(ndjson, lines, hints)
     return frame
 
 
 def _read_with_pyarrow(
-    ndjson: bytearray | bytes, lines: int, string_columns: Collection[str]
+    ndjson: bytearray | bytes, lines: int, hints: ColumnHints
 ) -> pl.DataFrame | None:
-    schema = pa.schema([(name, pa.string()) for name in string_columns])
-    try:
-        table = pa_json.read_json(
-            pa.BufferReader(pa.py_buffer(ndjson)),
-            read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="infer"
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    text = [(name, pa.string()) for name in hints.text]
+    typed = _typed_hints(ndjson, hints)
+    # Declared types spare pyarrow the inference of the known fields (faster, and
+    # less memory); a value that defies them makes pyarrow fail, and the body is
+    # read again with only the time stamps declared.
+    for schema in ([*text, *typed], text) if typed else (text,):
+        try:
+            table = pa_json.read_json(
+                pa.BufferReader(pa.py_buffer(ndjson)),
+                read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=pa.schema(schema), unexpected_field_behavior="infer"
+                ),
+                # The system allocator hands freed parse buffers back; pyarrow's
+                # default (mimalloc) keeps them, raising the peak by a third of the body.
+                memory_pool=pa.system_memory_pool(),
+            )
+            break
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            continue
+    else:
         return None
     # pyarrow is lenient where JSON is not: two objects on one line (a missing
     # comma), NaN/Infinity literals; and it turns text into time stamps. Any of
     # those sends the body to the strict reader.
     if table.num_rows != lines:
         return None
-    for field in table.schema:
-        if field.name not in string_columns and _has_type(field.type, pa.types.is_timestamp):
+    for column in table.schema:
+        if column.name not in hints.text and _has_type(column.type, pa.types.is_timestamp):
             return None
-    frame = pl.from_arrow(table)
+    frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     floats = [c for c, t in frame.schema.items() if t == pl.Float64]
     if floats and frame.select(pl.any_horizontal(~pl.col(floats).is_finite()).any()).item():
@@ -299,6 +328,35 @@ def _read_with_pyarrow(
     if nested and (b"NaN" in ndjson or b"Infinity" in ndjson):
         return None
     return frame
+
+
+_ARROW_KINDS = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
+_PYTHON_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _typed_hints(ndjson: bytearray | bytes, hints: ColumnHints) -> list[tuple[str, pa.DataType]]:
+    """Arrow types for the known fields whose first value has the expected kind.
+
+    A field sent as text in this body (an id as ``"123"``, a ratio as ``"0.242"``)
+    is left to inference, so the declared types hold for well-behaved bodies.
+    """
+    if not hints.kinds:
+        return []
+    end = ndjson.find(b"\n")
+    try:
+        first = orjson.loads(bytes(ndjson[: end if end >= 0 else len(ndjson)]))
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(first, dict):
+        return []
+    out = []
+    for name, value in first.items():
+        kind = hints.kinds.get(name)
+        if kind is None or name in hints.text or isinstance(value, bool) != (kind == "bool"):
+            continue
+        if isinstance(value, _PYTHON_KINDS[kind]):
+            out.append((name, _ARROW_KINDS[kind]))
+    return out
 
 
 def _has_type(arrow_type: pa.DataType, predicate: Any) -> bool:
@@ -314,7 +372,7 @@ def _has_type(arrow_type: pa.DataType, predicate: Any) -> bool:
 
 
 def _read_with_polars(
-    ndjson: bytearray | bytes, lines: int, string_columns: Collection[str]
+    ndjson: bytearray | bytes, lines: int, hints: ColumnHints
 ) -> pl.DataFrame | None:
     try:
         # Polars keeps time stamps as text by itself.
@@ -323,7 +381,7 @@ def _read_with_polars(
         return None
     if frame.height != lines:
         return None
-    present = [name for name in string_columns if name in frame.columns]
+    present = [name for name in hints.text if name in frame.columns]
     if any(frame.schema[name] not in (pl.String, pl.Null) for name in present):
         return None
     return frame
@@ -342,24 +400,24 @@ def _check_rows(rows: Any) -> None:
             )
 
 
-def _from_mapping(document: Mapping[str, Any], string_columns: Collection[str]) -> RawResponse:
+def _from_mapping(document: Mapping[str, Any], hints: ColumnHints) -> RawResponse:
     meta = {key: value for key, value in document.items() if key != "data"}
     if "data" not in document:
         return RawResponse(meta, None)
-    return RawResponse(meta, _frame_from_rows(document["data"], string_columns))
+    return RawResponse(meta, _frame_from_rows(document["data"], hints))
 
 
-def _frame_from_rows(rows: Any, string_columns: Collection[str]) -> pl.DataFrame:
+def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     """Decoded rows to a raw frame: re-encoded one per line for the NDJSON readers."""
     _check_rows(rows)
     if not rows:
         return pl.DataFrame()
     ndjson = b"\n".join(map(orjson.dumps, rows))
-    frame = _read_ndjson(ndjson, len(rows), string_columns)
-    return frame if frame is not None else _frame_from_python(rows, string_columns)
+    frame = _read_ndjson(ndjson, len(rows), hints)
+    return frame if frame is not None else _frame_from_python(rows, hints)
 
 
-def _frame_from_python(rows: list[dict[str, Any]], string_columns: Collection[str]) -> pl.DataFrame:
+def _frame_from_python(rows: list[dict[str, Any]], hints: ColumnHints) -> pl.DataFrame:
     """Build the raw frame column by column: exact for any mix of value types, but slow."""
     names: dict[str, None] = {}
     for row in rows:
@@ -367,7 +425,7 @@ def _frame_from_python(rows: list[dict[str, Any]], string_columns: Collection[st
     arrays = {}
     for name in names:
         values = [row.get(name) for row in rows]
-        if name in string_columns:
+        if name in hints.text:
             arrays[name] = pa.array([_as_text(v) for v in values], pa.string())
             continue
         try:

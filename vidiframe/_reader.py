@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from vidiframe._errors import ExportFailedError, ExportNotReadyError, ResponseFormatError
-from vidiframe._frame import PlaceholderMode, build_frame, text_columns
+from vidiframe._frame import PlaceholderMode, build_frame, column_hints
 from vidiframe._json import decode_response
 from vidiframe._registry import ExportSpec
 
@@ -63,7 +63,7 @@ def parse_response(
     >>> parse_response(body, get_export("ots", "1h")).select("location_id", "duration_s").row(0)
     (7, 3600.0)
     """
-    raw = decode_response(body, string_columns=text_columns(spec))
+    raw = decode_response(body, hints=column_hints(spec))
     check_state(raw.meta)
     if raw.rows is None:
         raise ResponseFormatError("a finished response has no 'data' key", key="data")
