@@ -532,6 +532,40 @@ def _draw_timestamp(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -
     return moment.isoformat(sep=" ")
 
 
+#: Relative audience by weekday (Monday first): busier on Fridays and Saturdays.
+_WEEKLY = (0.85, 0.9, 0.9, 0.95, 1.1, 1.25, 0.75)
+_SUB_DAY = frozenset({"finest", "5m", "10m", "15m", "30m", "1h"})
+
+
+def audience(when: dt.datetime, resolution: str = "1h") -> float:
+    """The relative audience at ``when``, in (0, 1]: what makes the fake's counts look real.
+
+    Low at night, a peak at lunch and a higher one after work, busier at the end of
+    the week. Periods of a day or more take only the weekday's factor.
+
+    Examples
+    --------
+    >>> round(audience(dt.datetime(2025, 3, 7, 18)), 2) > round(audience(dt.datetime(2025, 3, 7, 3)), 2)
+    True
+    """
+    weekly = _WEEKLY[when.weekday()]
+    if resolution not in _SUB_DAY:
+        return weekly / max(_WEEKLY)
+    hour = when.hour + when.minute / 60
+    # Screens see passers-by at night too: a floor of a quarter of the peak.
+    daily = (
+        0.25
+        + 0.45 * math.exp(-(((hour - 12.5) / 2.2) ** 2))
+        + 0.55 * math.exp(-(((hour - 18) / 2.0) ** 2))
+    )
+    return min(1.0, daily * weekly)
+
+
+_MEAN_AUDIENCE = sum(
+    audience(dt.datetime(2025, 3, 3) + dt.timedelta(hours=h)) for h in range(7 * 24)
+) / (7 * 24)
+
+
 def _hash_unit(key: str) -> float:
     """A uniform number in [0, 1) from a string, cheaper than seeding a Random."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
@@ -670,7 +704,9 @@ class DataGenerator:
 
     def _events_in(self, query: FakeQuery, source: int | None, bucket: int) -> int:
         key = self._key(query, source, bucket)
-        return int(_hash_unit(key) * (self._max_events() + 1))
+        # The audience shapes the hours; events_per_hour stays the weekly mean.
+        scale = audience(_moment(bucket)) / _MEAN_AUDIENCE
+        return int(_hash_unit(key) * scale * (self._max_events() + 1))
 
     def _bucket_count(
         self, query: FakeQuery, source: int | None, bucket: int, *, clip: bool
@@ -812,6 +848,12 @@ class DataGenerator:
                 return coded_quirk
             return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
         kind = f.kind
+        if kind in ("int", "float") and "attention" in f.name:
+            return self._attention_drawer(f)
+        if kind in ("int", "float") and (
+            f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")
+        ):
+            return self._audience_drawer(f)
         if kind == "int":
             lo, span = int(f.low), int(f.high) - int(f.low) + 1
             if quirks and "sent as 1.0" in f.doc:
@@ -838,6 +880,39 @@ class DataGenerator:
         if kind == "time":
             return lambda _ctx, when, _row: when.time().isoformat()
         return self._nested_drawer(f)
+
+    def _audience_drawer(self, f: Field) -> _Drawer:
+        """Counts and cumulated times of aggregates follow :func:`audience`."""
+        low, width = f.low, f.high - f.low
+        as_float = f.kind == "float" or (self.quirks and "sent as 1.0" in f.doc)
+
+        def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
+            query = ctx.query
+            # One event's own duration (a viewer's dwell) does not depend on the hour.
+            scale = 1.0 if query.finest else audience(when, query.time_resolution)
+            value = low + ctx.random() * width * scale
+            return (
+                round(value, 2)
+                if f.kind == "float"
+                else (float(int(value)) if as_float else int(value))
+            )
+
+        return draw
+
+    def _attention_drawer(self, f: Field) -> _Drawer:
+        """Attention never exceeds the dwell drawn just before it, in the same unit."""
+        partners = tuple(name.replace("attention", "dwell") for name in f.all_names)
+        fallback = self._audience_drawer(f)
+
+        def draw(ctx: _Context, when: dt.datetime, row: Mapping[str, Any]) -> Any:
+            dwell = next((row[p] for p in partners if row.get(p) is not None), None)
+            if not isinstance(dwell, (int, float)):
+                return fallback(ctx, when, row)
+            share = ctx.random()
+            most = min(dwell, f.high)
+            return round(most * share, 2) if f.kind == "float" else int(most * share)
+
+        return draw
 
     def _dim_drawer(self, f: Field) -> _Drawer:
         # In finest exports a repeating key is a property of each event; in
