@@ -19,6 +19,8 @@ import polars as pl
 
 #: What the demo fetches: (data_type, time_resolution, group_by_demographics).
 DEMO_EXPORTS = (
+    # A month of raw events is planned as several chunks, built concurrently.
+    ("viewers", "finest", False),
     ("viewers", "1h", False),
     ("viewers", "1d", True),
     ("ots", "1h", False),
