@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -111,7 +111,6 @@ class Field:
     # The range of values the strategies and the fake server generate.
     low: float = 0
     high: float = 10_000
-    _extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- derived facts -------------------------------------------------------------
 

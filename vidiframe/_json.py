@@ -9,14 +9,16 @@ at the speed of a multi-threaded NDJSON reader instead:
 1. find the ``data`` array with a regular expression, and decode the few bytes
    around it (the other top-level keys) with orjson, which proves the match is the
    top-level key;
-2. turn the array into NDJSON in place, by replacing each comma that separates two
-   rows (``},{`` or ``}, {``) with a newline (found with NumPy, one vectorised
-   pass);
-3. read the NDJSON with pyarrow's multi-threaded JSON reader, which infers every
-   column, unknown ones included.
+2. turn a copy of the array into NDJSON, by replacing each comma that separates
+   two rows (``},{`` or ``}, {``) with a newline (found with NumPy, in blocks);
+3. read the NDJSON with pyarrow's multi-threaded JSON reader, given the types the
+   registry expects (:class:`ColumnHints`) and inferring every other column,
+   unknown ones included.
 
 Every shortcut is checked, and any doubt falls back to a slower path that is
-exact: Polars' strict NDJSON reader, then orjson on the whole body. A comma
+exact: pyarrow without declared types, Polars' strict NDJSON reader, then orjson
+on the whole body. Pretty-printed bodies and rows with nested lists are decoded
+with orjson and re-encoded one row per line first. A comma
 replaced inside a string or a nested list always produces an invalid line
 (quotes inside JSON strings are escaped, brackets inside rows balance), so a wrong
 guess can only cost time, never change a value. Invalid JSON is never repaired:
