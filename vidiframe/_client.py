@@ -630,4 +630,4 @@ def _retry_backoff(rng: random.Random) -> Backoff:
 
 
 def _poll_backoff(rng: random.Random) -> Backoff:
-    return Backoff(initial=0.5, factor=1.3, maximum=30.0, jitter=0.1, rng=rng)
+    return Backoff(initial=1.0, factor=1.3, maximum=30.0, jitter=0.1, rng=rng)
