@@ -38,7 +38,7 @@ def read_vidicenter(
     location_tags: Ids | None = None,
     site_tags: Ids | None = None,
     content_ids: Iterable[str] | str | None = None,
-    extrapolation_amount: int | None = None,
+    extrapolation_amount: int | str | None = None,
     average_content_duration: float | None = None,
     force_rebuild: bool = False,
     client: VidiCenterClient | None = None,

@@ -937,3 +937,30 @@ def test_serve_fake_prints_the_url_and_credentials_and_serves_until_stopped():
     assert "username: ann" in text
     assert "token:    tok" in text
     assert f"VIDICENTER_URL={url}" in text
+
+
+def test_calls_that_read_the_clock_before_another_threads_call_see_the_server_as_it_was() -> None:
+    # Threads read the clock before taking the server's lock, so a call stamped
+    # 100 s can be handled after one stamped 105 s: the build started at 105 s
+    # must not count as running at 100 s, nor the window go out of order.
+    stamps = iter([105.0, 100.0, 100.5])
+    fake = FakeVidiCenter(
+        clock=lambda: next(stamps),
+        serve=False,
+        build_seconds=10,
+        limits=Limits(concurrent_exports=1, calls_per_minute=3),
+    )
+    later = fake.handle(
+        "GET", "/api/v1/data/", query(locations="1"), fake.auth_headers(), client="b"
+    )
+    earlier = fake.handle(
+        "GET", "/api/v1/data/", query(locations="2"), fake.auth_headers(), client="a"
+    )
+    third = fake.handle(
+        "GET", "/api/v1/data/", query(locations="3"), fake.auth_headers(), client="c"
+    )
+
+    assert orjson.loads(later.body) == {"state": "started"}
+    assert orjson.loads(earlier.body) == {"state": "started"}
+    assert third.status == 429
+    assert third.headers["Retry-After"] == "10"

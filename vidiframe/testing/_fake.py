@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import datetime as dt
 import math
@@ -192,7 +193,9 @@ class _Export:
     body: bytes | None = field(default=None, repr=False)
 
     def building(self, now: float) -> bool:
-        return now < self.ready_at
+        # Calls read the clock before taking the lock: a build another thread
+        # started "later" than this call's moment is not running yet at that moment.
+        return self.started_at <= now < self.ready_at
 
 
 def _json_reply(status: int, payload: Mapping[str, Any], **headers: str) -> Reply:
@@ -756,7 +759,8 @@ class FakeVidiCenter:
                     f"Request was throttled: more than {limit} calls in {window:g} seconds.",
                     **{"Retry-After": _retry_after(wait)},
                 )
-            calls.append(now)
+            # Threads read the clock before the lock: keep the window in time order.
+            bisect.insort(calls, now)
         return None
 
     def _build_seconds(self, query: FakeQuery) -> float:
