@@ -18,6 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check vidiframe tests benchmarks docs
 	$(VENV)/bin/ruff format --check vidiframe tests benchmarks docs
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -37,14 +37,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vidiframe._periods import (
+    DAY_GRID_SECONDS,
+    epoch_seconds,
+    from_epoch_seconds,
+    month_index,
+    month_start,
+)
 from vidiframe._query import ExportQuery
 
 __all__ = ["Chunk", "ChunkPlanner", "is_row_limit_failure", "period_count"]
 
 _SECOND = dt.timedelta(seconds=1)
-_EPOCH = dt.datetime(1970, 1, 1)
 # Grid steps in seconds of the resolutions that divide a day, aligned on midnight.
-_DAY_GRID = {"5m": 300, "10m": 600, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86400}
 # Lengths used only to count periods of the resolutions that are never cut in time.
 _LONG_PERIODS = {"7d": 7 * 86400, "30d": 30 * 86400}
 # Finest exports are cut on hours, then minutes, then seconds when a range is short.
@@ -228,12 +233,12 @@ def period_count(resolution: str, start: dt.datetime, end: dt.datetime) -> int:
     3
     """
     if resolution == "1M":
-        months = _month_index(end) - _month_index(start) + 1
+        months = month_index(end) - month_index(start) + 1
         return max(1, months - (start.day != 1 or start.time() != dt.time()))
     if resolution in _LONG_PERIODS:
         return max(1, math.ceil(((end - start).total_seconds() + 1) / _LONG_PERIODS[resolution]))
-    step = _DAY_GRID[resolution]
-    lo, hi = _seconds(start), _seconds(end)
+    step = DAY_GRID_SECONDS[resolution]
+    lo, hi = epoch_seconds(start), epoch_seconds(end)
     return max(1, hi // step - math.ceil(lo / step) + 1)
 
 
@@ -250,8 +255,10 @@ def _time_pieces(query: ExportQuery, wanted: int) -> list[tuple[dt.datetime, dt.
             cuts = _cuts_on_fixed_grid(start, end, wanted, step)
             if len(cuts) >= min(wanted - 1, 1):
                 break
-    elif resolution in _DAY_GRID:
-        cuts = _cuts_on_fixed_grid(start, end, wanted, _DAY_GRID[resolution], whole_periods=True)
+    elif resolution in DAY_GRID_SECONDS:
+        cuts = _cuts_on_fixed_grid(
+            start, end, wanted, DAY_GRID_SECONDS[resolution], whole_periods=True
+        )
     elif resolution == "1M":
         cuts = _cuts_on_months(start, end, wanted)
     else:
@@ -278,7 +285,7 @@ def _cuts_on_fixed_grid(
     that piece would hold no period at all (or just the partial one), an export
     for nothing.
     """
-    lo, hi = _seconds(start), _seconds(end)
+    lo, hi = epoch_seconds(start), epoch_seconds(end)
     first = (lo // step + 1) * step
     if whole_periods and lo % step:
         first += step
@@ -291,32 +298,16 @@ def _cuts_on_fixed_grid(
     indices = [t for t in targets if 0 <= t < count]
     if len(indices) < min(wanted - 1, count):
         indices = _pick(range(count), wanted)
-    return [_moment(first + i * step) for i in indices]
+    return [from_epoch_seconds(first + i * step) for i in indices]
 
 
 def _cuts_on_months(start: dt.datetime, end: dt.datetime, wanted: int) -> list[dt.datetime]:
-    first = _month_index(start) + 1
-    if start != _month_start(_month_index(start)):
+    first = month_index(start) + 1
+    if start != month_start(month_index(start)):
         first += 1  # as on the fixed grid: no piece for a partial month alone
-    last = _month_index(end)
+    last = month_index(end)
     months = list(range(first, last + 1))
-    return [_month_start(m) for m in _pick(months, wanted)]
-
-
-def _seconds(moment: dt.datetime) -> int:
-    return int((moment - _EPOCH).total_seconds())
-
-
-def _moment(seconds: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(seconds=seconds)
-
-
-def _month_index(moment: dt.datetime) -> int:
-    return moment.year * 12 + moment.month - 1
-
-
-def _month_start(index: int) -> dt.datetime:
-    return dt.datetime(index // 12, index % 12 + 1, 1)
+    return [month_start(m) for m in _pick(months, wanted)]
 
 
 # -- cutting sources ---------------------------------------------------------------------------

@@ -62,6 +62,12 @@ import orjson
 
 from vidiframe._errors import InvalidRequestError
 from vidiframe._fields import Field
+from vidiframe._periods import (
+    epoch_seconds,
+    from_epoch_seconds,
+    month_index,
+    month_start,
+)
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
 
 __all__ = [
@@ -77,7 +83,6 @@ __all__ = [
     "site_locations",
 ]
 
-_EPOCH = dt.datetime(1970, 1, 1)
 # Fixed-width resolutions: period length in seconds and the grid's anchor (seconds
 # since 1970-01-01). Weeks start on Monday, like the calendar; 1970-01-05 was one.
 _FIXED_STEPS: Mapping[str, tuple[int, int]] = {
@@ -138,32 +143,16 @@ def _site_tag_sites(tag: int) -> tuple[int, ...]:
 # -- time grid ----------------------------------------------------------------------
 
 
-def _seconds(moment: dt.datetime) -> int:
-    return int((moment - _EPOCH).total_seconds())
-
-
-def _moment(seconds: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(seconds=seconds)
-
-
-def _month_index(moment: dt.datetime) -> int:
-    return moment.year * 12 + moment.month - 1
-
-
-def _month_start(index: int) -> dt.datetime:
-    return dt.datetime(index // 12, index % 12 + 1, 1)
-
-
 def _period_range(resolution: str, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
     """``(first, count)``: the first period (seconds, or month index for 1M) and how many."""
     if resolution == "1M":
-        first = _month_index(start)
-        if _month_start(first) < start:
+        first = month_index(start)
+        if month_start(first) < start:
             first += 1
-        last = _month_index(end)
+        last = month_index(end)
         return first, max(0, last - first + 1)
     step, anchor = _FIXED_STEPS[resolution]
-    lo, hi = _seconds(start), _seconds(end)
+    lo, hi = epoch_seconds(start), epoch_seconds(end)
     first = anchor + math.ceil((lo - anchor) / step) * step
     last = anchor + math.floor((hi - anchor) / step) * step
     return first, max(0, (last - first) // step + 1)
@@ -190,9 +179,9 @@ def period_starts(resolution: str, start: dt.datetime, end: dt.datetime) -> list
     """
     first, count = _period_range(resolution, start, end)
     if resolution == "1M":
-        return [_month_start(first + i) for i in range(count)]
+        return [month_start(first + i) for i in range(count)]
     step = _FIXED_STEPS[resolution][0]
-    return [_moment(first + i * step) for i in range(count)]
+    return [from_epoch_seconds(first + i * step) for i in range(count)]
 
 
 # -- the query ----------------------------------------------------------------------
@@ -698,21 +687,21 @@ class DataGenerator:
         return max(1, round(2 * self.events_per_hour))
 
     def _buckets(self, query: FakeQuery) -> range:
-        lo = _seconds(query.start) // _HOUR * _HOUR
-        hi = _seconds(query.end) // _HOUR * _HOUR
+        lo = epoch_seconds(query.start) // _HOUR * _HOUR
+        hi = epoch_seconds(query.end) // _HOUR * _HOUR
         return range(lo, hi + 1, _HOUR)
 
     def _events_in(self, query: FakeQuery, source: int | None, bucket: int) -> int:
         key = self._key(query, source, bucket)
         # The audience shapes the hours; events_per_hour stays the weekly mean.
-        scale = audience(_moment(bucket)) / _MEAN_AUDIENCE
+        scale = audience(from_epoch_seconds(bucket)) / _MEAN_AUDIENCE
         return int(_hash_unit(key) * scale * (self._max_events() + 1))
 
     def _bucket_count(
         self, query: FakeQuery, source: int | None, bucket: int, *, clip: bool
     ) -> int:
         n = self._events_in(query, source, bucket)
-        lo, hi = _seconds(query.start), _seconds(query.end)
+        lo, hi = epoch_seconds(query.start), epoch_seconds(query.end)
         if not clip or n == 0 or (lo <= bucket and bucket + _HOUR - 1 <= hi):
             return n
         rng = random.Random(self._key(query, source, bucket))  # noqa: S311 - test data
@@ -725,7 +714,7 @@ class DataGenerator:
         return sorted(int(r() * _HOUR) for _ in range(n))
 
     def _finest(self, query: FakeQuery, plan: _Plan) -> Iterator[dict[str, Any]]:
-        lo, hi = _seconds(query.start), _seconds(query.end)
+        lo, hi = epoch_seconds(query.start), epoch_seconds(query.end)
         slots = self._compiled(plan)
         for bucket in self._buckets(query):
             events: list[tuple[int, int, int, dict[str, Any]]] = []
@@ -739,7 +728,7 @@ class DataGenerator:
                     moment = bucket + offset
                     # Every event is drawn, kept or not, so the random stream of an
                     # hour is the same whatever the query's bounds.
-                    row = self._row(plan, slots, ctx, _moment(moment), {}, gap=False)
+                    row = self._row(plan, slots, ctx, from_epoch_seconds(moment), {}, gap=False)
                     if lo <= moment <= hi:
                         events.append((moment, pos, i, row))
             events.sort(key=lambda event: event[:3])
@@ -762,8 +751,8 @@ class DataGenerator:
             for source in sources
         }
         for i in range(count):
-            moment = _seconds(_month_start(first + i)) if monthly else first + i * step
-            when = _moment(moment)
+            moment = epoch_seconds(month_start(first + i)) if monthly else first + i * step
+            when = from_epoch_seconds(moment)
             for source in sources:
                 key = self._key(query, source, moment)
                 gap = _hash_unit(key + "|gap") < self.placeholder_rate
