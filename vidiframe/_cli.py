@@ -135,6 +135,20 @@ def _logging_to_stderr(verbosity: int) -> Iterator[None]:
 # -- connection options shared by the online commands ------------------------------------
 
 
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of every command that talks to VidiCenter: server, account, cache, progress."""
+    _add_connection_options(parser)
+    other = parser.add_argument_group("other")
+    other.add_argument("--cache-dir", type=Path, help="response cache (default: user cache dir)")
+    other.add_argument("--no-cache", action="store_true", help="do not cache responses")
+    other.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars (default: when stderr is a terminal)",
+    )
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "connection",
@@ -185,16 +199,7 @@ def register_fetch(subparsers: Any) -> argparse.ArgumentParser:
     frame.add_argument("--placeholders", choices=("keep", "drop"), default="keep")
     frame.add_argument("--strict", action="store_true", help="fail on undocumented fields")
     frame.add_argument("-o", "--output", type=Path, help="the Parquet file to write")
-    _add_connection_options(parser)
-    other = parser.add_argument_group("other")
-    other.add_argument("--cache-dir", type=Path, help="response cache (default: user cache dir)")
-    other.add_argument("--no-cache", action="store_true", help="do not cache responses")
-    other.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bar (default: when stderr is a terminal)",
-    )
+    add_client_options(parser)
     parser.set_defaults(func=run_fetch)
     return parser
 

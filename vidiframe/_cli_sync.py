@@ -26,10 +26,9 @@ import argparse
 import contextlib
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from vidiframe._cli import _add_connection_options, _client
+from vidiframe._cli import _client, add_client_options
 from vidiframe._errors import VidiFrameError
 
 if TYPE_CHECKING:
@@ -96,16 +95,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would be fetched; fetch nothing"
     )
-    _add_connection_options(parser)
-    other = parser.add_argument_group("other")
-    other.add_argument("--cache-dir", type=Path, help="response cache (default: user cache dir)")
-    other.add_argument("--no-cache", action="store_true", help="do not cache responses")
-    other.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bars (default: when stderr is a terminal)",
-    )
+    add_client_options(parser)
     parser.set_defaults(func=run_sync)
     return parser
 
