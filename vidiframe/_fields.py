@@ -94,6 +94,13 @@ class Field:
         ``"yes"`` or ``""``): the text that means true.
     nullable
         Whether the API may send null (strategies generate nulls only then).
+    dropped
+        The current API no longer sends the field (SPEC section 2): it is read
+        when present, and only the legacy (2020) fake and strategies send it.
+    fractional_seconds
+        For time stamps: the API may send microseconds.
+    low, high
+        The range of values the strategies and the fake server generate.
     """
 
     name: str
@@ -108,7 +115,8 @@ class Field:
     seconds_name: str | None = None
     bool_text: str | None = None
     nullable: bool = True
-    # The range of values the strategies and the fake server generate.
+    dropped: bool = False
+    fractional_seconds: bool = False
     low: float = 0
     high: float = 10_000
 
@@ -221,6 +229,8 @@ class Field:
             return st.booleans()
         if self.kind == "datetime":
             moments = st.datetimes(dt.datetime(2016, 1, 1), dt.datetime(2030, 12, 31))
+            if self.fractional_seconds:
+                return moments.map(lambda d: d.isoformat(sep=" "))
             return moments.map(lambda d: d.replace(microsecond=0).isoformat(sep=" "))
         if self.kind == "date":
             return st.dates(dt.date(2016, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
@@ -231,6 +241,7 @@ class Field:
             {
                 (f.legacy[0] if legacy and f.legacy else f.name): f.strategy(legacy=legacy)
                 for f in self.fields
+                if legacy or not f.dropped
             }
         )
         return st.lists(element, max_size=3)

@@ -183,17 +183,23 @@ VIEWER_EVENT: tuple[Field, ...] = (
     Coded(
         "glasses",
         GLASSES,
+        dropped=True,
         doc="viewer's glasses information (expert only)",
         source=_FINEST_VIEWERS_2020,
     ),
     Coded(
         "mustache",
         MUSTACHE,
+        dropped=True,
         doc="viewer's mustache information (expert only)",
         source=_FINEST_VIEWERS_2020,
     ),
     Coded(
-        "beard", BEARD, doc="viewer's beard information (expert only)", source=_FINEST_VIEWERS_2020
+        "beard",
+        BEARD,
+        dropped=True,
+        doc="viewer's beard information (expert only)",
+        source=_FINEST_VIEWERS_2020,
     ),
 )
 
@@ -210,6 +216,7 @@ WATCHER_LINKS: tuple[Field, ...] = (
     Int("watcher_id", role="key", doc="identifier of the matching watcher", source=_SPEC9),
     Timestamp(
         "watcher_start",
+        fractional_seconds=True,
         role="key",
         doc="start of the matching watcher (may have microseconds, may be null)",
         source=_SPEC9,
@@ -220,7 +227,12 @@ WATCHER_LINKS: tuple[Field, ...] = (
 _APC = _src(_V2025, "Finest viewers APC export")
 APC_CONTENT: tuple[Field, ...] = (
     Text("content_id", role="key", doc="identifier of the content played", source=_APC),
-    Text("app_id", doc="app_id of the content (dropped by the live API, SPEC § 9)", source=_APC),
+    Text(
+        "app_id",
+        dropped=True,
+        doc="app_id of the content (dropped by the live API, SPEC § 9)",
+        source=_APC,
+    ),
     Text("campaign_id", doc="campaign_id of the content", source=_APC),
     Millis(
         "dwell_time_in_milliseconds",
@@ -272,6 +284,7 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
         ),
         Float(
             "estimated_ots",
+            dropped=True,
             unit="count",
             doc="estimated amount of OTS (deprecated, 2020 only)",
             source=source.replace(_V2025, _V2020),

@@ -436,6 +436,8 @@ def _plan(spec: ExportSpec, legacy: bool) -> _Plan:
     dims: list[Field] = []
     first_metric = None
     for f in spec.fields:
+        if f.dropped and not legacy:
+            continue  # the current API no longer sends it
         name = spec.api_name(f, legacy=legacy)
         if _is_time(f):
             what = "time"
@@ -513,12 +515,22 @@ def _is_pooled_id(f: Field) -> bool:
     return f.role == "key" and f.kind in ("int", "str") and f.name.endswith("id")
 
 
-def _draw_timestamp(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> str:
-    """A moment up to 10 minutes before ``when``, with microseconds 3 times out of 10."""
-    moment = when - dt.timedelta(seconds=int(ctx.random() * 601))
-    if ctx.random() < 0.3:
-        moment += dt.timedelta(microseconds=1 + int(ctx.random() * 999_999))
-    return moment.isoformat(sep=" ")
+def _timestamp_drawer(f: Field) -> _Drawer:
+    """Draw moments up to 10 minutes before ``when``.
+
+    With microseconds 3 times out of 10 where the field may have them
+    (``watcher_start``, SPEC § 9).
+    """
+    fractional = f.fractional_seconds
+
+    def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> str:
+        moment = when - dt.timedelta(seconds=int(ctx.random() * 601))
+        micros = ctx.random()
+        if fractional and micros < 0.3:
+            moment += dt.timedelta(microseconds=1 + int(ctx.random() * 999_999))
+        return moment.isoformat(sep=" ")
+
+    return draw
 
 
 #: Relative audience by weekday (Monday first): busier on Fridays and Saturdays.
@@ -863,7 +875,7 @@ class DataGenerator:
         if kind == "str":
             return self._text_drawer(f)
         if kind == "datetime":
-            return _draw_timestamp
+            return _timestamp_drawer(f)
         if kind == "date":
             return lambda _ctx, when, _row: when.date().isoformat()
         if kind == "time":
@@ -939,6 +951,7 @@ class DataGenerator:
                 sub.nullable,
             )
             for sub in f.fields
+            if self.legacy or not sub.dropped
         ]
         null_rate = self.null_rate
 
