@@ -242,7 +242,8 @@ def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> 
     # Compact bodies (what the API sends) take the fast path; pretty-printed ones
     # and rows with nested lists (whose inner "},{" break the lines) are decoded,
     # then re-encoded one row per line.
-    if body.find(b"\n", start, stop) < 0 and body.find(b"\r", start, stop) < 0:
+    # (A "\r" alone is whitespace inside a row: it does not break the lines.)
+    if body.find(b"\n", start, stop) < 0:
         ndjson, lines = _to_ndjson(memoryview(body)[start:stop])
         frame = _read_ndjson(ndjson, lines, hints)
         if frame is not None:
