@@ -213,6 +213,13 @@ def test_a_failed_export_carries_its_fail_reason() -> None:
             "2018-01-29T00:00:00+01:00",
             1,
         ),
+        # Datetime("us") cannot hold nanoseconds: refused, never truncated.
+        (
+            {"period_start": "2018-01-29 00:00:00.1234567"},
+            "period_start",
+            "2018-01-29 00:00:00.1234567",
+            1,
+        ),
     ],
 )
 def test_a_value_that_cannot_be_cast_names_column_value_and_row(

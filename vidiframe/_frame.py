@@ -239,6 +239,17 @@ def parse_datetime(column: pl.Series) -> pl.Series:
             column.name
         )
     text = column.str.strip_chars().str.replace("T", " ", literal=True)
+    finer = text.str.contains(r":\d\d\.\d{7,}$").fill_null(False)
+    if finer.any():
+        # Datetime("us") would truncate the extra digits: refuse rather than lose them.
+        row = int(finer.arg_true()[0])
+        raise SchemaError(
+            f"column {column.name!r}: value {column[row]!r} at row {row} has more precision "
+            "than microseconds",
+            column=column.name,
+            value=column[row],
+            row=row,
+        )
     candidates = [
         *([] if parsed is None else [parsed]),
         *(
