@@ -54,8 +54,6 @@ _SECOND = dt.timedelta(seconds=1)
 _LONG_PERIODS = {"7d": 7 * 86400, "30d": 30 * 86400}
 # Finest exports are cut on hours, then minutes, then seconds when a range is short.
 _FINEST_STEPS = (3600, 60, 1)
-# Key fields that name a source or a time rather than multiply the rows.
-_BASE_KEYS = frozenset({"location_id", "site_id", "period_start", "location_name", "zone_name"})
 
 _ROW_LIMIT_REASON = re.compile(r"\brows?\b|\blines?\b|too (many|large|big)|exceed|maximum", re.I)
 
@@ -158,9 +156,7 @@ class ChunkPlanner:
             hours = ((query.end - query.start).total_seconds() + 1) / 3600
             return math.ceil(hours * sources * self.finest_rows_per_location_hour)
         per_period = 1
-        for name in spec.keys:
-            if name in _BASE_KEYS:
-                continue
+        for name in spec.row_keys:
             field = spec.by_name[name]
             if field.labels:
                 per_period *= len(field.labels)

@@ -540,6 +540,29 @@ class ExportSpec:
         return tuple(f.name for f in self.fields if f.role == "metric")
 
     @cached_property
+    def row_keys(self) -> tuple[str, ...]:
+        """Keys that multiply an aggregate's rows for one source and period.
+
+        Demographic groups, gates, contents, products, zones: a coded key, or one
+        the API always fills. Not the source ids, the time, nor names that only
+        describe another key (``location_name``, ``zone_name``).
+
+        Examples
+        --------
+        >>> get_export("viewers", "1h", group_by_demographics=True).row_keys
+        ('gender', 'age')
+        """
+        sources = (LOCATION_ID.name, SITE_ID.name)
+        return tuple(
+            f.name
+            for f in self.fields
+            if f.role == "key"
+            and f.name not in sources
+            and f.kind != "datetime"
+            and (f.labels is not None or not f.nullable)
+        )
+
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         """Names of the key fields."""
         return tuple(f.name for f in self.fields if f.role == "key")

@@ -458,6 +458,7 @@ def test_repeating_keys_give_a_fixed_set_of_rows_per_source_and_period():
     per_location: dict[int, set[int]] = {}
     for row in rows:
         per_location.setdefault(row["location_id"], set()).add(row["gate_id"])
+    assert set(per_location) == {26549, 26550}
     for location, gates in per_location.items():
         assert 1 <= len(gates) <= 3
         n = sum(1 for r in rows if r["location_id"] == location)
