@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import vidiframe as vf
+from vidiframe import _json
 from vidiframe._fields import Field
 from vidiframe._registry import ExportSpec, iter_exports
 from vidiframe.testing.strategies import export_payloads
@@ -236,10 +237,24 @@ def test_bytes_and_dict_sources_agree(spec: ExportSpec, data: st.DataObject) -> 
     assert_frame_equal(read(pretty, spec), read(payload, spec))
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+@FAST
+@given(data=st.data())
+def test_the_c_fast_path_and_the_general_path_agree(spec: ExportSpec, data: st.DataObject) -> None:
+    payload = data.draw(payloads(spec, legacy=data.draw(st.booleans()), min_rows=1))
+    body = orjson.dumps(payload)
+    fast = read(body, spec)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_rowscan", None)
+        general = read(body, spec)
+    assert_frame_equal(fast, general)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=30))
 def test_floats_are_decoded_exactly(values: list[float]) -> None:
-    # The fast decoder is pyarrow's; its numbers must equal Python's own parse.
+    # An unknown field takes the general decoder (pyarrow's); its numbers must equal
+    # Python's own parse. tests/test_rowscan.py checks the C fast path's.
     payload = {"state": "finished", "data": [{"zz": v} for v in values]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vf.UnknownFieldWarning)

@@ -48,12 +48,15 @@ def column_hints(spec: ExportSpec) -> ColumnHints:
     """
     text = {*_TIME_PARTS, spec.time_api_name}
     kinds: dict[str, str] = {}
+    nested: set[str] = set()
     for f in spec.fields:
         if f.kind in ("datetime", "date", "time"):
             text.update(f.all_names)
-        elif f.kind != "list":
+        elif f.kind == "list":
+            nested.update(f.all_names)
+        else:
             kinds.update(dict.fromkeys(f.all_names, f.kind))
-    return ColumnHints(text=frozenset(text), kinds=kinds)
+    return ColumnHints(text=frozenset(text), kinds=kinds, nested=frozenset(nested))
 
 
 def build_frame(

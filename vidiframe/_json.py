@@ -9,9 +9,15 @@ at the speed of a multi-threaded NDJSON reader instead:
 1. find the ``data`` array with a regular expression, and decode the few bytes
    around it (the other top-level keys) with orjson, which proves the match is the
    top-level key;
-2. turn a copy of the array into NDJSON, by replacing each comma that separates
-   two rows (``},{`` or ``}, {``) with a newline (found with NumPy, in blocks);
-3. read the NDJSON with pyarrow's multi-threaded JSON reader, given the types the
+2. the fast path, for flat rows of known fields (what the API sends): the C pass
+   :mod:`vidiframe._rowscan` copies the array into NDJSON (a newline between
+   rows) while it checks every key against the registry, every value's JSON kind
+   against its field's, and the JSON grammar; Polars' NDJSON reader then reads it
+   with the schema that check proved;
+3. otherwise (an unknown field, a value of another kind, nested lists, escapes,
+   or no compiled accelerator): replace each comma that separates two rows
+   (``},{`` or ``}, {``) with a newline (found with NumPy, in blocks), and read
+   the NDJSON with pyarrow's multi-threaded JSON reader, given the types the
    registry expects (:class:`ColumnHints`) and inferring every other column,
    unknown ones included.
 
@@ -33,7 +39,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
 import orjson
@@ -41,7 +47,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
 from vidiframe._errors import InvalidRequestError, ResponseFormatError
+
+try:
+    from vidiframe import _rowscan
+except ImportError:  # built without a C compiler: the exact general path does it all
+    _rowscan = None  # type: ignore[assignment]
 
 __all__ = ["NO_HINTS", "ColumnHints", "RawResponse", "Source", "decode_response", "read_source"]
 
@@ -65,10 +79,44 @@ class ColumnHints:
         Fields kept as text whatever they look like.
     kinds
         The JSON kind (``int``, ``float``, ``str``, ``bool``) expected of a field.
+    nested
+        Fields whose values are lists (typed by the reader).
     """
 
     text: frozenset[str] = frozenset()
     kinds: Mapping[str, str] = field(default_factory=dict)
+    nested: frozenset[str] = frozenset()
+
+    def scan_keys(self) -> tuple[tuple[bytes, ...], bytes, tuple[PolarsDataType, ...]]:
+        """The keys, kind letters and Polars types of :func:`vidiframe._rowscan.scan`.
+
+        A nested field is declared to take only nulls: a list sends the body to
+        the general path, which infers it.
+        """
+        names = sorted({*self.text, *self.kinds, *self.nested})
+        kinds = [_scan_kind(self, name) for name in names]
+        return (
+            tuple(name.encode() for name in names),
+            "".join(kinds).encode(),
+            tuple(_SCAN_DTYPES[kind] for kind in kinds),
+        )
+
+
+def _scan_kind(hints: ColumnHints, name: str) -> str:
+    if name in hints.text:
+        return "s"
+    if name in hints.nested:
+        return "x"
+    return {"int": "i", "float": "f", "str": "s", "bool": "b"}[hints.kinds[name]]
+
+
+_SCAN_DTYPES: dict[str, PolarsDataType] = {
+    "s": pl.String,
+    "i": pl.Int64,
+    "f": pl.Float64,
+    "b": pl.Boolean,
+    "x": pl.Null,
+}
 
 
 NO_HINTS = ColumnHints()
@@ -239,6 +287,9 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
 def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame:
     if _BLANK.fullmatch(body, start, stop):
         return pl.DataFrame()
+    scanned = _read_scanned(memoryview(body)[start:stop], hints)
+    if scanned is not None:
+        return scanned
     # Compact bodies (what the API sends) take the fast path; pretty-printed ones
     # and rows with nested lists (whose inner "},{" break the lines) are decoded,
     # then re-encoded one row per line.
@@ -250,6 +301,34 @@ def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> 
             return frame
     document = _loads_document(body)
     return _frame_from_rows(document.get("data"), hints)
+
+
+def _read_scanned(content: memoryview, hints: ColumnHints) -> pl.DataFrame | None:
+    """The fast path: the C pass proves the rows' keys and kinds, Polars reads them.
+
+    Returns ``None`` when the pass declines the body (see :mod:`vidiframe._rowscan`)
+    or the accelerator is not built; the caller then takes the general path.
+    """
+    if _rowscan is None:
+        return None
+    keys, kinds, dtypes = hints.scan_keys()
+    result = _rowscan.scan(content, keys, kinds, pl.thread_pool_size())
+    if isinstance(result, str):
+        return None
+    ndjson, rows, seen = result
+    # Only the keys present: a field the body never sends stays absent, as the
+    # general path leaves it (the reader then fills it with nulls).
+    schema = {
+        key.decode(): dtype
+        for key, dtype, present in zip(keys, dtypes, seen, strict=True)
+        if present
+    }
+    try:
+        frame = pl.read_ndjson(ndjson, schema=schema)
+    except pl.exceptions.PolarsError:
+        # An integer beyond Int64, a number beyond Float64: the general path decides.
+        return None
+    return frame if frame.height == rows else None
 
 
 def _to_ndjson(content: bytes | memoryview) -> tuple[bytearray, int]:

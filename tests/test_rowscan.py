@@ -1,0 +1,260 @@
+"""The C pass behind the decoder's fast path: what it accepts it turns into NDJSON
+exactly, and everything else it declines with a reason.
+
+Expected outputs are written out here or computed with orjson, never by the pass.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidiframe import _json
+from vidiframe._json import ColumnHints, decode_response
+
+rowscan = pytest.importorskip("vidiframe._rowscan")
+
+KEYS = (b"a", b"f", b"s", b"b", b"items")
+KINDS = b"ifsbx"
+HINTS = ColumnHints(
+    text=frozenset({"s"}),
+    kinds={"a": "int", "f": "float", "b": "bool"},
+    nested=frozenset({"items"}),
+)
+
+
+def scan(data: bytes, threads: int = 1) -> tuple[bytes, int, bytes] | str:
+    return rowscan.scan(data, KEYS, KINDS, threads)
+
+
+def test_rows_become_lines_and_present_keys_are_reported() -> None:
+    data = b'{"a":1,"s":"x"},{"a":-2,"b":true,"f":2.5e-3}, {"s":null,"items":null}'
+    assert scan(data) == (
+        b'{"a":1,"s":"x"}\n{"a":-2,"b":true,"f":2.5e-3}\n {"s":null,"items":null}',
+        3,
+        bytes([1, 1, 1, 1, 1]),
+    )
+
+
+def test_keys_never_sent_are_reported_absent() -> None:
+    assert scan(b'{"a":1}') == (b'{"a":1}', 1, bytes([1, 0, 0, 0, 0]))
+
+
+def test_line_breaks_inside_rows_become_spaces_and_between_rows_one_newline() -> None:
+    data = b'\n  {\n    "a": 1,\r\n    "s": "x"\n  },\n  {"a": 2}\n'
+    out, rows, _ = scan(data)  # type: ignore[misc]
+    assert out == b'   {     "a": 1,      "s": "x"   }\n   {"a": 2} '
+    assert rows == 2
+    assert [orjson.loads(line) for line in out.split(b"\n")] == [{"a": 1, "s": "x"}, {"a": 2}]
+
+
+def test_an_empty_array_has_no_rows() -> None:
+    assert scan(b"  ") == (b"  ", 0, bytes(5))
+
+
+def test_multibyte_text_is_accepted() -> None:
+    data = '{"s":"Zürich — 東京 🚉"}'.encode()
+    assert scan(data) == (data, 1, bytes([0, 0, 1, 0, 0]))
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"a":1,"zz":2}', "unknown key at byte 8"),
+        (b'{"a":1,"a":2}', "duplicate key"),
+        (b'{"s":"x\\"y"}', "escape sequence in a string"),
+        (b'{"s":"x\ty"}', "control character in a string"),
+        (b'{"s":"\xff"}', "invalid UTF-8 in a string"),
+        (b'{"s":"\xed\xa0\x80"}', "invalid UTF-8 in a string"),
+        (b'{"s":"\xc0\xaf"}', "invalid UTF-8 in a string"),
+        (b'{"a":"1"}', "text where the field expects another kind"),
+        (b'{"a":1.5}', "fraction or exponent in an integer field"),
+        (b'{"a":1e3}', "fraction or exponent in an integer field"),
+        (b'{"s":1}', "number where the field expects another kind"),
+        (b'{"a":true}', "boolean where the field expects another kind"),
+        (b'{"items":[1]}', "nested value"),
+        (b'{"f":{"x":1}}', "nested value"),
+        (b'{"a":01}', "expected ',' or '}'"),
+        (b'{"a":-}', "invalid number"),
+        (b'{"f":1.}', "invalid number"),
+        (b'{"f":1e+}', "invalid number"),
+        (b'{"f":NaN}', "invalid value"),
+        (b'{"a":nul}', "invalid literal"),
+        (b'{"a":1},', "trailing comma"),
+        (b"[1]", "a row that is not an object"),
+        (b'{"a":1}{"a":2}', "expected ',' between rows"),
+        (b'{"a":1,}', "expected a key"),
+        (b'{"a" 1}', "expected ':'"),
+        (b'{"a":1', "unterminated row"),
+        (b'{"s":"abc', "unterminated string"),
+    ],
+)
+def test_what_the_pass_cannot_prove_is_declined_with_its_reason(data: bytes, reason: str) -> None:
+    declined = scan(data)
+    assert isinstance(declined, str)
+    assert declined.startswith(reason)
+    assert declined.endswith("of the data array")
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+# Over 12 MB, so that up to three threads each take a part of at least 4 MB.
+MANY = 100_000
+
+
+def big_array(row: Any) -> tuple[bytes, list[dict[str, Any]]]:
+    rows = [row(i) for i in range(MANY)]
+    return orjson.dumps(rows)[1:-1], rows
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_parts_scanned_by_threads_give_the_one_piece_result(threads: int) -> None:
+    data, rows = big_array(lambda i: {"a": i, "s": f"row {i} " + "x" * 120, "f": i / 7})
+    assert len(data) > 8 << 20
+    alone = scan(data, threads=1)
+    assert scan(data, threads=threads) == alone
+    out, count, _ = alone  # type: ignore[misc]
+    assert count == MANY
+    assert [orjson.loads(line) for line in out.split(b"\n")] == rows
+
+
+def test_a_cut_guessed_inside_a_string_is_proven_wrong_and_rescanned() -> None:
+    # Every row's text is full of "},{" that look like row separators. Two threads
+    # look for their cut from the middle of the array: pick the row count that
+    # puts the middle inside a text, so the first "},{" found there is not a cut.
+    def row(i: int) -> dict[str, Any]:
+        return {"a": 10**6 + i, "s": "},{" * 40}
+
+    width = len(orjson.dumps(row(0))) + 1
+    text_start = len(b'{"a":1000000,"s":"')
+    many = next(
+        n for n in range(MANY, MANY + width) if 10 < (n * width - 1) // 2 % width - text_start < 100
+    )
+    rows = [row(i) for i in range(many)]
+    data = orjson.dumps(rows)[1:-1]
+    out, count, _ = scan(data, threads=2)  # type: ignore[misc]
+    assert count == many
+    assert [orjson.loads(line) for line in out.split(b"\n")] == rows
+
+
+def test_a_decline_in_a_later_part_reports_the_one_piece_reason() -> None:
+    data, _ = big_array(lambda i: {"a": i, "s": "z" * 150})
+    data += b',{"zz":1}'
+    alone = scan(data, threads=1)
+    assert isinstance(alone, str)
+    assert alone.startswith("unknown key")
+    assert scan(data, threads=2) == alone
+
+
+# -- properties ------------------------------------------------------------------------------
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12).filter(
+    lambda s: '"' not in s and "\\" not in s
+)
+ROWS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "a": st.none() | st.integers(-(2**63), 2**63 - 1),
+            "f": st.none()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.integers(-(10**15), 10**15),
+            "s": st.none() | TEXT,
+            "b": st.none() | st.booleans(),
+            "items": st.none(),
+        },
+    ),
+    max_size=30,
+)
+LAYOUTS = st.sampled_from(
+    [
+        orjson.dumps,
+        lambda rows: json.dumps(rows, ensure_ascii=False).encode(),
+        lambda rows: json.dumps(rows, indent=2, ensure_ascii=False).encode(),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=ROWS, dumps=LAYOUTS)
+def test_accepted_rows_are_the_rows_line_by_line(rows: list[dict[str, Any]], dumps: Any) -> None:
+    data = dumps(rows).strip()[1:-1]
+    out, count, seen = scan(data)  # type: ignore[misc]
+    assert count == len(rows)
+    lines = out.split(b"\n") if rows else []
+    assert [orjson.loads(line) for line in lines] == rows
+    assert seen == bytes(any(k.decode() in row for row in rows) for k in KEYS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=ROWS,
+    extra=st.sampled_from(
+        [
+            {"zz": 1},
+            {"s": 'with "quotes"'},
+            {"s": "tab\there"},
+            {"a": 1.5},
+            {"a": "7"},
+            {"items": [{"x": 1}]},
+        ]
+    ),
+)
+def test_rows_outside_the_shape_are_declined(rows: list[dict[str, Any]], extra: Any) -> None:
+    rows = [*rows, {**(rows[-1] if rows else {}), **extra}]
+    assert isinstance(scan(orjson.dumps(rows)[1:-1]), str)
+
+
+def read(body: bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> pl.DataFrame:
+    with monkeypatch.context() as patch:
+        if not fast:
+            patch.setattr(_json, "_rowscan", None)
+        raw = decode_response(body, hints=HINTS)
+    assert raw.rows is not None
+    return raw.rows
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=ROWS.filter(bool))
+def test_the_fast_path_reads_what_the_general_path_reads(rows: list[dict[str, Any]]) -> None:
+    body = orjson.dumps({"state": "finished", "data": rows})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fast = read(body, fast=True, monkeypatch=monkeypatch)
+        general = read(body, fast=False, monkeypatch=monkeypatch)
+    sent = {key for row in rows for key in row}
+    assert fast.height == general.height == len(rows)
+    # The general path also keeps the declared text columns the body never sends.
+    assert set(fast.columns) == sent <= set(general.columns)
+    for name in sent:
+        expected = [row.get(name) for row in rows]
+        if name == "f":
+            expected = [None if v is None else float(v) for v in expected]
+        assert fast[name].to_list() == expected
+        assert general[name].to_list() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(allow_nan=False, allow_infinity=False).map(repr)
+        | st.decimals(allow_nan=False, allow_infinity=False, places=25).map(str)
+        | st.from_regex(r"\A-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,2})?\Z"),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_numbers_are_read_to_the_nearest_double(texts: list[str]) -> None:
+    body = (
+        b'{"state":"finished","data":['
+        + b",".join(b'{"f":' + t.encode() + b"}" for t in texts)
+        + b"]}"
+    )
+    raw = decode_response(body, hints=HINTS)
+    assert raw.rows is not None
+    assert raw.rows["f"].to_list() == [float(t) for t in texts]
