@@ -55,7 +55,9 @@ def column_hints(spec: ExportSpec) -> ColumnHints:
         elif f.kind == "list":
             nested.update(f.all_names)
         else:
-            kinds.update(dict.fromkeys(f.all_names, f.kind))
+            # A boolean the API sends as text ("yes" / "") is read as text, then cast.
+            kind = "str" if f.kind == "bool" and f.bool_text is not None else f.kind
+            kinds.update(dict.fromkeys(f.all_names, kind))
     return ColumnHints(text=frozenset(text), kinds=kinds, nested=frozenset(nested))
 
 

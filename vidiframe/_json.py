@@ -14,8 +14,8 @@ at the speed of a multi-threaded NDJSON reader instead:
    rows) while it checks every key against the registry, every value's JSON kind
    against its field's, and the JSON grammar; Polars' NDJSON reader then reads it
    with the schema that check proved;
-3. otherwise (an unknown field, a value of another kind, nested lists, escapes,
-   or no compiled accelerator): replace each comma that separates two rows
+3. otherwise (an unknown field, a value of another kind, nested lists, a lone
+   surrogate escape, or no compiled accelerator): replace each comma that separates two rows
    (``},{`` or ``}, {``) with a newline (found with NumPy, in blocks), and read
    the NDJSON with pyarrow's multi-threaded JSON reader, given the types the
    registry expects (:class:`ColumnHints`) and inferring every other column,

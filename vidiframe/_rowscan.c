@@ -14,11 +14,11 @@
  *   - every value's JSON kind is checked against its field's kind, so the
  *     schema can never coerce a value (Polars would turn 12 into "12");
  *   - the JSON grammar of the rows is checked strictly (numbers, literals,
- *     strings without control characters, valid UTF-8), so invalid JSON is
- *     never accepted by a more lenient reader.
+ *     escapes, strings without control characters, valid UTF-8), so invalid
+ *     JSON is never accepted by a more lenient reader.
  *
- * Anything outside that narrow shape (a backslash escape, a nested value, an
- * unknown or duplicated key, a kind mismatch, invalid JSON) is declined with a
+ * Anything outside that narrow shape (a nested value, an unknown or duplicated
+ * key, a kind mismatch, a lone surrogate escape, invalid JSON) is declined with a
  * reason, and the caller takes its exact general path instead. Declining only
  * ever costs time; it never changes a value.
  */
@@ -112,6 +112,47 @@ static inline const unsigned char *string_stop(const unsigned char *p, const uns
     return p;
 }
 
+static int hex4(const unsigned char *p, const unsigned char *end, unsigned *value) {
+    if (end - p < 4) return 0;
+    *value = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        unsigned digit;
+        if (c >= '0' && c <= '9') {
+            digit = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            digit = c - 'a' + 10;
+        } else if (c >= 'A' && c <= 'F') {
+            digit = c - 'A' + 10;
+        } else {
+            return 0;
+        }
+        *value = *value * 16 + digit;
+    }
+    return 1;
+}
+
+/* At a backslash: the byte after the escape. Polars decodes a lone surrogate
+   (\ud800) to U+0000 where JSON parsers reject it, so it is declined here. */
+static const unsigned char *scan_escape(Scan *s, const unsigned char *p, const unsigned char *end) {
+    if (end - p < 2) DECLINE(s, p, "unterminated string");
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return p + 2;
+    case 'u': {
+        unsigned high, low;
+        if (!hex4(p + 2, end, &high)) DECLINE(s, p, "invalid \\u escape");
+        if (high >= 0xDC00 && high <= 0xDFFF) DECLINE(s, p, "lone surrogate escape");
+        if (high < 0xD800 || high > 0xDBFF) return p + 6;
+        if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, end, &low) || low < 0xDC00 || low > 0xDFFF)
+            DECLINE(s, p, "lone surrogate escape");
+        return p + 12;
+    }
+    default:
+        DECLINE(s, p, "invalid escape");
+    }
+}
+
 /* At an opening quote: the byte after the closing one. */
 static const unsigned char *scan_string(Scan *s, const unsigned char *p, const unsigned char *end) {
     p++;
@@ -120,7 +161,11 @@ static const unsigned char *scan_string(Scan *s, const unsigned char *p, const u
         if (p >= end) DECLINE(s, p, "unterminated string");
         unsigned char c = *p;
         if (c == '"') return p + 1;
-        if (c == '\\') DECLINE(s, p, "escape sequence in a string");
+        if (c == '\\') {
+            p = scan_escape(s, p, end);
+            if (p == NULL) return NULL;
+            continue;
+        }
         if (c < 0x20) DECLINE(s, p, "control character in a string");
         Py_ssize_t step = utf8_length(p, end - p);
         if (step == 0) DECLINE(s, p, "invalid UTF-8 in a string");
