@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import vidiframe as vf
-from vidiframe import _json
+from vidiframe import _frame, _json
 from vidiframe._fields import Field
 from vidiframe._registry import ExportSpec, iter_exports
 from vidiframe.testing.strategies import export_payloads
@@ -248,6 +248,30 @@ def test_the_c_fast_path_and_the_general_path_agree(spec: ExportSpec, data: st.D
         monkeypatch.setattr(_json, "_rowscan", None)
         general = read(body, spec)
     assert_frame_equal(fast, general)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+@FAST
+@given(data=st.data())
+def test_typing_columns_side_by_side_gives_the_one_by_one_frame(
+    spec: ExportSpec, data: st.DataObject
+) -> None:
+    payload = data.draw(payloads(spec, min_rows=1))
+    one_by_one = read(payload, spec)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_frame, "_CONCURRENT_ROWS", 0)
+        assert_frame_equal(read(payload, spec), one_by_one)
+
+
+def test_typing_side_by_side_raises_the_first_bad_field_in_field_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    row = {"location_id": "x", "period_start": "not a time", "ots_count": 1, "duration": 3600}
+    monkeypatch.setattr(_frame, "_CONCURRENT_ROWS", 0)
+    with pytest.raises(vf.SchemaError, match="'location_id'"):
+        vf.read_vidicenter(
+            {"state": "finished", "data": [row]}, data_type="ots", time_resolution="1h"
+        )
 
 
 @settings(max_examples=200, deadline=None)

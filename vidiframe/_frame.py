@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import polars as pl
@@ -105,7 +106,9 @@ def build_frame(
             raise SchemaError(message + " (strict=True)", column=unknown[0])
         warnings.warn(message + "; they are kept as columns", UnknownFieldWarning, stacklevel=4)
 
-    columns = {f.name: _typed(raw, f) for f in spec.fields}
+    columns = dict(
+        zip((f.name for f in spec.fields), _typed_columns(raw, spec.fields), strict=True)
+    )
     columns["period_start"] = _period_start(raw, columns.get("period_start"))
     frame = pl.DataFrame(columns, height=raw.height) if raw.width else pl.DataFrame(columns)
     frame = frame.with_columns(
@@ -138,6 +141,25 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
 
 
 # -- casting ---------------------------------------------------------------------------------
+
+
+# Below this many rows, starting threads costs more than it saves.
+_CONCURRENT_ROWS = 50_000
+
+
+def _typed_columns(raw: pl.DataFrame, fields: Iterable[Field]) -> list[pl.Series]:
+    """Every field's column, typed; on large frames several at once.
+
+    Polars releases the GIL while it parses or casts a Series, and each call works on
+    one column, so threads parse the time stamp columns side by side. The columns come
+    back in field order, and the first field that fails raises, as one by one.
+    """
+    fields = list(fields)
+    workers = min(pl.thread_pool_size(), len(fields))
+    if raw.height < _CONCURRENT_ROWS or workers < 2:
+        return [_typed(raw, f) for f in fields]
+    with ThreadPoolExecutor(workers, thread_name_prefix="vidiframe-typing") as pool:
+        return list(pool.map(lambda f: _typed(raw, f), fields))
 
 
 def _typed(raw: pl.DataFrame, f: Field) -> pl.Series:
