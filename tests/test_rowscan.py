@@ -29,8 +29,18 @@ HINTS = ColumnHints(
 )
 
 
-def scan(data: bytes, threads: int = 1) -> tuple[bytes, int, bytes] | str:
-    return rowscan.scan(data, KEYS, KINDS, threads)
+Scanned = tuple[bytes, int, bytes, int]
+WHOLE = 1 << 40  # a limit no test body reaches: one chunk
+
+
+def scan(data: bytes, limit: int = WHOLE) -> Scanned | str:
+    return rowscan.scan(data, KEYS, KINDS, limit)
+
+
+def scanned(data: bytes, limit: int = WHOLE) -> Scanned:
+    result = scan(data, limit)
+    assert not isinstance(result, str), result
+    return result
 
 
 def test_rows_become_lines_and_present_keys_are_reported() -> None:
@@ -39,33 +49,34 @@ def test_rows_become_lines_and_present_keys_are_reported() -> None:
         b'{"a":1,"s":"x"}\n{"a":-2,"b":true,"f":2.5e-3}\n {"s":null,"items":null}',
         3,
         bytes([1, 1, 1, 1, 1]),
+        len(data),
     )
 
 
 def test_keys_never_sent_are_reported_absent() -> None:
-    assert scan(b'{"a":1}') == (b'{"a":1}', 1, bytes([1, 0, 0, 0, 0]))
+    assert scan(b'{"a":1}') == (b'{"a":1}', 1, bytes([1, 0, 0, 0, 0]), 7)
 
 
 def test_line_breaks_inside_rows_become_spaces_and_between_rows_one_newline() -> None:
     data = b'\n  {\n    "a": 1,\r\n    "s": "x"\n  },\n  {"a": 2}\n'
-    out, rows, _ = scan(data)  # type: ignore[misc]
+    out, rows, _, _ = scanned(data)
     assert out == b'   {     "a": 1,      "s": "x"   }\n   {"a": 2} '
     assert rows == 2
     assert [orjson.loads(line) for line in out.split(b"\n")] == [{"a": 1, "s": "x"}, {"a": 2}]
 
 
 def test_an_empty_array_has_no_rows() -> None:
-    assert scan(b"  ") == (b"  ", 0, bytes(5))
+    assert scan(b"  ") == (b"  ", 0, bytes(5), 2)
 
 
 def test_multibyte_text_is_accepted() -> None:
     data = '{"s":"Zürich — 東京 🚉"}'.encode()
-    assert scan(data) == (data, 1, bytes([0, 0, 1, 0, 0]))
+    assert scan(data) == (data, 1, bytes([0, 0, 1, 0, 0]), len(data))
 
 
 def test_escapes_are_accepted_and_left_for_polars_to_decode() -> None:
     data = rb'{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude89"}'
-    assert scan(data) == (data, 1, bytes([0, 0, 1, 0, 0]))
+    assert scan(data) == (data, 1, bytes([0, 0, 1, 0, 0]), len(data))
     raw = decode_response(b'{"state":"finished","data":[' + data + b"]}", hints=HINTS).rows
     assert raw is not None
     assert raw["s"].to_list() == ['a"b\\c/d\né🚉']
@@ -112,57 +123,77 @@ def test_what_the_pass_cannot_prove_is_declined_with_its_reason(data: bytes, rea
     declined = scan(data)
     assert isinstance(declined, str)
     assert declined.startswith(reason)
-    assert declined.endswith("of the data array")
+    assert declined.endswith("of the chunk")
 
 
-# -- threads ---------------------------------------------------------------------------------
-
-# Over 12 MB, so that up to three threads each take a part of at least 4 MB.
-MANY = 100_000
+# -- chunks ----------------------------------------------------------------------------------
 
 
-def big_array(row: Any) -> tuple[bytes, list[dict[str, Any]]]:
-    rows = [row(i) for i in range(MANY)]
-    return orjson.dumps(rows)[1:-1], rows
+def chunks(data: bytes, limit: int) -> list[Scanned]:
+    out = []
+    while True:
+        result = scanned(data, limit)
+        out.append(result)
+        if result[3] == len(data):
+            return out
+        data = data[result[3] :]
 
 
-@pytest.mark.parametrize("threads", [2, 3, 4])
-def test_parts_scanned_by_threads_give_the_one_piece_result(threads: int) -> None:
-    data, rows = big_array(lambda i: {"a": i, "s": f"row {i} " + "x" * 120, "f": i / 7})
-    assert len(data) > 8 << 20
-    alone = scan(data, threads=1)
-    assert scan(data, threads=threads) == alone
-    out, count, _ = alone  # type: ignore[misc]
-    assert count == MANY
-    assert [orjson.loads(line) for line in out.split(b"\n")] == rows
+def test_a_chunk_ends_before_the_first_row_starting_past_the_limit() -> None:
+    data = b'{"a":1},{"a":2},  {"a":3, "s":"x"}'
+    assert scan(data, 1) == (b'{"a":1}', 1, bytes([1, 0, 0, 0, 0]), 8)
+    assert scan(data, 9) == (b'{"a":1}\n{"a":2}', 2, bytes([1, 0, 0, 0, 0]), 18)
+    assert scan(data[18:], 1) == (b'{"a":3, "s":"x"}', 1, bytes([1, 0, 1, 0, 0]), 16)
 
 
-def test_a_cut_guessed_inside_a_string_is_proven_wrong_and_rescanned() -> None:
-    # Every row's text is full of "},{" that look like row separators. Two threads
-    # look for their cut from the middle of the array: pick the row count that
-    # puts the middle inside a text, so the first "},{" found there is not a cut.
-    def row(i: int) -> dict[str, Any]:
-        return {"a": 10**6 + i, "s": "},{" * 40}
-
-    width = len(orjson.dumps(row(0))) + 1
-    text_start = len(b'{"a":1000000,"s":"')
-    many = next(
-        n for n in range(MANY, MANY + width) if 10 < (n * width - 1) // 2 % width - text_start < 100
-    )
-    rows = [row(i) for i in range(many)]
-    data = orjson.dumps(rows)[1:-1]
-    out, count, _ = scan(data, threads=2)  # type: ignore[misc]
-    assert count == many
-    assert [orjson.loads(line) for line in out.split(b"\n")] == rows
+def test_a_trailing_comma_at_a_chunk_boundary_is_declined() -> None:
+    assert scan(b'{"a":1} , ', 1) == "trailing comma at byte 10 of the chunk"
 
 
-def test_a_decline_in_a_later_part_reports_the_one_piece_reason() -> None:
-    data, _ = big_array(lambda i: {"a": i, "s": "z" * 150})
-    data += b',{"zz":1}'
-    alone = scan(data, threads=1)
-    assert isinstance(alone, str)
-    assert alone.startswith("unknown key")
-    assert scan(data, threads=2) == alone
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({"a": st.integers(0, 10**6)}, optional={"s": st.text(max_size=20)}),
+        min_size=1,
+        max_size=40,
+    ),
+    limit=st.integers(1, 300),
+    indent=st.sampled_from([None, 1]),
+)
+def test_chunks_joined_by_newlines_are_the_one_chunk_ndjson(
+    rows: list[dict[str, Any]], limit: int, indent: int | None
+) -> None:
+    data = json.dumps(rows, indent=indent, ensure_ascii=False).encode().strip()[1:-1]
+    whole, count, seen, _ = scanned(data)
+    pieces = chunks(data, limit)
+    lines = [line.strip() for piece in pieces for line in piece[0].split(b"\n")]
+    assert lines == [line.strip() for line in whole.split(b"\n")]
+    assert sum(piece[1] for piece in pieces) == count == len(rows)
+    assert bytes(max(flags) for flags in zip(*(piece[2] for piece in pieces), strict=True)) == seen
+
+
+def read_in_chunks(body: bytes, chunk_bytes: int) -> pl.DataFrame:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_CHUNK_BYTES", chunk_bytes)
+        raw = decode_response(body, hints=HINTS)
+    assert raw.rows is not None
+    return raw.rows
+
+
+def test_a_field_first_sent_in_a_later_chunk_is_null_before_it() -> None:
+    rows = [{"a": i} for i in range(50)] + [{"a": 50, "s": "late", "f": 0.5}]
+    frame = read_in_chunks(orjson.dumps({"state": "finished", "data": rows}), 64)
+    assert frame["a"].to_list() == list(range(51))
+    assert frame["s"].to_list() == [None] * 50 + ["late"]
+    assert frame["f"].to_list() == [None] * 50 + [0.5]
+    assert frame.n_chunks() == 1
+
+
+def test_a_decline_in_a_later_chunk_sends_the_whole_body_to_the_general_path() -> None:
+    rows = [{"a": i} for i in range(50)] + [{"a": 50, "zz": "unknown"}]
+    frame = read_in_chunks(orjson.dumps({"state": "finished", "data": rows}), 64)
+    assert frame["a"].to_list() == list(range(51))
+    assert frame["zz"].to_list() == [None] * 50 + ["unknown"]
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -197,7 +228,8 @@ LAYOUTS = st.sampled_from(
 @given(rows=ROWS, dumps=LAYOUTS)
 def test_accepted_rows_are_the_rows_line_by_line(rows: list[dict[str, Any]], dumps: Any) -> None:
     data = dumps(rows).strip()[1:-1]
-    out, count, seen = scan(data)  # type: ignore[misc]
+    out, count, seen, consumed = scanned(data)
+    assert consumed == len(data)
     assert count == len(rows)
     lines = out.split(b"\n") if rows else []
     assert [orjson.loads(line) for line in lines] == rows
