@@ -300,3 +300,16 @@ def test_numbers_are_read_to_the_nearest_double(texts: list[str]) -> None:
     raw = decode_response(body, hints=HINTS)
     assert raw.rows is not None
     assert raw.rows["f"].to_list() == [float(t) for t in texts]
+
+
+def test_the_reason_for_the_general_path_is_logged_at_debug_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'{"state":"finished","data":[{"a":1},{"a":2,"zz":"secret value"}]}'
+    with caplog.at_level("DEBUG", logger="vidiframe"):
+        rows = decode_response(body, hints=HINTS).rows
+    assert rows is not None
+    assert rows["zz"].to_list() == [None, "secret value"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "reading the rows on the general path: unknown key at byte 16 of the chunk"
+    ]

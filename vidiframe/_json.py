@@ -35,6 +35,7 @@ it raises :class:`~vidiframe.ResponseFormatError` with orjson's byte position.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -63,6 +64,8 @@ __all__ = ["NO_HINTS", "ColumnHints", "RawResponse", "Source", "decode_response"
 
 #: What :func:`~vidiframe.read_vidicenter` accepts as a saved response.
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Mapping[str, Any], IO[bytes]]
+
+logger = logging.getLogger("vidiframe")
 
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _BLANK = re.compile(rb"\s*")
@@ -324,6 +327,8 @@ def _read_scanned(content: memoryview, hints: ColumnHints) -> pl.DataFrame | Non
     frames = []
     for result in _scanned_chunks(content, keys, kinds):
         if isinstance(result, str):
+            # Never the values: the reason names a position, not what is there.
+            logger.debug("reading the rows on the general path: %s", result)
             return None
         ndjson, rows, seen, _ = result
         # Only the keys present: a field the body never sends stays absent, as the
