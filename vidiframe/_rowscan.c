@@ -34,10 +34,16 @@
 #include <emmintrin.h>
 #endif
 
+#define QUOTED_MAX 48
+
 typedef struct {
     const char *name;
     Py_ssize_t len;
     char kind; /* 's' text, 'i' integer, 'f' number, 'b' boolean, 'x' only null */
+    /* The key with its quotes, zero padded, compared 16 bytes at a time. */
+    unsigned char quoted[QUOTED_MAX];
+    int blocks;             /* 16-byte blocks to compare (0: too long, compare bytes) */
+    unsigned last_mask;     /* the bytes of the last block that belong to the key */
 } Key;
 
 typedef struct {
@@ -221,6 +227,38 @@ static inline const unsigned char *scan_literal(
     return p + len;
 }
 
+static void prepare_key(Key *key) {
+    Py_ssize_t quoted = key->len + 2;
+    memset(key->quoted, 0, QUOTED_MAX);
+    key->blocks = 0;
+    if (quoted > QUOTED_MAX) return;
+    key->quoted[0] = '"';
+    memcpy(key->quoted + 1, key->name, (size_t)key->len);
+    key->quoted[quoted - 1] = '"';
+    key->blocks = (int)((quoted + 15) / 16);
+    Py_ssize_t tail = quoted - 16 * (key->blocks - 1);
+    key->last_mask = tail == 16 ? 0xFFFFu : (1u << tail) - 1;
+}
+
+/* Whether p starts with the quoted key. */
+static inline int at_key(const Key *key, const unsigned char *p, const unsigned char *end) {
+#ifdef __SSE2__
+    /* The rows repeat the same few keys: one or two vector compares, no byte loop
+       whose length changes from key to key (its branches are what costs). */
+    if (key->blocks && end - p >= 16 * key->blocks) {
+        for (int i = 0; i < key->blocks; i++) {
+            __m128i data = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+            __m128i want = _mm_loadu_si128((const __m128i *)(key->quoted + 16 * i));
+            unsigned equal = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(data, want));
+            unsigned mask = i == key->blocks - 1 ? key->last_mask : 0xFFFFu;
+            if ((equal & mask) != mask) return 0;
+        }
+        return 1;
+    }
+#endif
+    return end - p > key->len + 1 && p[key->len + 1] == '"' && same_bytes(p + 1, key->name, key->len);
+}
+
 static Py_ssize_t find_key(const Scan *s, const unsigned char *name, Py_ssize_t len) {
     for (Py_ssize_t k = 0; k < s->nkeys; k++) {
         if (s->keys[k].len == len && same_bytes(name, s->keys[k].name, len)) return k;
@@ -256,12 +294,9 @@ static const unsigned char *scan_row(Scan *s, const unsigned char *p, const unsi
         if (p >= end || *p != '"') DECLINE(s, p, "expected a key");
         Py_ssize_t k = -1;
         /* Rows nearly always repeat the previous row's keys in its order. */
-        if (guess >= 0) {
-            const Key *g = &s->keys[guess];
-            if (end - p > g->len + 1 && p[g->len + 1] == '"' && same_bytes(p + 1, g->name, g->len)) {
-                k = guess;
-                p += g->len + 2;
-            }
+        if (guess >= 0 && at_key(&s->keys[guess], p, end)) {
+            k = guess;
+            p += s->keys[guess].len + 2;
         }
         if (k < 0) {
             const unsigned char *name = p + 1;
@@ -412,6 +447,7 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         keys[k].name = PyBytes_AS_STRING(key);
         keys[k].len = PyBytes_GET_SIZE(key);
         keys[k].kind = kinds[k];
+        prepare_key(&keys[k]);
         last_row[k] = -1;
         next_guess[k] = -1;
     }
