@@ -15,12 +15,12 @@ at the speed of a multi-threaded NDJSON reader instead:
    rows into NDJSON (a newline between rows), a chunk of a few MB at a time;
    Polars' NDJSON reader reads each chunk with the schema that check proved,
    while the next chunk is scanned;
-3. otherwise (an unknown field, a value of another kind, nested lists, a lone
-   surrogate escape, or no compiled accelerator): replace each comma that separates two rows
-   (``},{`` or ``}, {``) with a newline (found with NumPy, in blocks), and read
-   the NDJSON with pyarrow's multi-threaded JSON reader, given the types the
-   registry expects (:class:`ColumnHints`) and inferring every other column,
-   unknown ones included.
+3. otherwise, on the general path (an unknown field, a value of another kind,
+   nested lists, a lone surrogate escape, or no compiled accelerator): replace
+   each comma that separates two rows (``},{`` or ``}, {``) with a newline (found
+   with NumPy, in blocks), and read the NDJSON with pyarrow's multi-threaded JSON
+   reader, given the types the registry expects (:class:`ColumnHints`) and
+   inferring every other column, unknown ones included.
 
 Every shortcut is checked, and any doubt falls back to a slower path that is
 exact: pyarrow without declared types, Polars' strict NDJSON reader, then orjson
@@ -295,9 +295,9 @@ def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> 
     scanned = _read_scanned(memoryview(body)[start:stop], hints)
     if scanned is not None:
         return scanned
-    # Compact bodies (what the API sends) take the fast path; pretty-printed ones
-    # and rows with nested lists (whose inner "},{" break the lines) are decoded,
-    # then re-encoded one row per line.
+    # The general path: compact bodies are split into lines in place; pretty-printed
+    # ones and rows with nested lists (whose inner "},{" break the lines) are
+    # decoded, then re-encoded one row per line.
     # (A "\r" alone is whitespace inside a row: it does not break the lines.)
     if body.find(b"\n", start, stop) < 0:
         ndjson, lines = _to_ndjson(memoryview(body)[start:stop])
