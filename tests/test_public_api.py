@@ -40,6 +40,7 @@ PUBLIC = {
     # errors and warnings
     "VidiFrameError",
     "InvalidRequestError",
+    "MissingDependencyError",
     "InsecureURLError",
     "ResponseError",
     "ResponseFormatError",

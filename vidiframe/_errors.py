@@ -16,6 +16,7 @@ exceptions never escape: they are wrapped in :class:`TransportError`.
     ├── SchemaError (ValueError)              a value that cannot take its column's type
     ├── DatasetError                          a Parquet dataset that cannot be written or read
     │   └── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
+    ├── MissingDependencyError (ImportError)  an optional dependency is missing; names the extra
     ├── AuthenticationError                   401 / 403, never retried
     └── TransportError                        connection failures, 5xx after the retries
         └── RateLimitError                    429 after the retries
@@ -40,6 +41,7 @@ __all__ = [
     "ExportNotReadyError",
     "InsecureURLError",
     "InvalidRequestError",
+    "MissingDependencyError",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
@@ -147,6 +149,25 @@ class DatasetError(VidiFrameError):
 
 class SchemaConflictError(DatasetError, SchemaError):
     """A frame whose schema conflicts with the dataset it is written to."""
+
+
+class MissingDependencyError(VidiFrameError, ImportError):
+    """An optional feature whose dependency is not installed.
+
+    The message names the extra that installs it (``pip install 'vidiframe[lake]'``).
+
+    Attributes
+    ----------
+    module
+        The missing top-level module.
+    extra
+        The extra of ``vidiframe`` that declares it.
+    """
+
+    def __init__(self, message: str, *, module: str, extra: str):
+        super().__init__(message)
+        self.module = module
+        self.extra = extra
 
 
 class AuthenticationError(VidiFrameError):
