@@ -85,7 +85,7 @@ def run_demo(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                     end=last,
                     locations=list(DEMO_LOCATIONS),
                     client=client,
-                    progress=not args.no_progress,
+                    progress=False if args.no_progress else None,
                 )
                 name = f"{data_type}_{resolution}" + ("_demographics" if demographics else "")
                 vf.write_partitions(df, lake / name, partition_by=["period_start_date"])
