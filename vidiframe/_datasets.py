@@ -34,6 +34,7 @@ from typing import Literal
 import polars as pl
 
 from vidiframe._errors import DatasetError, SchemaConflictError
+from vidiframe._hints import did_you_mean
 from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
 
 try:
@@ -298,7 +299,10 @@ def _partition_frame(
         )
         if isinstance(item, str):
             if item not in df.columns:
-                raise DatasetError(f"partition column {item!r} is not a column of the frame")
+                raise DatasetError(
+                    f"partition column {item!r} is not a column of the frame"
+                    f"{did_you_mean(item, df.columns)}"
+                )
             keys.append(item)
         elif isinstance(item, pl.Expr):
             name = item.meta.output_name(raise_if_undetermined=False)
