@@ -390,16 +390,7 @@ def _in_notebook() -> bool:
 
 
 def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
-    bar_class: Any
-    if enabled and _in_notebook() and _has_widgets():
-        from tqdm.notebook import tqdm as notebook_bar
-
-        bar_class = notebook_bar
-    else:
-        from tqdm import tqdm as terminal_bar
-
-        bar_class = terminal_bar
-    return bar_class(
+    return _bar_class(enabled=enabled)(
         total=total,
         desc=label,
         unit="chunk",
@@ -407,6 +398,17 @@ def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
         leave=True,
         dynamic_ncols=True,
     )
+
+
+def _bar_class(*, enabled: bool) -> type[Tqdm]:
+    """A widget bar in a notebook that has ipywidgets, a text bar anywhere else."""
+    if enabled and _in_notebook() and _has_widgets():
+        from tqdm.notebook import tqdm as notebook_bar
+
+        return notebook_bar
+    from tqdm import tqdm as terminal_bar
+
+    return terminal_bar
 
 
 def _has_widgets() -> bool:
