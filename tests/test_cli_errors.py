@@ -9,6 +9,7 @@ error called a format error.
 from __future__ import annotations
 
 import errno
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -299,3 +300,42 @@ def test_a_cache_that_cannot_be_written_is_one_warning_line_and_the_data_arrives
     )
     assert captured.err.count("\n") == 1
     assert pl.read_parquet(out).height == 24
+
+
+# -- the other commands ---------------------------------------------------------------------------
+
+
+def test_a_bad_demo_month_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--month", "2025-13"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "vidiframe demo: error: argument --month: '2025-13' is not a month (YYYY-MM) "
+        "(see vidiframe demo --help)\n"
+    )
+
+
+def test_serve_fake_on_a_taken_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve-fake", "--port", str(port)]) == 2
+    assert one_line_error(capsys, "serve-fake") == (
+        f"cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "choose another --port (0 picks a free one)"
+    )
+    with pytest.raises(SystemExit):
+        main(["serve-fake", "--port", "99999"])
+    assert "'99999' is not a port (0 to 65535" in capsys.readouterr().err
+
+
+def test_an_os_error_without_a_file_is_its_reason(
+    fake: FakeVidiCenter, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refused(**_: object) -> pl.DataFrame:
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    monkeypatch.setattr(vidiframe._fetch, "read_online", refused)
+    assert main(FETCH) == 1
+    assert one_line_error(capsys) == "Connection refused"

@@ -97,8 +97,8 @@ def _describe(error: Exception, args: argparse.Namespace) -> str:
             text = in_command_line_terms(text, args.option_names)
     elif isinstance(error, OSError):
         # The disk, not vidiframe: name the file and the reason, without Python's repr.
-        where = f" {error.filename}" if error.filename else ""
-        text = f"cannot use{where}: {error.strerror or error}"
+        reason = error.strerror or str(error)
+        text = f"cannot use {error.filename}: {reason}" if error.filename else reason
     else:
         # Not an error vidiframe raises on purpose: a bug to report, with -v's traceback.
         text = (
