@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import typing
 from collections.abc import Iterator
@@ -249,3 +250,14 @@ def test_the_package_is_pure_python() -> None:
 def test_a_missing_extra_names_itself(extra: str) -> None:
     with pytest.raises(ImportError, match=re.escape(f"pip install 'vidiframe[{extra}]'")):
         _optional.require("vidiframe_no_such_module", extra=extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git clone")
+@pytest.mark.parametrize(
+    "path", ["demo-lake/viewers_1h/part.parquet", ".venv-demo/bin/python", "dist/x.whl"]
+)
+def test_what_make_demo_and_the_build_leave_is_ignored(path: str) -> None:
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", "--no-index", path], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0, f"{path} is not in .gitignore"
