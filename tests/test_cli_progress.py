@@ -17,7 +17,7 @@ import tqdm.notebook
 
 import vidiframe as vf
 import vidiframe._cli_demo
-import vidiframe._fetch
+import vidiframe._optional
 from vidiframe._errors import MissingDependencyError
 from vidiframe._fetch import _bar_class, _in_notebook, _interactive
 from vidiframe.testing import FakeVidiCenter, ManualClock
@@ -82,7 +82,7 @@ def test_a_notebook_without_ipywidgets_says_which_extra(monkeypatch: pytest.Monk
             extra=extra,
         )
 
-    monkeypatch.setattr(vidiframe._fetch, "require", missing)
+    monkeypatch.setattr(vidiframe._optional, "require", missing)
     with pytest.warns(vf.VidiFrameWarning, match=r"pip install 'vidiframe\[notebooks\]'"):
         assert _bar_class(enabled=True) is tqdm.tqdm
 

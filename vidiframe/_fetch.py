@@ -24,14 +24,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from vidiframe._chunking import Chunk, is_row_limit_failure
-from vidiframe._errors import (
-    ExportFailedError,
-    InvalidRequestError,
-    MissingDependencyError,
-    ResponseError,
-    VidiFrameWarning,
-)
-from vidiframe._optional import require
+from vidiframe._errors import ExportFailedError, InvalidRequestError, ResponseError
 from vidiframe._policies import BuildTimeEstimator
 from vidiframe._query import make_query
 from vidiframe._reader import parse_response
@@ -413,6 +406,9 @@ def _bar_class(*, enabled: bool) -> type[Tqdm]:
 
 def _has_widgets() -> bool:
     """Whether ipywidgets is there for notebook bars; if not, say once how to get it."""
+    from vidiframe._errors import MissingDependencyError, VidiFrameWarning
+    from vidiframe._optional import require
+
     try:
         require("ipywidgets", extra="notebooks")
     except MissingDependencyError as error:
