@@ -127,10 +127,11 @@ def in_command_line_terms(message: str, option_names: dict[str, str]) -> str:
     'start is after end'
     """
     for name, option in sorted(option_names.items(), key=lambda item: -len(item[0])):
-        message = re.sub(rf"(?<![\w-]){name}=(?=\S)(?!\s)", f"{option} ", message)
-        message = re.sub(rf"(?<![\w-]){name}=", option, message)
+        word = rf"(?<![\w-]){re.escape(name)}"
+        message = re.sub(rf"{word}=(?=\S)", f"{option} ", message)  # end='x' -> --end 'x'
+        message = re.sub(rf"{word}=", option, message)  # needs extrapolation_amount= (...)
         if "_" in name:
-            message = re.sub(rf"(?<![\w-]){name}\b", option, message)
+            message = re.sub(rf"{word}\b", option, message)
     return message
 
 
