@@ -365,15 +365,18 @@ class _Scan:
         return query
 
     def _no_bound(self, bound: str, scope: _Scope) -> InvalidRequestError:
+        message = (
+            f"scan_vidicenter has no {bound} for its time range: pass {bound}= to scan_vidicenter"
+        )
         if scope.has_grid:
             op = ">=" if bound == "start" else "<="
-            how = f'a filter such as pl.col("period_start_date") {op} date(...)'
+            message += f' or filter on a bound, e.g. pl.col("period_start_date") {op} date(...)'
         else:
-            how = f"(a {self.query.time_resolution} export cannot take it from a filter)"
-        return InvalidRequestError(
-            f"scan_vidicenter has no {bound} for its time range: pass {bound}= to "
-            f"scan_vidicenter or {how}"
-        )
+            message += (
+                f" (a {self.query.time_resolution} export cannot take its range from a filter: "
+                "its period grid is not documented)"
+            )
+        return InvalidRequestError(message)
 
     def _conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         names = self.schema.names()
