@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -15,6 +16,7 @@ from polars.testing import assert_frame_equal
 import vidiframe as vf
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._client import VidiCenterClient
+from vidiframe._transport import Response
 from vidiframe.testing import FakeVidiCenter, ManualClock
 
 TOKEN = "scan-t0ken-5e1d"
@@ -294,7 +296,7 @@ def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
     messages = [r.getMessage() for r in caplog.records if "scan_vidicenter" in r.getMessage()]
     assert (
         "scan_vidicenter: the filter on location_id applies to the fetched rows only: "
-        "the scan's sources are sites=; narrowing would need the ids behind them"
+        "the scan's sources are sites=463; narrowing would need the ids behind them"
     ) in messages
     assert any(
         'col("period_start").dt.hour()' in m and "applies to the fetched rows only" in m
@@ -333,3 +335,44 @@ def test_projection_applies_after_the_filter(fake: FakeVidiCenter, clock: Manual
     )
     assert_frame_equal(got, expected)
     assert got.height > 0
+
+
+class AddFieldTransport:
+    """Adds a field the registry does not know to the rows of every finished body."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def get(
+        self, url: str, *, params: Mapping[str, str], headers: Mapping[str, str], timeout: float
+    ) -> Response:
+        response = self.inner.get(url, params=params, headers=headers, timeout=timeout)
+        payload = orjson.loads(response.body) if response.status == 200 else {}
+        if "data" not in payload:
+            return response
+        for row in payload["data"]:
+            row["brand_new_metric"] = 7
+        return Response(response.status, orjson.dumps(payload), response.headers)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_unknown_field_is_an_error_not_a_dropped_column(
+    fake: FakeVidiCenter, clock: ManualClock
+) -> None:
+    client = VidiCenterClient(
+        "demo",
+        TOKEN,
+        fake.url,
+        transport=AddFieldTransport(fake.transport()),
+        clock=clock,
+        sleep=clock.sleep,
+        cache_dir=None,
+    )
+    lf = vf.scan_vidicenter(**arguments(end="2025-01-01"), client=client)
+    with (
+        pytest.warns(vf.UnknownFieldWarning, match="brand_new_metric"),
+        pytest.raises(vf.SchemaError, match=r"brand_new_metric.*vf.read_vidicenter"),
+    ):
+        lf.collect()

@@ -492,7 +492,7 @@ class _Scope:
             if query.spec.extrapolated:
                 local[column] = "an extrapolated export aggregates across its sources"
             elif kinds != [kind]:
-                given = ", ".join(f"{k}=" for k in kinds)
+                given = " ".join(f"{k}={','.join(query.sources[k])}" for k in kinds)
                 local[column] = (
                     f"the scan's sources are {given}; narrowing would need the ids behind them"
                 )
