@@ -302,8 +302,14 @@ def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
         'col("period_start").dt.hour()' in m and "applies to the fetched rows only" in m
         for m in messages
     )
+    with caplog.at_level(logging.DEBUG, logger="vidiframe"):
+        lf.filter(pl.col("watcher_count") > 1).collect()
+    assert (
+        "scan_vidicenter: the filter on watcher_count applies to the fetched rows only: "
+        "only period_start, period_start_date, location_id and site_id narrow a request"
+    ) in [r.getMessage() for r in caplog.records]
     # Still requested for the whole site, and the rows are those of the filtered read.
-    assert sent(fake) == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "463")]
+    assert sent(fake)[:1] == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "463")]
     assert got["location_id"].unique().to_list() == [4636]
     assert got["period_start"].dt.hour().to_list() == [0, 1, 2]
     assert "filters on period_start, period_start_date narrow the request" in lf.explain()

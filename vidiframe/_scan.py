@@ -553,7 +553,10 @@ def _narrowing(node: Node, scope: _Scope) -> _Narrowing:
         return _id_narrowing(node, scope)
     if column in scope.local_ids:
         return scope.local(f"the filter on {column}", scope.local_ids[column])
-    return _Narrowing.everything()  # other columns: applied to the fetched rows, as expected
+    return scope.local(
+        f"the filter on {column}",
+        "only period_start, period_start_date, location_id and site_id narrow a request",
+    )
 
 
 def _time_narrowing(node: Compare | IsIn, scope: _Scope) -> _Narrowing:
@@ -571,7 +574,7 @@ def _time_narrowing(node: Compare | IsIn, scope: _Scope) -> _Narrowing:
     bounds = _period_start_bounds(node.column, node.op, node.value)
     if bounds is None:
         if node.op == "!=":
-            return _Narrowing.everything()
+            return scope.local(what, "!= does not narrow a range")
         return scope.local(what, f"cannot compare it with {node.value!r}")
     low, high, high_strict = bounds
     return _Narrowing(
