@@ -388,3 +388,22 @@ def test_an_unknown_field_is_an_error_not_a_dropped_column(
         pytest.raises(vf.SchemaError, match=r"brand_new_metric.*vf.read_vidicenter"),
     ):
         lf.collect()
+
+
+def test_weekly_exports_are_not_narrowed_in_time_but_still_by_id(
+    fake: FakeVidiCenter, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(fake, clock)
+    args = arguments(time_resolution="7d")
+    predicate = (pl.col("period_start_date") >= dt.date(2025, 1, 20)) & (
+        pl.col("location_id") == 4650
+    )
+    with caplog.at_level(logging.DEBUG, logger="vidiframe"):
+        got = vf.scan_vidicenter(**args, client=client).filter(predicate).collect()
+    assert sent(fake) == [("2025-01-01T00:00:00", "2025-01-31T23:59:59", "4650")]
+    assert (
+        "scan_vidicenter: the filter on period_start_date applies to the fetched rows only: "
+        "the period grid of 7d exports is not documented"
+    ) in [r.getMessage() for r in caplog.records]
+    assert got["period_start"].to_list() == [dt.datetime(2025, 1, 20), dt.datetime(2025, 1, 27)]
+    assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
