@@ -34,8 +34,12 @@ FIRST, LAST = dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 3, 23, 59, 59)
 SCANS: dict[str, dict[str, Any]] = {
     "locations": {"locations": [4636, 4637, 4650]},
     "site": {"sites": [463]},
+    # An export keyed by site: site_id narrows the sites= list.
+    "by_site": {"data_type": "proof_of_play_by_site", "sites": [463, 465, 470]},
 }
 RESOLUTIONS = ("1h", "1d")
+# The planner assumes 10 locations a site and 10 contents: one export for the site scan.
+_MAX_ROWS = {"by_site": None}
 
 FAST = settings(
     max_examples=40,
@@ -46,7 +50,9 @@ FAST = settings(
 )
 
 
-def _client(fake: FakeVidiCenter, clock: ManualClock) -> VidiCenterClient:
+def _client(
+    fake: FakeVidiCenter, clock: ManualClock, *, max_rows: int | None = 24 * 10
+) -> VidiCenterClient:
     return VidiCenterClient(
         "demo",
         TOKEN,
@@ -55,8 +61,8 @@ def _client(fake: FakeVidiCenter, clock: ManualClock) -> VidiCenterClient:
         clock=clock,
         sleep=clock.sleep,
         cache_dir=None,
-        # Daily chunks at 1h: narrowing also changes the chunk plan.
-        planner=ChunkPlanner(max_rows=24 * 10, fill=1.0),
+        # By default daily chunks at 1h: narrowing also changes the chunk plan.
+        planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
         rng=random.Random(0),
     )
 
@@ -77,7 +83,8 @@ def _read(shape: str, resolution: str) -> pl.DataFrame:
     """The unfiltered read, once per scan shape (the expected side of every example)."""
     clock = ManualClock()
     with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
-        return vf.read_vidicenter(**_arguments(shape, resolution), client=_client(fake, clock))
+        client = _client(fake, clock, max_rows=_MAX_ROWS.get(shape, 24 * 10))
+        return vf.read_vidicenter(**_arguments(shape, resolution), client=client)
 
 
 # -- predicates ---------------------------------------------------------------------------------
@@ -138,12 +145,14 @@ predicates = st.recursive(
 
 @FAST
 @given(
-    shape=st.sampled_from(sorted(SCANS)),
+    shape=st.sampled_from(["locations", "site"]),
     resolution=st.sampled_from(RESOLUTIONS),
     predicate=predicates,
     chained=st.booleans(),
 )
 # The edges, always tried: strict bounds on and off the grid, hulls of | and is_in.
+@example("locations", "1h", pl.col("location_id") <= 4637, False)
+@example("locations", "1h", pl.col("location_id") != 4637, False)
 @example("locations", "1h", pl.col("period_start_date") > dt.date(2025, 3, 1), False)
 @example("locations", "1h", pl.col("period_start") < dt.datetime(2025, 3, 2, 5), False)
 @example("locations", "1d", pl.col("period_start") <= dt.datetime(2025, 3, 2, 5), True)
@@ -210,3 +219,41 @@ def test_a_scan_bounded_only_by_its_filter_equals_the_read(
         got = lf.filter(bounded).collect()
     keys = ["location_id", "period_start"]
     assert_frame_equal(got.sort(keys), expected.sort(keys))
+
+
+_site_ids = st.sampled_from([460, 463, 465, 470, 471])
+_site_predicates = st.recursive(
+    st.one_of(
+        _compare("site_id", _site_ids),
+        _is_in("site_id", _site_ids),
+        _between("site_id", _site_ids),
+        _compare("period_start_date", _days),
+        _compare("period_start", _moments),
+        st.builds(lambda n: pl.col("content_id").str.ends_with(str(n)), st.integers(0, 9)),
+    ),
+    lambda inner: st.one_of(
+        st.builds(operator.and_, inner, inner),
+        st.builds(operator.or_, inner, inner),
+        st.builds(operator.invert, inner),
+    ),
+    max_leaves=4,
+)
+
+
+@FAST
+@given(predicate=_site_predicates)
+@example(pl.col("site_id").is_in([465, 999]) & (pl.col("period_start_date") == dt.date(2025, 3, 2)))
+@example((pl.col("site_id") == 463) | (pl.col("site_id") > 466))
+@example((pl.col("site_id") != 465) & (pl.col("site_id") <= 465))
+def test_filtered_scan_by_site_equals_filtered_read(predicate: pl.Expr) -> None:
+    expected = _read("by_site", "1h").filter(predicate)
+    clock = ManualClock()
+    with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
+        client = _client(fake, clock, max_rows=_MAX_ROWS["by_site"])
+        lf = vf.scan_vidicenter(**_arguments("by_site", "1h"), client=client)
+        got = lf.filter(predicate).collect()
+        requests = fake.data_requests
+    keys = ["site_id", "period_start", "content_id"]
+    assert_frame_equal(got.sort(keys), expected.sort(keys))
+    for request in requests:
+        assert {int(i) for i in request.params["sites"].split(",")} <= {463, 465, 470}
