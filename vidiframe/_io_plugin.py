@@ -27,6 +27,7 @@ All(parts=(Compare(column='location_id', op='==', value=4636),
 
 from __future__ import annotations
 
+import inspect
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -76,15 +77,17 @@ def register_source(
     ``source`` must apply the predicate, the projection and the row limit it is
     given (Polars trusts it to). ``name`` and ``detail`` appear in ``explain()``.
     """
-    return register_io_source(
-        source,
-        schema=schema,
-        validate_schema=True,
+    options: dict[str, Any] = {
+        "validate_schema": True,
         # Not pure: collecting twice fetches twice (the server's data may have changed).
-        is_pure=False,
-        explain_name=name,
-        explain_detail=detail,
-    )
+        "is_pure": False,
+    }
+    # The explain() labels are recent (Polars 2.1); without them the scan still works.
+    accepted = inspect.signature(register_io_source).parameters
+    for option, value in (("explain_name", name), ("explain_detail", detail)):
+        if option in accepted:
+            options[option] = value
+    return register_io_source(source, schema=schema, **options)
 
 
 # -- the decomposed predicate -------------------------------------------------------------------
