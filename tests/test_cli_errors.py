@@ -339,3 +339,25 @@ def test_an_os_error_without_a_file_is_its_reason(
     monkeypatch.setattr(vidiframe._fetch, "read_online", refused)
     assert main(FETCH) == 1
     assert one_line_error(capsys) == "Connection refused"
+
+
+def test_a_readable_netrc_is_one_warning_line_once(
+    fake: FakeVidiCenter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login demo password {TOKEN}\n")
+    netrc.chmod(0o644)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.delenv("VIDICENTER_USERNAME")
+    monkeypatch.delenv("VIDICENTER_TOKEN")
+    assert main(["whoami"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"demo at {fake.url}\n"
+    assert captured.err == (
+        f"vidiframe whoami: warning: {netrc} holds a VidiCenter token and other users of this "
+        f"machine may read it (mode 0644): run chmod 600 {netrc}\n"
+    )
+    assert TOKEN not in captured.err
