@@ -118,9 +118,18 @@ def test_a_disk_error_while_writing_is_one_line(
     def disk_full(df: pl.DataFrame, path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
+    real_write = vidiframe._cli._write_parquet_atomically
     monkeypatch.setattr(vidiframe._cli, "_write_parquet_atomically", disk_full)
     assert main([*FETCH, "-o", str(target)]) == 1
-    assert one_line_error(capsys) == f"cannot use {target}: No space left on device"
+    assert one_line_error(capsys) == (
+        f"cannot write {target}: No space left on device; "
+        "the export is cached: run the same command with another --output"
+    )
+    calls = len(fake.requests)
+    monkeypatch.setattr(vidiframe._cli, "_write_parquet_atomically", real_write)
+    assert main([*FETCH, "-o", str(target)]) == 0  # as promised: from the cache
+    assert len(fake.requests) == calls
+    assert pl.read_parquet(target).height == 24
 
 
 # -- the command line's own terms ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from vidiframe._errors import InvalidRequestError, VidiFrameError
+from vidiframe._errors import DatasetError, InvalidRequestError, VidiFrameError
 from vidiframe._hints import did_you_mean
 from vidiframe._version import __version__
 
@@ -396,7 +396,18 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             progress=args.progress,
         )
     if args.output is not None:
-        _write_parquet_atomically(df, args.output)
+        try:
+            _write_parquet_atomically(df, args.output)
+        except OSError as error:
+            # Checked writable before the fetch, yet failed (a full disk): say what is kept.
+            again = (
+                "fetch it again with --output elsewhere"
+                if args.no_cache
+                else "the export is cached: run the same command with another --output"
+            )
+            raise DatasetError(
+                f"cannot write {os.fspath(args.output)}: {error.strerror or error}; {again}"
+            ) from error
         print(f"wrote {df.height:,} rows x {df.width} columns to {args.output}", file=out)
         return 0
     label = f"{args.data_type}/{args.time_resolution}"
