@@ -47,6 +47,7 @@ PUBLIC = {
     "ExportNotReadyError",
     "ExportFailedError",
     "SchemaError",
+    "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
     "AuthenticationError",

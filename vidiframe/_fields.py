@@ -29,6 +29,7 @@ __all__ = [
     "DURATION_UNITS",
     "Field",
     "Kind",
+    "Rename",
     "Role",
 ]
 
@@ -57,6 +58,43 @@ _POLARS_DTYPES: Mapping[str, pl.DataType] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class Rename:
+    """An older name of a field, and the documentation version that retired it.
+
+    Renames are declared per export type: the same old name may mean different
+    fields in different exports (``dwell_time`` was the viewers' dwell time, the
+    vehicles' presence time and the persons' presence time).
+
+    Parameters
+    ----------
+    old
+        The name the API used before.
+    commit
+        The commit of ``docs/source/data.rst`` that replaced it
+        (:mod:`vidiframe._doc_history`); its date is the date of the rename.
+    note
+        What else the documentation says about it (an example-only name, a
+        prose change that came before the examples followed...).
+
+    Examples
+    --------
+    >>> Rename("dwell_time", "d31936d").date
+    '2021-12-01'
+    """
+
+    old: str
+    commit: str
+    note: str = ""
+
+    @property
+    def date(self) -> str:
+        """The date of the documentation commit that renamed the field."""
+        from vidiframe._doc_history import doc_version
+
+        return doc_version(self.commit).date
+
+
+@dataclass(frozen=True)
 class Field:
     """One field of an export response, declared once.
 
@@ -78,7 +116,8 @@ class Field:
         Documented labels of a coded field (code -> label); the field gains a
         ``<name>_label`` Enum column.
     legacy
-        Names the field had in older API versions, accepted when reading.
+        Names the field had in older API versions, accepted when reading; the
+        old names of ``renamed`` are added to it.
     doc
         The description, as the documentation gives it.
     source
@@ -101,6 +140,9 @@ class Field:
         For time stamps: the API may send microseconds.
     low, high
         The range of values the strategies and the fake server generate.
+    renamed
+        The renames this field went through in this export type, each with the
+        documentation commit that made it (:class:`Rename`).
     """
 
     name: str
@@ -119,6 +161,13 @@ class Field:
     fractional_seconds: bool = False
     low: float = 0
     high: float = 10_000
+    renamed: tuple[Rename, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.renamed:
+            olds = (*self.legacy, *(r.old for r in self.renamed))
+            # Frozen: the merged names are set once, here, as dataclasses document.
+            object.__setattr__(self, "legacy", tuple(dict.fromkeys(olds)))
 
     # -- derived facts -------------------------------------------------------------
 
