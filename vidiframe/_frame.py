@@ -177,13 +177,14 @@ def _check_export_fits(raw: pl.DataFrame, spec: ExportSpec) -> None:
     if not unknown:
         return
     # The decoder adds the requested export's time stamp columns, null, when the body
-    # lacks them: a known column without a value says nothing about the body.
+    # lacks them: such a column without a value says nothing about the body.
+    added = column_hints(spec).text
     present = [
         name
         for name in raw.columns
-        if name not in known or raw.get_column(name).null_count() < raw.height
+        if name not in added or raw.get_column(name).null_count() < raw.height
     ]
-    fits = exports_fitting(present, other_than=spec)
+    fits = exports_fitting(present, other_than=spec, evidence=unknown)
     if not fits:
         return  # fields nobody documented yet: kept and reported as unknown fields
     likely = fits[0]

@@ -1587,11 +1587,16 @@ DATA_TYPE_ALIASES: Mapping[str, str] = MappingProxyType(
 DATA_TYPES: tuple[str, ...] = tuple(sorted({s.data_type for s in EXPORTS.values()}))
 
 
-def exports_fitting(names: Iterable[str], *, other_than: ExportSpec) -> tuple[ExportSpec, ...]:
+def exports_fitting(
+    names: Iterable[str], *, other_than: ExportSpec, evidence: Iterable[str] | None = None
+) -> tuple[ExportSpec, ...]:
     """The exports other than ``other_than`` that know every one of ``names``.
 
     Used to tell a response of the wrong export type from one with fields nobody
-    documented yet; the tightest fit (fewest fields) comes first.
+    documented yet; the tightest fit (fewest fields) comes first. With
+    ``evidence``, only the exports that send one of those names as a current
+    field count: a legacy field (``estimated_ots``) alone says little about
+    which export a body is.
 
     Examples
     --------
@@ -1600,8 +1605,13 @@ def exports_fitting(names: Iterable[str], *, other_than: ExportSpec) -> tuple[Ex
     (ExportSpec('ots', 'aggregated'),)
     """
     wanted = set(names)
+    clues = wanted if evidence is None else set(evidence)
     fits = [
-        spec for spec in EXPORTS.values() if spec.key != other_than.key and wanted <= spec.api_names
+        spec
+        for spec in EXPORTS.values()
+        if spec.key != other_than.key
+        and wanted <= spec.api_names
+        and any(name in clues for f in spec.fields if not f.dropped for name in f.all_names)
     ]
     return tuple(sorted(fits, key=lambda spec: len(spec.fields)))
 
