@@ -41,6 +41,10 @@ DURATION_UNITS: Mapping[str, float] = MappingProxyType(
     {"tenths_of_second": 10.0, "millisecond": 1000.0, "second": 1.0}
 )
 
+#: The date of the vendored 2020-10 documentation (commit 56fa7d1): "legacy" bodies
+#: (the fake's and the strategies' 2020 mode) use the names in effect then.
+LEGACY_DATE = "2020-10-21"
+
 # Suffixes that the seconds column drops from the field name (SPEC section 2).
 _DURATION_SUFFIXES = ("_in_tenths_of_sec", "_in_milliseconds")
 
@@ -224,6 +228,20 @@ class Field:
         """The current name followed by the legacy names."""
         return (self.name, *self.legacy)
 
+    def name_at(self, date: str) -> str:
+        """The name the documentation used on ``date`` (``YYYY-MM-DD``).
+
+        Examples
+        --------
+        >>> from vidiframe._fields import Coded
+        >>> mustache = Coded("mustache", {1: "no mustache"},
+        ...                  renamed=(Rename("moustache", "2d33050"),))
+        >>> mustache.name_at("2016-09-01"), mustache.name_at(LEGACY_DATE)
+        ('moustache', 'mustache')
+        """
+        later = sorted((r for r in self.renamed if r.date > date), key=lambda r: r.date)
+        return later[0].old if later else self.name
+
     def derived_columns(self) -> dict[str, pl.DataType]:
         """The columns this field adds next to its own, with their dtypes."""
         out: dict[str, pl.DataType] = {}
@@ -288,7 +306,7 @@ class Field:
         # A list of structs: each element a dict of its fields' values.
         element = st.fixed_dictionaries(
             {
-                (f.legacy[0] if legacy and f.legacy else f.name): f.strategy(legacy=legacy)
+                (f.name_at(LEGACY_DATE) if legacy else f.name): f.strategy(legacy=legacy)
                 for f in self.fields
                 if legacy or not f.dropped
             }

@@ -22,6 +22,7 @@ import polars as pl
 from vidiframe._doc_history import doc_source
 from vidiframe._errors import InvalidRequestError
 from vidiframe._fields import (
+    LEGACY_DATE,
     Coded,
     Field,
     Flag,
@@ -694,10 +695,10 @@ class ExportSpec:
         return pl.Schema(columns)
 
     def api_name(self, f: Field, *, legacy: bool = False) -> str:
-        """The name under which the API sends ``f`` (its 2020 name when ``legacy``)."""
+        """The name under which the API sends ``f`` (its 2020-10 name when ``legacy``)."""
         if f.name == "period_start":
             return self.time_api_name
-        return f.legacy[0] if legacy and f.legacy else f.name
+        return f.name_at(LEGACY_DATE) if legacy else f.name
 
 
 def _finest(

@@ -61,7 +61,7 @@ from typing import Any
 import orjson
 
 from vidiframe._errors import InvalidRequestError
-from vidiframe._fields import Field
+from vidiframe._fields import LEGACY_DATE, Field
 from vidiframe._periods import (
     epoch_seconds,
     from_epoch_seconds,
@@ -944,7 +944,7 @@ class DataGenerator:
     def _nested_drawer(self, f: Field) -> _Drawer:
         subs = [
             (
-                sub.legacy[0] if self.legacy and sub.legacy else sub.name,
+                sub.name_at(LEGACY_DATE) if self.legacy else sub.name,
                 # Ids inside lists (content ids, zone ids) come from the source's pool,
                 # so they repeat and can be filtered on.
                 self._dim_drawer(sub) if _is_pooled_id(sub) else self._drawer(sub),
