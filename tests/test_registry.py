@@ -335,3 +335,53 @@ def test_the_row_limits_of_the_spec() -> None:
 
 def test_export_schema_accepts_the_2021_names() -> None:
     assert vf.export_schema("persons", "finest") == vf.export_schema("footfall", "finest")
+
+
+# -- field kinds and typed quirks -------------------------------------------------------------
+
+
+def _all_fields(fields: tuple[vf.Field, ...]) -> list[tuple[tuple[vf.Field, ...], vf.Field]]:
+    """(siblings, field) for every field, nested ones with their list's fields as siblings."""
+    out = [(fields, f) for f in fields]
+    for f in fields:
+        out += _all_fields(f.fields)
+    return out
+
+
+def test_each_kind_has_its_class() -> None:
+    from vidiframe._field_types import FIELD_TYPES
+
+    expected = {
+        "int": pl.Int64,
+        "float": pl.Float64,
+        "str": pl.String,
+        "bool": pl.Boolean,
+        "datetime": pl.Datetime("us"),
+        "date": pl.Date,
+        "time": pl.Time,
+    }
+    assert set(FIELD_TYPES) == {*expected, "list"}
+    for spec in iter_exports():
+        for _, f in _all_fields(spec.fields):
+            assert f.type is FIELD_TYPES[f.kind]
+            if f.kind != "list":
+                assert f.dtype == expected[f.kind], f.name
+
+
+@pytest.mark.parametrize("spec", list(iter_exports()), ids=repr)
+def test_typed_quirks_point_at_fields_of_the_same_row(spec: ExportSpec) -> None:
+    for siblings, f in _all_fields(spec.fields):
+        names = {n for s in siblings for n in s.all_names}
+        if f.bounded_by:
+            assert f.kind in ("int", "float")
+            assert set(f.bounded_by) & names, (spec, f.name)
+        if f.describes is not None:
+            assert f.describes in names, (spec, f.name)
+            assert f.kind == "str", f.name
+        assert f.sent_as_float == ("sent as 1.0" in f.doc), f.name
+        if f.pooled:
+            assert f.role == "key", f.name
+            assert f.kind in ("int", "str"), f.name
+    assert [f.name for f in spec.fields if f.time_parts] == (
+        [] if spec.time_as_parts and "period_start" not in spec.by_name else ["period_start"]
+    )

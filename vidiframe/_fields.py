@@ -14,13 +14,14 @@ columns.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
+
+from vidiframe._field_types import FIELD_TYPES, FieldType
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -47,18 +48,6 @@ LEGACY_DATE = "2020-10-21"
 
 # Suffixes that the seconds column drops from the field name (SPEC section 2).
 _DURATION_SUFFIXES = ("_in_tenths_of_sec", "_in_milliseconds")
-
-_POLARS_DTYPES: Mapping[str, pl.DataType] = MappingProxyType(
-    {
-        "int": pl.Int64(),
-        "float": pl.Float64(),
-        "str": pl.String(),
-        "bool": pl.Boolean(),
-        "datetime": pl.Datetime("us"),
-        "date": pl.Date(),
-        "time": pl.Time(),
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -147,6 +136,21 @@ class Field:
     renamed
         The renames this field went through in this export type, each with the
         documentation commit that made it (:class:`Rename`).
+    time_parts
+        The time stamp the API also splits into ``period_start_date`` and
+        ``period_start_time``: the frame derives both columns from it.
+    sent_as_float
+        An integer the API sends as ``1.0`` (retail analytics' ``nb_visits``).
+    bounded_by
+        The names (current and older) of the field that bounds this one in a
+        row: an attention time never exceeds its dwell time. Generators draw
+        within it.
+    pooled
+        An id inside a list (a content's ``content_id``, a zone's ``id``) that
+        generators draw from the source's pool, so it repeats and can be filtered on.
+    describes
+        The id field this text names (``zone_name`` describes ``zone_id``):
+        generators derive it from that id.
     """
 
     name: str
@@ -166,6 +170,11 @@ class Field:
     low: float = 0
     high: float = 10_000
     renamed: tuple[Rename, ...] = ()
+    time_parts: bool = False
+    sent_as_float: bool = False
+    bounded_by: tuple[str, ...] = ()
+    pooled: bool = False
+    describes: str | None = None
 
     def __post_init__(self) -> None:
         if self.renamed:
@@ -176,11 +185,21 @@ class Field:
     # -- derived facts -------------------------------------------------------------
 
     @property
+    def type(self) -> FieldType:
+        """The class of the field's kind, which owns its dtype, derived columns and strategy.
+
+        Examples
+        --------
+        >>> from vidiframe._fields import Flag
+        >>> Flag("backup_value", bool_text="yes").type
+        FlagType()
+        """
+        return FIELD_TYPES[self.kind]
+
+    @property
     def dtype(self) -> pl.DataType:
         """The Polars dtype of the raw column."""
-        if self.kind == "list":
-            return pl.List(pl.Struct({f.name: f.dtype for f in self.fields}))
-        return _POLARS_DTYPES[self.kind]
+        return self.type.dtype(self)
 
     @property
     def is_duration(self) -> bool:
@@ -244,15 +263,7 @@ class Field:
 
     def derived_columns(self) -> dict[str, pl.DataType]:
         """The columns this field adds next to its own, with their dtypes."""
-        out: dict[str, pl.DataType] = {}
-        if self.kind == "datetime" and self.name == "period_start":
-            out["period_start_date"] = pl.Date()
-            out["period_start_time"] = pl.Time()
-        if self.seconds_column is not None:
-            out[self.seconds_column] = pl.Float64()
-        if self.label_column is not None:
-            out[self.label_column] = self.label_dtype
-        return out
+        return self.type.derived_columns(self)
 
     # -- generation ----------------------------------------------------------------
 
@@ -275,43 +286,8 @@ class Field:
         """
         from hypothesis import strategies as st
 
-        base = self._value_strategy(st, legacy=legacy)
+        base = self.type.values(self, st, legacy=legacy)
         return st.one_of(st.none(), base) if self.nullable else base
-
-    def _value_strategy(self, st: Any, *, legacy: bool) -> SearchStrategy[Any]:
-        low, high = int(self.low), int(self.high)
-        if self.labels is not None:
-            return st.sampled_from(sorted(self.labels))
-        if self.kind == "int":
-            return st.integers(low, high)
-        if self.kind == "float":
-            return st.floats(self.low, self.high, allow_nan=False, allow_infinity=False)
-        if self.kind == "str":
-            return st.text(
-                st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
-            )
-        if self.kind == "bool":
-            if self.bool_text is not None:
-                return st.sampled_from([self.bool_text, ""])
-            return st.booleans()
-        if self.kind == "datetime":
-            moments = st.datetimes(dt.datetime(2016, 1, 1), dt.datetime(2030, 12, 31))
-            if self.fractional_seconds:
-                return moments.map(lambda d: d.isoformat(sep=" "))
-            return moments.map(lambda d: d.replace(microsecond=0).isoformat(sep=" "))
-        if self.kind == "date":
-            return st.dates(dt.date(2016, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
-        if self.kind == "time":
-            return st.times().map(lambda t: t.replace(microsecond=0).isoformat())
-        # A list of structs: each element a dict of its fields' values.
-        element = st.fixed_dictionaries(
-            {
-                (f.name_at(LEGACY_DATE) if legacy else f.name): f.strategy(legacy=legacy)
-                for f in self.fields
-                if legacy or not f.dropped
-            }
-        )
-        return st.lists(element, max_size=3)
 
 
 # -- constructors, named after what the documentation says ---------------------------

@@ -90,6 +90,12 @@ _LIVE_FIXES = "6c3790f"  # 2026-07-06: missing fields documented, examples fixed
 
 #: The 2021-12-01 rename of the two viewer durations, in every export that had them then.
 _DWELL_RENAMED = (Rename("dwell_time", _DURATION_NAMES),)
+# Every name of the dwell time that bounds an attention time in the same row.
+_DWELL_NAMES = (
+    "dwell_time_in_tenths_of_sec",
+    "dwell_time",
+    "total_dwell_time_in_tenths_of_sec",
+)
 _ATTENTION_RENAMED = (Rename("attention_time", _DURATION_NAMES),)
 
 
@@ -136,6 +142,7 @@ SITE_ID = Int(
 PERIOD_START = Timestamp(
     "period_start",
     role="key",
+    time_parts=True,
     doc="starting date and time for the current event or aggregate",
     source=_DATA_NOTE,
     nullable=False,
@@ -166,7 +173,12 @@ def _attention(
     renamed: tuple[Rename, ...] = _ATTENTION_RENAMED,
 ) -> Field:
     return Tenths(
-        "attention_time_in_tenths_of_sec", renamed=renamed, doc=doc, source=source, high=high
+        "attention_time_in_tenths_of_sec",
+        renamed=renamed,
+        bounded_by=_DWELL_NAMES,
+        doc=doc,
+        source=source,
+        high=high,
     )
 
 
@@ -271,7 +283,9 @@ WATCHER_LINKS: tuple[Field, ...] = (
 
 _APC = _src(_V2025, "Finest viewers APC export")
 APC_CONTENT: tuple[Field, ...] = (
-    Text("content_id", role="key", doc="identifier of the content played", source=_APC),
+    Text(
+        "content_id", role="key", pooled=True, doc="identifier of the content played", source=_APC
+    ),
     Text(
         "app_id",
         dropped=True,
@@ -289,6 +303,7 @@ APC_CONTENT: tuple[Field, ...] = (
     Millis(
         "attention_time_in_milliseconds",
         renamed=(Rename("attention_time", _DURATION_NAMES),),
+        bounded_by=("dwell_time_in_milliseconds", "dwell_time"),
         seconds_name="content_attention_time_s",
         doc="cumulated attention time, in milliseconds",
         source=_APC,
@@ -382,6 +397,7 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
         Seconds(
             "total_attention_time",
             dropped=True,
+            bounded_by=("total_dwell_time",),
             doc="total attention time, in seconds (9ba386a to 0c54055, 2022-01-27 to 2022-01-31)",
             source=seconds_era,
         ),
@@ -393,6 +409,7 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
         ),
         Tenths(
             "avg_attention_time_in_tenths_of_sec",
+            bounded_by=("avg_dwell_time_in_tenths_of_sec",),
             kind="float",
             doc="average attention time per watcher, in tenths of seconds",
             source=source,
@@ -1195,6 +1212,7 @@ def _declare() -> tuple[ExportSpec, ...]:
         ),
         Tenths(
             "watcher_attention_time",
+            bounded_by=("watcher_dwell_time",),
             doc="cumulated watcher attention time, in tenths of seconds",
             source=_SPEC9,
         ),
@@ -1389,7 +1407,13 @@ def _declare() -> tuple[ExportSpec, ...]:
             "Compass export",
             (
                 LOCATION_ID,
-                Text("location_name", role="key", doc="name of the location", source=_SPEC9),
+                Text(
+                    "location_name",
+                    role="key",
+                    describes="location_id",
+                    doc="name of the location",
+                    source=_SPEC9,
+                ),
                 PERIOD_START,
                 Int(
                     "ots_count_impressions",
@@ -1487,8 +1511,8 @@ def _declare() -> tuple[ExportSpec, ...]:
         Millis("duration", doc="duration, in milliseconds", source=_SPEC9),
     )
     zone = (
-        Int("id", role="key", doc="identifier", source=_SPEC9),
-        Text("name", role="key", doc="name", source=_SPEC9),
+        Int("id", role="key", pooled=True, doc="identifier", source=_SPEC9),
+        Text("name", role="key", describes="id", doc="name", source=_SPEC9),
         Nested(
             "timings", timing, doc="start and duration of each pass", source=_SPEC9, nullable=False
         ),
@@ -1509,6 +1533,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_visits",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of visits (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1516,6 +1541,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_clips",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of clips (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1523,6 +1549,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_doorpass",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of door passes (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1547,7 +1574,13 @@ def _declare() -> tuple[ExportSpec, ...]:
                     source=_SPEC9,
                     nullable=False,
                 ),
-                Text("zone_name", role="key", doc="name of the zone", source=_SPEC9),
+                Text(
+                    "zone_name",
+                    role="key",
+                    describes="zone_id",
+                    doc="name of the zone",
+                    source=_SPEC9,
+                ),
                 PERIOD_START,
                 Float("total_impressions", unit="count", doc="total impressions", source=_SPEC9),
                 Int("nb_visits", unit="count", doc="number of visits", source=_SPEC9),
