@@ -360,7 +360,7 @@ def test_each_kind_has_its_class() -> None:
         "date": pl.Date,
         "time": pl.Time,
     }
-    assert set(FIELD_TYPES) == {*expected, "list"}
+    assert set(FIELD_TYPES) == {*expected, "list", "struct"}
     for spec in iter_exports():
         for _, f in _all_fields(spec.fields):
             assert f.type is FIELD_TYPES[f.kind]

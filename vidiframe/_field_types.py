@@ -146,26 +146,38 @@ class TimeType(FieldType):
         return st.times().map(lambda t: t.replace(microsecond=0).isoformat())
 
 
-class ListType(FieldType):
-    """Lists of objects (``List(Struct)``) whose fields are the field's ``fields``."""
+class StructType(FieldType):
+    """One object (``Struct``) whose fields are the field's ``fields``."""
 
-    kind = "list"
-    polars = pl.List(pl.Null())
+    kind = "struct"
+    polars = pl.Struct({})
 
     def dtype(self, f: Field) -> pl.DataType:
-        return pl.List(pl.Struct({sub.name: sub.dtype for sub in f.fields}))
+        return pl.Struct({sub.name: sub.dtype for sub in f.fields})
 
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:
         from vidiframe._fields import LEGACY_DATE
 
-        element = st.fixed_dictionaries(
+        return st.fixed_dictionaries(
             {
                 (sub.name_at(LEGACY_DATE) if legacy else sub.name): sub.strategy(legacy=legacy)
                 for sub in f.fields
                 if legacy or not sub.dropped
             }
         )
-        return st.lists(element, max_size=3)
+
+
+class ListType(StructType):
+    """Lists of objects (``List(Struct)``) whose fields are the field's ``fields``."""
+
+    kind = "list"
+    polars = pl.List(pl.Null())
+
+    def dtype(self, f: Field) -> pl.DataType:
+        return pl.List(super().dtype(f))
+
+    def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:
+        return st.lists(super().values(f, st, legacy=legacy), max_size=3)
 
 
 #: The class of each kind, by the ``Field.kind`` string that names it.
@@ -180,6 +192,7 @@ FIELD_TYPES: Mapping[str, FieldType] = MappingProxyType(
             TimestampType(),
             DateType(),
             TimeType(),
+            StructType(),
             ListType(),
         )
     }

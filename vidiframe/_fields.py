@@ -34,7 +34,7 @@ __all__ = [
     "Role",
 ]
 
-Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list"]
+Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list", "struct"]
 Role = Literal["key", "metric"]
 
 #: Units that are durations, with the factor that turns one unit into seconds.
@@ -96,8 +96,9 @@ class Field:
     name
         The field's name in the current API (the column name).
     kind
-        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``, or
-        ``list`` (a list of structs whose fields are ``fields``).
+        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``,
+        ``list`` (a list of structs whose fields are ``fields``), or ``struct`` (one
+        object whose fields are ``fields``, as the sites' ``vehicles_factors``).
     role
         ``key`` (identifies the row: ids, time, content, gate, product,
         demographic group) or ``metric`` (a measured value). A row whose metrics
@@ -117,7 +118,8 @@ class Field:
         Where the documentation says it: ``"2025-04 § Finest viewers export"``,
         ``"2020-10 § ..."`` or ``"SPEC § 9"``.
     fields
-        For ``kind="list"``: the fields of each element.
+        For ``kind="list"``: the fields of each element; for ``kind="struct"``: the
+        object's fields.
     seconds_name
         Overrides the name of the seconds column (used inside nested lists, where
         the element's ``dwell_time_s`` would collide with the row's own).
@@ -344,3 +346,8 @@ def Coded(name: str, labels: Mapping[int, str], **kw: Any) -> Field:  # noqa: N8
 def Nested(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
     """A list of structs whose fields are ``fields``."""
     return Field(name, "list", fields=fields, **kw)
+
+
+def Object(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
+    """One nested object (a struct) whose fields are ``fields``."""
+    return Field(name, "struct", fields=fields, **kw)
