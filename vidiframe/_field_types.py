@@ -150,7 +150,7 @@ class StructType(FieldType):
     """One object (``Struct``) whose fields are the field's ``fields``."""
 
     kind = "struct"
-    polars = pl.Struct({})
+    polars: ClassVar[pl.DataType] = pl.Struct({})
 
     def dtype(self, f: Field) -> pl.DataType:
         return pl.Struct({sub.name: sub.dtype for sub in f.fields})
