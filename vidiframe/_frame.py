@@ -117,13 +117,13 @@ def build_frame(
         *_derived(spec),
         *(to_seconds(columns[f.name], f) for f in spec.fields if f.seconds_column is not None),
     )
-    if unknown:
-        frame = frame.hstack(raw.select(unknown))
-    frame = frame.with_columns(is_placeholder=_placeholder_expr(spec, unknown)).select(
-        *spec.schema.names(), *unknown
+    frame = frame.with_columns(is_placeholder=_placeholder_expr(spec, raw.select(unknown))).select(
+        spec.schema.names()
     )
     _check_time_parts(raw, frame)
     _warn_unknown_codes(frame, spec)
+    if unknown:
+        frame = frame.hstack(raw.select(unknown))
     if placeholders == "drop":
         frame = frame.filter(~pl.col("is_placeholder"))
     return frame
@@ -555,16 +555,19 @@ def label_expr(f: Field) -> pl.Expr:
     )
 
 
-def _placeholder_expr(spec: ExportSpec, unknown: Iterable[str] = ()) -> pl.Expr:
+def _placeholder_expr(spec: ExportSpec, unknown: pl.DataFrame | None = None) -> pl.Expr:
     """True where every value of the row is null.
 
     Values are the metrics, legacy fields included, and the fields the registry
-    does not know (they may be values under a new name).
+    does not know (``unknown``, the raw columns: they may be values under a new name).
     """
-    values = [*spec.metrics, *unknown]
-    if not values:
+    nulls = [pl.col(name).is_null() for name in spec.metrics]
+    if unknown is not None and unknown.width:
+        unset = unknown.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        nulls.append(pl.lit(unset))
+    if not nulls:
         return pl.lit(False)
-    return pl.all_horizontal(pl.col(name).is_null() for name in values)
+    return pl.all_horizontal(nulls)
 
 
 def _warn_unknown_codes(frame: pl.DataFrame, spec: ExportSpec) -> None:
