@@ -511,10 +511,10 @@ def _parts_agree(part: str, given: pl.Series, derived: pl.Series) -> pl.Series:
 def _derived(spec: ExportSpec) -> list[pl.Expr]:
     exprs: list[pl.Expr] = []
     for f in spec.fields:
-        if f.name == "period_start":
+        if f.time_parts:
             exprs += [
-                pl.col("period_start").dt.date().alias("period_start_date"),
-                pl.col("period_start").dt.time().alias("period_start_time"),
+                pl.col(f.name).dt.date().alias("period_start_date"),
+                pl.col(f.name).dt.time().alias("period_start_time"),
             ]
         if f.labels is not None:
             exprs.append(label_expr(f))
