@@ -100,9 +100,11 @@ class Field:
         ``list`` (a list of structs whose fields are ``fields``), or ``struct`` (one
         object whose fields are ``fields``, as the sites' ``vehicles_factors``).
     role
-        ``key`` (identifies the row: ids, time, content, gate, product,
-        demographic group) or ``metric`` (a measured value). A row whose metrics
-        are all null is a placeholder.
+        ``key`` (identifies the row: ids, time, the record's own ``vr_id``,
+        content, gate, product, zone, demographic group, and names that only
+        describe one of those) or ``metric`` (any value: a measure, a legacy
+        field, a link to a matching record). A row whose metrics, and whose
+        fields the registry does not know, are all null is a placeholder.
     unit
         The unit of the value: a duration unit (``tenths_of_second``,
         ``millisecond``, ``second``) gives the field a ``<base>_s`` seconds column.
