@@ -1,7 +1,8 @@
 """The documentation: a strict MkDocs build, the generated schema reference, runnable pages.
 
 The site is built once per session into a temporary directory with
-``mkdocs build --strict`` (any warning fails), then read as HTML: each export
+``mkdocs build --strict`` (any warning fails; the ``site`` fixture of
+``conftest.py``), then read as HTML: each export
 type and granularity of the registry must have its section, each column its
 row, each cited line of the vendored docs must name the field it is cited for.
 The ``pycon`` examples of the Markdown pages run as doctests.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -52,23 +52,6 @@ def load_generator() -> ModuleType:
 
 
 gen = load_generator()
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
 
 
 def page(site: Path, path: str) -> str:
