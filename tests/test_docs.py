@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
+import pkgutil
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from types import ModuleType
 
@@ -175,6 +177,26 @@ def test_each_cited_line_names_the_field_in_its_section(
     assert f'href="../../sources/{version}/#L{citation.line}"' in html
 
 
+def test_schema_tables_are_laid_out_to_fit_1280_px(site: Path) -> None:
+    # docs/stylesheets/extra.css lays out the tables in <div class="vf-fields">, its
+    # width budget assuming column names of 40 characters at most (the one column
+    # kept whole) and the table of contents hidden; the sources cited briefly.
+    names = [f"{f.name}.{sub.name}" for spec in SPECS for f in spec.fields for sub in f.fields] + [
+        f.name for spec in SPECS for f in spec.fields
+    ]
+    assert max(len(n) for n in names) <= 40, max(names, key=len)
+    css = (DOCS / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert ".vf-fields" in css
+    for data_type in {spec.data_type for spec in SPECS}:
+        html = page(site, f"schema/{data_type}")
+        assert html.count('<div class="vf-fields">') == html.count("<table>") > 0, data_type
+        assert 'data-md-type="toc" hidden' in html, data_type
+        for source in re.findall(
+            r'<a href="../../sources/[^"]+" title="([^"]+)">([^<]+)</a>', html
+        ):
+            assert source[1] == source[0].replace("data-export-api-", "").replace(".rst", "")
+
+
 def test_a_citation_by_hand() -> None:
     viewers = vf.get_export("viewers", "finest")
     dwell = viewers.by_name["dwell_time_in_tenths_of_sec"]
@@ -217,6 +239,59 @@ def test_the_api_reference_documents_every_public_name(site: Path) -> None:
         "to_pandas",
     ):
         assert f'id="vidiframe._namespace.VidiFrame.{method}"' in namespace, method
+
+
+# The aliases the public signatures use, with the anchor of their definition.
+SIGNATURE_ALIASES = {"When": "when", "Ids": "ids", "Source": "source"}
+
+
+def test_the_type_aliases_of_the_signatures_are_defined_and_linked(site: Path) -> None:
+    api = page(site, "api")
+    for alias, anchor in SIGNATURE_ALIASES.items():
+        assert f'id="{anchor}"><code>{alias}</code>' in api, alias
+        # Every use in a signature is a link to the definition, none is left bare.
+        links = re.findall(rf'title="vidiframe\._\w+\.{alias}" href="#{anchor}">{alias}</a>', api)
+        assert len(links) >= 2, alias
+        assert not re.search(rf'<span title="vidiframe\._\w+\.{alias}">', api), alias
+    # The definitions shown are the code's.
+    from vidiframe._api import Ids, When
+    from vidiframe._json import Source
+
+    assert f"<code>When = {When}</code>" in api
+    assert f"<code>Ids = {Ids}</code>".replace("collections.abc.", "") in api
+    shown = re.search(r"<code>Source = (.*?)</code>", api)
+    assert shown is not None
+    assert shown.group(1).split(" | ") == [_type_text(arg) for arg in Source.__args__]
+
+
+def test_no_type_alias_of_a_signature_is_left_unexplained(site: Path) -> None:
+    # An annotation that autorefs could not link is drawn as <span title="path">.
+    unlinked = set()
+    for path in ("api", "api/namespace", "api/testing"):
+        unlinked |= set(re.findall(r'<span title="(vidiframe\.[\w.]+)">', page(site, path)))
+    aliases = []
+    for path in sorted(unlinked):
+        try:
+            value = pkgutil.resolve_name(path)
+        except (ImportError, AttributeError):  # a parameter, an attribute of a class
+            continue
+        if typing.get_origin(value) is not None:  # Literal[...], Callable[...], a union
+            aliases.append(path)
+    assert not aliases
+    assert "vidiframe._frame.PlaceholderMode" in gen.SIGNATURE_ALIASES
+    assert '<code>PlaceholderMode</code>: <code>"keep"</code> · <code>"drop"</code>' in page(
+        site, "api"
+    )
+
+
+def _type_text(arg: object) -> str:
+    """A member of a union as the docs write it: ``Mapping[str, Any]``, ``os.PathLike[str]``."""
+    forward = getattr(arg, "__forward_arg__", None)
+    if forward is not None:
+        return str(forward)
+    if isinstance(arg, type):
+        return arg.__name__
+    return repr(arg).replace("typing.", "").replace("collections.abc.", "")
 
 
 def test_docstring_roles_become_links(site: Path) -> None:
