@@ -33,6 +33,7 @@ from vidiframe._errors import (
     UnknownFieldWarning,
     VidiFrameError,
     VidiFrameWarning,
+    WrongExportError,
 )
 from vidiframe._version import __version__
 
@@ -129,6 +130,7 @@ __all__ = [
     "VidiCenterClient",
     "VidiFrameError",
     "VidiFrameWarning",
+    "WrongExportError",
     "__version__",
     "by_period",
     "drop_placeholders",
