@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from polars.testing import assert_frame_equal
 
 import vidiframe as vf
-from vidiframe import _datasets
+from vidiframe import _hive as _datasets
 from vidiframe._partitioning import by_period, partition_dir, period_for_resolution
 from vidiframe._registry import EXPORTS, TIME_RESOLUTIONS, ExportSpec
 from vidiframe.testing.strategies import export_frames

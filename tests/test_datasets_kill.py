@@ -38,7 +38,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vidiframe import _datasets
+from vidiframe import _hive as _datasets
 
 root, frame, stop_at, tear = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "tear"
 
