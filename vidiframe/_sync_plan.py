@@ -18,7 +18,7 @@ import polars as pl
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._errors import InvalidRequestError, SchemaConflictError
 from vidiframe._partitioning import Period, period_for_resolution
-from vidiframe._sync_config import ExportConfig
+from vidiframe._sync_config import ExportConfig, Format
 
 __all__ = [
     "DATE",
@@ -58,11 +58,14 @@ class Holdings:
         The days (``period_start_date`` values) that have rows.
     schema
         Its columns, partition column excluded; ``None`` when there is no dataset.
+    format
+        ``"parquet"`` or ``"delta"``; ``None`` when there is no dataset.
     """
 
     period: Period | None = None
     days: frozenset[dt.date] = frozenset()
     schema: pl.Schema | None = None
+    format: Format | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +116,8 @@ class ExportPlan:
         The export's configuration.
     partition
         How the dataset is partitioned: ``"day"``, ``"month"`` or ``"year"``.
+    format
+        The dataset's format: ``"parquet"`` or ``"delta"``.
     unit
         ``"day"``, or ``"month"`` for ``1M`` exports.
     units
@@ -130,6 +135,7 @@ class ExportPlan:
 
     export: ExportConfig
     partition: Period
+    format: Format
     unit: Literal["day", "month"]
     units: int
     present: int
@@ -187,8 +193,9 @@ def units_between(resolution: str, first_day: dt.date, today: dt.date) -> list[U
     --------
     >>> [u.start.day for u in units_between("1h", dt.date(2025, 1, 30), dt.date(2025, 2, 2))]
     [30, 31, 1]
-    >>> units_between("1M", dt.date(2025, 1, 2), dt.date(2025, 4, 1))  # from February
-    [Unit(start=datetime.date(2025, 2, 1), end=datetime.date(2025, 2, 28)), Unit(start=datetime.date(2025, 3, 1), end=datetime.date(2025, 3, 31))]
+    >>> [(u.start.isoformat(), u.end.day)  # from February, the first whole month
+    ...  for u in units_between("1M", dt.date(2025, 1, 2), dt.date(2025, 4, 1))]
+    [('2025-02-01', 28), ('2025-03-01', 31)]
     """
     if resolution != "1M":
         count = (today - first_day).days
@@ -259,7 +266,7 @@ def plan_export(
     Raises
     ------
     InvalidRequestError
-        The configured ``partition`` differs from the dataset's.
+        The configured ``partition`` or ``format`` differs from the dataset's.
     SchemaConflictError
         The dataset holds another export.
 
@@ -284,6 +291,12 @@ def plan_export(
             f"{export.name}: partition = {export.partition!r}, but the dataset at "
             f"{export.path} is partitioned by {holdings.period}; set partition = "
             f"{holdings.period!r} (or 'auto'), or give the export another name"
+        )
+    if holdings.format is not None and export.format != holdings.format:
+        raise InvalidRequestError(
+            f"{export.name}: format = {export.format!r}, but the dataset at {export.path} is "
+            f"a {holdings.format} dataset; set format = {holdings.format!r}, or give the "
+            "export another name"
         )
     target_schema(export, holdings.schema)
     if holdings.period is not None:
@@ -329,6 +342,7 @@ def plan_export(
     return ExportPlan(
         export=export,
         partition=period,
+        format=export.format,
         unit="month" if export.time_resolution == "1M" else "day",
         units=len(units),
         present=len(present),

@@ -48,15 +48,16 @@ import concurrent.futures as cf
 import itertools
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 __all__ = ["Job", "interleave", "run_jobs"]
 
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
 
-class Job(Protocol[R]):
+class Job(Protocol[R_co]):
     """A unit of work: ``fetch`` on a worker thread, ``commit`` in lane order."""
 
     @property
@@ -68,7 +69,7 @@ class Job(Protocol[R]):
         """The slow part (network): runs on a worker thread."""
         ...
 
-    def commit(self, fetched: Any) -> R:
+    def commit(self, fetched: Any) -> R_co:
         """Store what ``fetch`` returned: runs on the caller's thread, in lane order."""
         ...
 
@@ -86,7 +87,7 @@ def interleave(lanes: Iterable[Sequence[T]]) -> list[T]:
     missing = object()
     out: list[T] = []
     for row in itertools.zip_longest(*lanes, fillvalue=missing):
-        out.extend(item for item in row if item is not missing)
+        out.extend(cast(T, item) for item in row if item is not missing)
     return out
 
 

@@ -1,0 +1,303 @@
+"""The sync runner: plans under the datasets' locks, then runs every batch on one scheduler.
+
+Only the dataset layer's public operations touch a dataset:
+:func:`~vidiframe._datasets.dataset_lock` (held for the whole run, so a second
+sync of the same dataset is refused), :func:`~vidiframe._datasets.read_inventory`
+(what the planner starts from) and :func:`~vidiframe._datasets.replace_days`
+(each batch: its days' rows replaced, the other days of a month or year
+partition kept, a partition left without rows removed).
+
+Each batch is a job of :mod:`vidiframe._sync_schedule`: fetched on a worker
+thread beside the batches of every other export, written on the caller's thread
+in calendar order per export. Another kind of job (a dimension snapshot) is
+another class with a ``lane``, a ``fetch`` and a ``commit``, added to the list
+handed to :func:`~vidiframe._sync_schedule.run_jobs`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import polars as pl
+
+from vidiframe._chunking import ChunkPlanner
+from vidiframe._datasets import DatasetInventory, dataset_lock, read_inventory, replace_days
+from vidiframe._errors import DatasetError, SchemaConflictError
+from vidiframe._partitioning import by_period
+from vidiframe._sync_config import ExportConfig, SyncConfig
+from vidiframe._sync_plan import (
+    DATE,
+    DAY,
+    PERIOD_COLUMNS,
+    Batch,
+    ExportPlan,
+    Holdings,
+    plan_export,
+    target_schema,
+    units_between,
+)
+from vidiframe._sync_report import BatchResult, SyncReport
+from vidiframe._sync_schedule import Job, interleave, run_jobs
+
+if TYPE_CHECKING:
+    from vidiframe._client import VidiCenterClient
+
+__all__ = ["holdings_from", "inspect", "plan_all", "run"]
+
+logger = logging.getLogger("vidiframe")
+
+
+def holdings_from(export: ExportConfig, inventory: DatasetInventory) -> Holdings:
+    """What the planner needs of an inventory; refuses a dataset sync cannot extend.
+
+    Raises
+    ------
+    DatasetError
+        The dataset is partitioned otherwise than by one of sync's period columns.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from vidiframe._sync_config import SyncConfig
+    >>> config = SyncConfig.from_dict({"root": "lake", "first_day": "2025-01-01",
+    ...     "export": [{"data_type": "ots", "time_resolution": "1h", "locations": 1}]})
+    >>> inventory = DatasetInventory("parquet", ("location_id",), {"location_id": pl.Int64},
+    ...                              ((1,),), frozenset(), pl.Schema({"location_id": pl.Int64}))
+    >>> holdings_from(config.exports[0], inventory)
+    Traceback (most recent call last):
+    ...
+    vidiframe._errors.DatasetError: .../lake/ots_1h is partitioned by location_id; ...
+    """
+    if not inventory.exists:
+        return Holdings()
+    columns = inventory.partition_by
+    if len(columns) != 1 or columns[0] not in PERIOD_COLUMNS:
+        found = ", ".join(columns) or "nothing (no partition column)"
+        raise DatasetError(
+            f"{export.path} is partitioned by {found}; sync extends only datasets partitioned "
+            f"by one of {', '.join(PERIOD_COLUMNS)}: choose another name for this export"
+        )
+    column = columns[0]
+    schema = inventory.schema
+    if schema is not None and column != DATE:
+        # A derived period column lives in the partition names only: not a data column.
+        schema = pl.Schema({k: v for k, v in schema.items() if k != column})
+    return Holdings(PERIOD_COLUMNS[column], frozenset(inventory.days), schema, inventory.format)
+
+
+def inspect(export: ExportConfig) -> Holdings:
+    """Read what the export's dataset holds, through the dataset layer."""
+    inventory = read_inventory(export.path, storage_options=export.storage_options)
+    return holdings_from(export, inventory)
+
+
+def plan_all(config: SyncConfig, today: dt.date, planner: ChunkPlanner) -> tuple[ExportPlan, ...]:
+    """Every export's plan, from its dataset's inventory."""
+    return tuple(plan_export(e, inspect(e), today, planner) for e in config.exports)
+
+
+def run(
+    config: SyncConfig,
+    report: SyncReport,
+    *,
+    client: VidiCenterClient,
+    progress: bool | None,
+    on_batch: Callable[[BatchResult], None] | None,
+) -> None:
+    """Lock every dataset, plan, and run every batch; results go into ``report``.
+
+    Every dataset is locked and planned before the first request: a conflict in
+    the last export does not wait for the first one's fetches, and what another
+    run wrote before is seen.
+    """
+    with contextlib.ExitStack() as locks:
+        for export in config.exports:
+            locks.enter_context(dataset_lock(export.path, storage_options=export.storage_options))
+        report.plans = plan_all(config, report.today, client.planner)
+        for plan in report.plans:
+            logger.info("sync %s", plan.describe())
+
+        lanes = []
+        for plan in report.plans:
+            writer = _ExportWriter(plan)
+            lanes.append([_BatchJob(writer, batch, client, progress) for batch in plan.batches])
+        jobs: list[Job[BatchResult]] = interleave(lanes)
+
+        def committed(result: BatchResult) -> None:
+            report.results.append(result)
+            logger.info("sync %s", result.describe())
+            if on_batch is not None:
+                on_batch(result)
+
+        limits = client.limits
+        # More workers than export slots, as for the chunks of one read: a batch
+        # downloading or being written has given its slot back, and the next batch
+        # should start building meanwhile.
+        run_jobs(jobs, workers=limits.exports + limits.connections, on_commit=committed)
+    order = {plan.name: i for i, plan in enumerate(report.plans)}
+    report.results.sort(key=lambda r: (order[r.export], r.batch.start))
+
+
+@dataclass
+class _BatchJob:
+    """One batch of one export: fetched on a worker, written in calendar order."""
+
+    writer: _ExportWriter
+    batch: Batch
+    client: VidiCenterClient
+    progress: bool | None
+
+    @property
+    def lane(self) -> Hashable:
+        return self.writer.plan.name
+
+    def fetch(self) -> pl.DataFrame:
+        from vidiframe._api import read_vidicenter
+
+        export, batch = self.writer.plan.export, self.batch
+        query = export.query_for(batch.start, batch.end)
+        df = read_vidicenter(
+            data_type=query.data_type,
+            time_resolution=query.time_resolution,
+            group_by_demographics=query.group_by_demographics,
+            start=query.start,
+            end=query.end,
+            locations=query.locations or None,
+            sites=query.sites or None,
+            location_tags=query.location_tags or None,
+            site_tags=query.site_tags or None,
+            content_ids=query.content_ids or None,
+            # "" (the sampled locations' average) is valid: read_vidicenter passes it on.
+            extrapolation_amount=cast(Any, query.extrapolation_amount),
+            average_content_duration=query.average_content_duration,
+            force_rebuild=batch.refetch,
+            client=self.client,
+            progress=self.progress,
+        )
+        inside = df.filter(pl.col(DATE).is_between(batch.start, batch.end))
+        if inside.height != df.height:
+            # Written, they would replace rows of days this batch does not cover.
+            logger.warning(
+                "sync %s: %d row(s) outside %s ignored",
+                export.name,
+                df.height - inside.height,
+                batch.describe(),
+            )
+        return inside
+
+    def commit(self, fetched: pl.DataFrame) -> BatchResult:
+        return self.writer.write(self.batch, fetched)
+
+
+class _ExportWriter:
+    """Writes one export's batches, in order; follows its dataset's schema as it evolves."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        self.plan = plan
+        self.schema = target_schema(plan.export, plan.schema)
+        period = plan.partition
+        self.partition_by: str | pl.Expr = DATE if period == "day" else by_period(period)
+
+    def write(self, batch: Batch, df: pl.DataFrame) -> BatchResult:
+        export = self.plan.export
+        frame, added, dropped = conform(df, self.schema, export)
+        days = [batch.start + i * DAY for i in range((batch.end - batch.start).days + 1)]
+        changes = replace_days(
+            frame,
+            export.path,
+            days=days,
+            partition_by=self.partition_by,
+            format=self.plan.format,
+            # The frame has the dataset's columns exactly, plus those it adds: any
+            # other difference is refused before anything is written.
+            schema_mode="evolve" if export.schema_mode == "evolve" else "error",
+            storage_options=export.storage_options,
+        )
+        if added:
+            self.schema = pl.Schema({**self.schema, **{c: frame.schema[c] for c in added}})
+        present = set(frame.get_column(DATE).unique().to_list())
+        units = units_between(export.time_resolution, batch.start, batch.end + DAY)
+        return BatchResult(
+            export=export.name,
+            batch=batch,
+            rows=frame.height,
+            written=len(changes.written),
+            removed=len(changes.removed),
+            empty=sum(u.start not in present for u in units),
+            dropped_fields=dropped,
+            unit=self.plan.unit,
+            added_fields=added,
+        )
+
+
+def conform(
+    df: pl.DataFrame, schema: pl.Schema, export: ExportConfig
+) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """``df`` with the dataset's columns; the new fields added, and those dropped.
+
+    Columns of the dataset the response lacks are null (the API did not send
+    them); new fields follow ``export.schema_mode``. A new field that is null in
+    every row and has no type yet is left for a later batch that has values.
+
+    Raises
+    ------
+    SchemaConflictError
+        New fields with ``schema_mode = "error"``, or a value that does not fit
+        its column's dtype.
+
+    Examples
+    --------
+    >>> from vidiframe._sync_config import SyncConfig
+    >>> config = SyncConfig.from_dict({"root": "lake", "first_day": "2025-01-01",
+    ...     "export": [{"data_type": "ots", "time_resolution": "1h", "locations": 1}]})
+    >>> df = pl.DataFrame({"a": [1], "reach": [0.5], "unset": [None]})
+    >>> frame, added, dropped = conform(df, pl.Schema({"a": pl.Int64, "b": pl.String}),
+    ...                                 config.exports[0])
+    >>> frame.columns, added, dropped
+    (['a', 'b', 'reach'], ('reach',), ())
+    """
+    new = tuple(c for c in df.columns if c not in schema)
+    mode = export.schema_mode
+    if new and mode == "error":
+        # No value lost without the user deciding it.
+        raise SchemaConflictError(
+            f"sync {export.name}: the API sends new field(s) {', '.join(new)} that the "
+            f"dataset at {export.path} has no column for; nothing of this batch was written. "
+            'Set schema_mode = "evolve" (the default) to add them as columns, or "drop" to '
+            "write without them",
+            column=new[0],
+        )
+    dropped: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    if new and mode == "drop":
+        dropped = new
+        logger.warning(
+            "sync %s: the API sends new field(s) %s that the dataset at %s has no column "
+            'for; they are not written (schema_mode = "drop")',
+            export.name,
+            ", ".join(new),
+            export.path,
+        )
+    elif new:
+        added = tuple(c for c in new if df.schema[c] != pl.Null)
+    columns = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            columns.append(pl.lit(None, dtype=dtype).alias(name))
+        elif df.schema[name] != dtype:
+            columns.append(pl.col(name).cast(dtype))
+        else:
+            columns.append(pl.col(name))
+    columns.extend(pl.col(name) for name in added)
+    try:
+        return df.select(columns), added, dropped
+    except pl.exceptions.PolarsError as error:
+        raise SchemaConflictError(
+            f"sync {export.name}: a field of the response does not fit its column in the "
+            f"dataset at {export.path}: {error}"
+        ) from None
