@@ -78,12 +78,16 @@ def read_online(
     force_rebuild: bool = False,
     client: VidiCenterClient | None = None,
     progress: bool | None = None,
+    estimator: BuildTimeEstimator | None = None,
 ) -> pl.DataFrame:
     """Fetch an export from VidiCenter into its typed frame.
 
     Parameters are those of :func:`~vidiframe.read_vidicenter`; ``client=None``
     builds a :class:`~vidiframe.VidiCenterClient` from the environment (and closes
     it afterwards), ``progress=None`` shows the bar in a terminal or notebook.
+    ``estimator`` shares what builds took with other reads running beside this
+    one (``sync`` passes one to reads of similar size); default: one for this
+    read's chunks only.
 
     Returns
     -------
@@ -161,6 +165,7 @@ def read_online(
             placeholders=placeholders,
             strict=strict,
             progress=_interactive() if progress is None else progress,
+            estimator=estimator,
         )
         frames = run.run(chunks)
     finally:
@@ -182,6 +187,7 @@ class _ChunkRun:
         placeholders: str,
         strict: bool,
         progress: bool,
+        estimator: BuildTimeEstimator | None = None,
     ):
         self.client = client
         self.spec = spec
@@ -190,7 +196,11 @@ class _ChunkRun:
         self.placeholders = placeholders
         self.strict = strict
         self.progress = progress
-        self.estimator = BuildTimeEstimator(spare_calls=self._spare_calls)
+        self.estimator = (
+            estimator
+            if estimator is not None
+            else BuildTimeEstimator(spare_calls=self._spare_calls)
+        )
         self.cancel = threading.Event()
         self._states: dict[tuple[int, ...], str] = {}
         self._lock = threading.Lock()

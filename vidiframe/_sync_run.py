@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
@@ -29,6 +29,8 @@ from vidiframe._chunking import ChunkPlanner
 from vidiframe._datasets import DatasetInventory, dataset_lock, read_inventory, replace_days
 from vidiframe._errors import DatasetError, SchemaConflictError
 from vidiframe._partitioning import by_period
+from vidiframe._policies import BuildTimeEstimator
+from vidiframe._query import ExportQuery
 from vidiframe._sync_config import ExportConfig, SyncConfig
 from vidiframe._sync_plan import (
     DATE,
@@ -122,10 +124,13 @@ def run(
         for plan in report.plans:
             logger.info("sync %s", plan.describe())
 
+        builds = BuildTimes(client)
         lanes = []
         for plan in report.plans:
             writer = _ExportWriter(plan)
-            lanes.append([_BatchJob(writer, batch, client, progress) for batch in plan.batches])
+            lanes.append(
+                [_BatchJob(writer, batch, client, progress, builds) for batch in plan.batches]
+            )
         jobs: list[Job[BatchResult]] = interleave(lanes)
 
         def committed(result: BatchResult) -> None:
@@ -143,25 +148,94 @@ def run(
     report.results.sort(key=lambda r: (order[r.export], r.batch.start))
 
 
-@dataclass
+class BuildTimes:
+    """What the run's builds took, shared by batches of similar size.
+
+    The client polls an export being built when a sibling's build says it is
+    likely done (:class:`~vidiframe._policies.BuildTimeEstimator`). The chunks
+    of one read share an estimator because they have similar sizes; so do the
+    batches of a sync run whose estimated rows are within a factor of two of
+    each other, whatever their export: the second wave of exports polls when
+    the first wave's builds say, instead of rediscovering it with a backoff.
+    Batches of very different sizes do not share one, so a slow build never
+    makes a small export wait for its time.
+    """
+
+    def __init__(self, client: VidiCenterClient) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+        self._estimators: dict[tuple[bool, int], BuildTimeEstimator] = {}
+        self._calls_needed = 0
+
+    def estimator(self, query: ExportQuery) -> BuildTimeEstimator:
+        """The estimator of ``query``'s size class."""
+        rows = self.client.planner.estimate_rows(query)
+        key = (query.spec.granularity == "finest", max(0, rows).bit_length())
+        with self._lock:
+            found = self._estimators.get(key)
+            if found is None:
+                found = BuildTimeEstimator(spare_calls=self._spare_calls)
+                self._estimators[key] = found
+            return found
+
+    def expect(self, calls: int) -> None:
+        """Count calls that batches not yet fetched will need (negative once fetched)."""
+        with self._lock:
+            self._calls_needed += calls
+
+    def _spare_calls(self) -> int:
+        # A start, a poll that finds it built and the download: 3 calls a chunk.
+        with self._lock:
+            needed = self._calls_needed
+        return self.client.budget.headroom() - needed
+
+
 class _BatchJob:
     """One batch of one export: fetched on a worker, written in calendar order."""
 
-    writer: _ExportWriter
-    batch: Batch
-    client: VidiCenterClient
-    progress: bool | None
+    def __init__(
+        self,
+        writer: _ExportWriter,
+        batch: Batch,
+        client: VidiCenterClient,
+        progress: bool | None,
+        builds: BuildTimes,
+    ) -> None:
+        self.writer = writer
+        self.batch = batch
+        self.client = client
+        self.progress = progress
+        self.builds = builds
+        self.query = writer.plan.export.query_for(batch.start, batch.end)
+        self.calls = 3 * len(client.planner.plan(self.query))
+        builds.expect(self.calls)
 
     @property
     def lane(self) -> Hashable:
         return self.writer.plan.name
 
     def fetch(self) -> pl.DataFrame:
-        from vidiframe._api import read_vidicenter
 
-        export, batch = self.writer.plan.export, self.batch
-        query = export.query_for(batch.start, batch.end)
-        df = read_vidicenter(
+        export, batch, query = self.writer.plan.export, self.batch, self.query
+        try:
+            df = self._read(query)
+        finally:
+            self.builds.expect(-self.calls)
+        inside = df.filter(pl.col(DATE).is_between(batch.start, batch.end))
+        if inside.height != df.height:
+            # Written, they would replace rows of days this batch does not cover.
+            logger.warning(
+                "sync %s: %d row(s) outside %s ignored",
+                export.name,
+                df.height - inside.height,
+                batch.describe(),
+            )
+        return inside
+
+    def _read(self, query: ExportQuery) -> pl.DataFrame:
+        from vidiframe._fetch import read_online
+
+        return read_online(
             data_type=query.data_type,
             time_resolution=query.time_resolution,
             group_by_demographics=query.group_by_demographics,
@@ -175,20 +249,11 @@ class _BatchJob:
             # "" (the sampled locations' average) is valid: read_vidicenter passes it on.
             extrapolation_amount=cast(Any, query.extrapolation_amount),
             average_content_duration=query.average_content_duration,
-            force_rebuild=batch.refetch,
+            force_rebuild=self.batch.refetch,
             client=self.client,
             progress=self.progress,
+            estimator=self.builds.estimator(query),
         )
-        inside = df.filter(pl.col(DATE).is_between(batch.start, batch.end))
-        if inside.height != df.height:
-            # Written, they would replace rows of days this batch does not cover.
-            logger.warning(
-                "sync %s: %d row(s) outside %s ignored",
-                export.name,
-                df.height - inside.height,
-                batch.describe(),
-            )
-        return inside
 
     def commit(self, fetched: pl.DataFrame) -> BatchResult:
         return self.writer.write(self.batch, fetched)
