@@ -124,6 +124,30 @@ def test_a_failed_commit_stops_at_once():
     assert (log, committed) == (["fetch a1"], [])
 
 
+class Abandonable(Step):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.abandoned = threading.Event()
+        self.before = self.wait_until_abandoned
+
+    def wait_until_abandoned(self) -> None:
+        assert self.abandoned.wait(WAIT)
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+
+
+def test_a_run_that_stops_at_once_abandons_the_fetches_still_running():
+    log: list[str] = []
+    b1 = Abandonable("b", "b1", log)
+    a1 = Step("a", "a1", log, fail_commit=ValueError("disk full"))
+    with pytest.raises(ValueError, match="disk full"):
+        run_jobs([b1, a1], workers=2)
+    # b1 was still fetching (it returns only once abandoned): told to stop.
+    assert b1.abandoned.is_set()
+    assert b1.done.wait(WAIT)
+
+
 def test_fetched_jobs_waiting_for_their_lane_are_bounded():
     log: list[str] = []
     gate = threading.Event()

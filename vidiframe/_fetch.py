@@ -79,6 +79,7 @@ def read_online(
     client: VidiCenterClient | None = None,
     progress: bool | None = None,
     estimator: BuildTimeEstimator | None = None,
+    cancel: threading.Event | None = None,
 ) -> pl.DataFrame:
     """Fetch an export from VidiCenter into its typed frame.
 
@@ -87,7 +88,8 @@ def read_online(
     it afterwards), ``progress=None`` shows the bar in a terminal or notebook.
     ``estimator`` shares what builds took with other reads running beside this
     one (``sync`` passes one to reads of similar size); default: one for this
-    read's chunks only.
+    read's chunks only. ``cancel``, set by another thread, abandons the read at
+    its chunks' next request or wait (``sync`` sets it when it stops early).
 
     Returns
     -------
@@ -166,6 +168,7 @@ def read_online(
             strict=strict,
             progress=_interactive() if progress is None else progress,
             estimator=estimator,
+            cancel=cancel,
         )
         frames = run.run(chunks)
     finally:
@@ -188,6 +191,7 @@ class _ChunkRun:
         strict: bool,
         progress: bool,
         estimator: BuildTimeEstimator | None = None,
+        cancel: threading.Event | None = None,
     ):
         self.client = client
         self.spec = spec
@@ -201,7 +205,7 @@ class _ChunkRun:
             if estimator is not None
             else BuildTimeEstimator(spare_calls=self._spare_calls)
         )
-        self.cancel = threading.Event()
+        self.cancel = cancel if cancel is not None else threading.Event()
         self._states: dict[tuple[int, ...], str] = {}
         self._lock = threading.Lock()
         self._bar: Tqdm | None = None

@@ -143,7 +143,14 @@ def run(
         # More workers than export slots, as for the chunks of one read: a batch
         # downloading or being written has given its slot back, and the next batch
         # should start building meanwhile.
-        run_jobs(jobs, workers=limits.exports + limits.connections, on_commit=committed)
+        # At most workers + ahead batches are in memory at once: fetching, or
+        # fetched and waiting for an earlier batch of their export.
+        run_jobs(
+            jobs,
+            workers=limits.exports + limits.connections,
+            ahead=limits.exports,
+            on_commit=committed,
+        )
     order = {plan.name: i for i, plan in enumerate(report.plans)}
     report.results.sort(key=lambda r: (order[r.export], r.batch.start))
 
@@ -208,6 +215,7 @@ class _BatchJob:
         self.builds = builds
         self.query = writer.plan.export.query_for(batch.start, batch.end)
         self.calls = 3 * len(client.planner.plan(self.query))
+        self.cancel = threading.Event()
         builds.expect(self.calls)
 
     @property
@@ -253,10 +261,16 @@ class _BatchJob:
             client=self.client,
             progress=self.progress,
             estimator=self.builds.estimator(query),
+            cancel=self.cancel,
         )
 
     def commit(self, fetched: pl.DataFrame) -> BatchResult:
         return self.writer.write(self.batch, fetched)
+
+    def abandon(self) -> None:
+        # The read stops at its chunks' next request or wait; what they finished
+        # is in the client's cache for the next run.
+        self.cancel.set()
 
 
 class _ExportWriter:

@@ -22,8 +22,8 @@ Failures:
   committed (nothing fetched is thrown away, except a lane's jobs after its
   failed one), then the first error is raised.
 - A commit that raises, or an interruption of the caller's thread (Ctrl-C),
-  stops at once: nothing more is committed; fetches already running are left to
-  finish in the background and their results dropped.
+  stops at once: nothing more is committed, and each fetch still running is
+  told to stop (its job's ``abandon()``, when it has one) and not waited for.
 
 Examples
 --------
@@ -72,6 +72,10 @@ class Job(Protocol[R_co]):
     def commit(self, fetched: Any) -> R_co:
         """Store what ``fetch`` returned: runs on the caller's thread, in lane order."""
         ...
+
+
+# A job may also have ``abandon()``: called from the caller's thread when the run
+# stops at once while the job's fetch is running, to make the fetch return early.
 
 
 def interleave(lanes: Iterable[Sequence[T]]) -> list[T]:
@@ -163,6 +167,7 @@ def run_jobs(
         fill()
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            lanes: list[Hashable] = []
             for future in sorted(done, key=running.__getitem__):
                 index = running.pop(future)
                 lane = jobs[index].lane
@@ -172,15 +177,23 @@ def run_jobs(
                         first_error = error
                     stopping.set()
                     failed_at[lane] = min(index, failed_at.get(lane, index))
-                    continue
-                if index > failed_at.get(lane, index):
-                    continue  # after a failed job of its lane: never committed
-                fetched[index] = future.result()
+                elif index < failed_at.get(lane, index + 1):
+                    # (A job after a failed one of its lane is never committed.)
+                    fetched[index] = future.result()
+                    lanes.append(lane)
+            # Stored first, committed after: a lane's jobs that finished together
+            # are committed together.
+            for lane in dict.fromkeys(lanes):
                 commit_ready(lane)
             fill()
         clean = True
     finally:
-        # A commit's error or an interruption: do not wait for fetches still running.
+        if not clean:
+            # A commit's error or an interruption: stop the fetches still running.
+            for index in running.values():
+                abandon = getattr(jobs[index], "abandon", None)
+                if abandon is not None:
+                    abandon()
         executor.shutdown(wait=clean, cancel_futures=True)
     if first_error is not None:
         raise first_error
