@@ -593,20 +593,20 @@ with dataset_lock(sys.argv[1]):
 def test_a_second_sync_of_the_same_dataset_is_refused_at_once(tmp_path, fake, client):
     cfg = config(tmp_path, OTS)
     # Another process (another sync) holds the dataset's lock until told to stop.
-    holder = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(cfg.exports[0].path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
-        with pytest.raises(vf.DatasetError, match="another"):
-            sync(cfg, client=client, today=D(2025, 1, 5), progress=False)
-    finally:
+    ) as holder:
         assert holder.stdin is not None
-        holder.stdin.close()
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "held\n"
+            with pytest.raises(vf.DatasetError, match="another"):
+                sync(cfg, client=client, today=D(2025, 1, 5), progress=False)
+        finally:
+            holder.stdin.close()
         assert holder.wait(timeout=60) == 0
     assert fake.requests == []
     # Once the other run is done, this one runs.
