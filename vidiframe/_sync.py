@@ -1217,7 +1217,7 @@ def _write(frame: pl.DataFrame, plan: ExportPlan, batch: Batch) -> tuple[int, in
             # Stable sort by day: each day's rows keep the server's order.
             new = pl.concat([kept, frame.select(kept.columns)]).sort(_DATE, maintain_order=True)
     files = write_partitions(new, path, partition_by=partition_by) if new.height else []
-    written = {f.parent.name for f in files}
+    written = {Path(f).parent.name for f in files}
     removed = 0
     for value in touched:
         name = partition_dir([column], [value])
