@@ -175,12 +175,12 @@ class _Files:
             try:
                 return pl.read_parquet_metadata(path), pl.Schema(pl.read_parquet_schema(path))
             except (pl.exceptions.PolarsError, OSError) as exc:
-                raise _Unreadable(str(exc)) from None
+                raise _UnreadableError(str(exc)) from None
         # Only the footer is fetched: its length, then itself. Polars reads the
         # footer of "PAR1" + footer + length + "PAR1" as it would the whole file.
         tail = self.remote.get_range(file.rel, max(file.size - 8, 0), file.size)
         if len(tail) != 8 or tail[4:] != b"PAR1":
-            raise _Unreadable("not a Parquet file")
+            raise _UnreadableError("not a Parquet file")
         length = struct.unpack("<I", tail[:4])[0]
         footer = self.remote.get_range(file.rel, file.size - 8 - length, file.size)
         buffer = b"PAR1" + footer
@@ -190,7 +190,7 @@ class _Files:
                 pl.Schema(pl.read_parquet_schema(io.BytesIO(buffer))),
             )
         except pl.exceptions.PolarsError as exc:
-            raise _Unreadable(str(exc)) from None
+            raise _UnreadableError(str(exc)) from None
 
     def existing(self) -> Existing | None:
         """The stored dataset, or ``None`` when the root holds no Parquet file."""
@@ -206,7 +206,7 @@ class _Files:
                 where = self.location.join(file.rel)
                 try:
                     metadata, schema = self.footer(file)
-                except _Unreadable:
+                except _UnreadableError:
                     # A damaged file fails the queries that read it, not the others.
                     unreadable.append(where)
                     continue
@@ -231,7 +231,7 @@ class _Files:
         )
 
 
-class _Unreadable(Exception):
+class _UnreadableError(Exception):
     """A file whose Parquet footer cannot be read."""
 
 
