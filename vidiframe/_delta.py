@@ -40,7 +40,7 @@ import polars as pl
 from vidiframe._errors import DatasetError
 from vidiframe._layout import METADATA_KEY, Layout, Part, SchemaMode, fit_frame, split
 from vidiframe._optional import require
-from vidiframe._storage import Location, scrub
+from vidiframe._storage import Location, delta_options, scrub
 
 __all__ = ["delete", "inspect", "is_delta", "scan", "write"]
 
@@ -55,7 +55,7 @@ def _uri(location: Location) -> str:
 
 
 def _options(storage_options: Mapping[str, str]) -> dict[str, str] | None:
-    return dict(storage_options) or None
+    return delta_options(storage_options)
 
 
 def is_delta(location: Location, storage_options: Mapping[str, str]) -> bool:

@@ -56,7 +56,7 @@ from vidiframe._layout import (
     split,
 )
 from vidiframe._partitioning import partition_dir
-from vidiframe._storage import Location, ObjectStorage
+from vidiframe._storage import Location, ObjectStorage, polars_options
 
 __all__ = ["delete", "inspect", "scan", "write"]
 
@@ -539,7 +539,7 @@ def scan(
     source: str | Path = location.local if location.local is not None else location.url + "/"
     options: dict[str, object] = {}
     if location.local is None:
-        options["storage_options"] = dict(storage_options) or None
+        options["storage_options"] = polars_options(storage_options)
     hidden = list(_HIDDEN)
     if existing.layout is None:
         return pl.scan_parquet(source, hive_partitioning=True, hidden_file_prefix=hidden, **options)  # type: ignore[arg-type]

@@ -45,7 +45,9 @@ __all__ = [
     "ObjectInfo",
     "ObjectStorage",
     "check_storage_options",
+    "delta_options",
     "parse_root",
+    "polars_options",
 ]
 
 Cloud = Literal["s3", "gs", "azure"]
@@ -202,6 +204,23 @@ def check_storage_options(
             f"storage_options apply to object storage URLs; {location} is a local path"
         )
     return out
+
+
+def polars_options(storage_options: Mapping[str, str]) -> dict[str, Any] | None:
+    """``storage_options`` as Polars takes them: its retry keys are integers."""
+    if not storage_options:
+        return None
+    return {
+        k: int(v) if k.lower() in _RETRY_KEYS and v.isdigit() else v
+        for k, v in storage_options.items()
+    }
+
+
+def delta_options(storage_options: Mapping[str, str]) -> dict[str, str] | None:
+    """``storage_options`` as deltalake takes them (all strings, its own retry settings)."""
+    if not storage_options:
+        return None
+    return {k: v for k, v in storage_options.items() if k.lower() not in _RETRY_KEYS}
 
 
 def scrub(text: str, secrets: Mapping[str, str]) -> str:
