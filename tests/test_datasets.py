@@ -485,7 +485,13 @@ def test_conflicting_frame_is_refused_with_nothing_written(
     before = snapshot(tmp_path)
     with pytest.raises(vf.SchemaConflictError, match="nothing was written") as info:
         # DAY3 is a new partition: not even it may appear.
-        vf.write_partitions(change(viewers), tmp_path / "ds", partition_by="period_start_date")
+        # schema_mode="error": a new column is a conflict too (the default evolves).
+        vf.write_partitions(
+            change(viewers),
+            tmp_path / "ds",
+            partition_by="period_start_date",
+            schema_mode="error",
+        )
     assert message in str(info.value)
     assert info.value.column is not None
     assert isinstance(info.value, vf.SchemaError)

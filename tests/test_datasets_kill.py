@@ -54,7 +54,8 @@ def stop(step):
 
 
 _datasets._checkpoint = stop
-_datasets.write_partitions(pl.read_parquet(frame), root, partition_by="period_start_date")
+import vidiframe as vf
+vf.write_partitions(pl.read_parquet(frame), root, partition_by="period_start_date")
 print("finished", flush=True)
 """
 

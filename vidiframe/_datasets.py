@@ -29,6 +29,11 @@ from typing import Literal
 
 import polars as pl
 
+from vidiframe import _delta, _hive, _lease
+from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
+from vidiframe._layout import Layout, partition_frame, split
+from vidiframe._storage import Location, check_storage_options, parse_root
+
 __all__ = [
     "DatasetFormat",
     "DatasetInventory",
@@ -52,6 +57,9 @@ ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", 
 Root = str | os.PathLike[str]
 #: One partition: the value of each partition column, in ``partition_by`` order.
 PartitionValues = tuple[object, ...]
+
+_DATE = "period_start_date"
+_DATE_DEFAULT = _DATE
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def write_partitions(
     *,
     partition_by: str | pl.Expr | Sequence[str | pl.Expr],
     mode: WriteMode = "replace",
-    format: DatasetFormat = "parquet",  # noqa: A002 - the name Polars and deltalake use
+    format: DatasetFormat = "parquet",
     schema_mode: SchemaMode = "evolve",
     storage_options: Mapping[str, str] | None = None,
     compression: ParquetCompression = "zstd",
@@ -115,38 +123,268 @@ def write_partitions(
 ) -> list[Path] | list[str]:
     """Write a frame as a partitioned dataset, replacing whole partitions.
 
-    Returns the partition files written: ``pathlib.Path`` objects for a local
-    root, URLs (``str``) for object storage; for ``format="delta"`` the
-    partition directories the commit replaced.
+    Each distinct value of the partition columns is one partition. With
+    ``format="parquet"`` (Hive) it is stored as
+    ``root/<column>=<value>/.../part-0.parquet``, the partition columns living in
+    the directory names only; with ``format="delta"`` the dataset is a Delta
+    Lake table partitioned the same way. Partitions of ``root`` that ``df`` has
+    no rows for are not touched.
+
+    Guarantees:
+
+    - **Atomic replacement.** Locally, the new file of a partition is written
+      and fsynced under a hidden temporary name in
+      ``.<root name>.vidiframe-staging`` next to ``root``, then renamed onto
+      ``part-0.parquet`` (one ``rename(2)``); an ``open()`` returns the
+      complete old file or the complete new one, and no temporary file is ever
+      inside ``root``. On object storage each partition is one object written
+      by one PUT: readers get the old object or the new one, and there is no
+      temporary object. For Delta, one call is one commit.
+    - **Crash safety.** A writer killed at any moment leaves every partition at
+      its previous version or at its new version (Delta: the whole call, since
+      it is one commit). The next write removes what a killed local writer left
+      in the staging directory.
+    - **Idempotence.** Writing an equal frame again leaves byte-identical
+      files; on object storage an object whose bytes would not change is not
+      written at all.
+    - **Schema policy.** The frame's columns are fitted to the dataset's by
+      ``schema_mode`` (see below); a changed dtype, a missing dataset column or
+      other partition columns raise :class:`~vidiframe.SchemaConflictError`
+      before anything is written.
+    - **One writer at a time.** Locally, writers to the same ``root`` wait for
+      each other (``flock``); on object storage a second writer is refused with
+      :class:`~vidiframe.DatasetError` while the first holds the dataset's lease
+      (see :func:`dataset_lock`). Readers take no lock.
+
+    Parameters
+    ----------
+    df
+        The frame to write.
+    root
+        The dataset: a local directory (created if needed) or a URL:
+        ``file://``, ``s3://``, ``gs://``, ``az://`` / ``abfss://``.
+    partition_by
+        Partition columns: names of columns of ``df``, or expressions adding a
+        new column such as :func:`~vidiframe.by_period` ``("month")``.
+        Partition columns must be ``Date``, ``String`` or integer and hold no
+        null (nor empty string).
+    mode
+        What to do with a partition that already exists: ``"replace"`` it,
+        ``"skip"`` it (keep the stored version), or raise an ``"error"`` before
+        anything is written.
+    format
+        ``"parquet"`` (Hive directories) or ``"delta"`` (needs the ``lake``
+        extra). A new dataset takes the format given; an existing one must be
+        written in its own format.
+    schema_mode
+        Columns of ``df`` the dataset does not have: ``"evolve"`` adds them
+        (older partitions read back with nulls), ``"error"`` raises
+        :class:`~vidiframe.SchemaConflictError`, ``"drop"`` leaves them out with
+        a :class:`~vidiframe.DroppedColumnsWarning`.
+    storage_options
+        Options of the object store, with the keys Polars and deltalake take
+        (``aws_endpoint_url``, ``aws_access_key_id``, ``aws_region``,
+        ``aws_allow_http``, ...). Credentials otherwise come from the
+        environment. Never shown in errors nor logs.
+    compression, compression_level
+        Passed to :meth:`polars.DataFrame.write_parquet` (Hive only).
+    row_group_size
+        Rows per Parquet row group (Hive only). Fixed rather than Polars'
+        default, whose row groups follow the frame's memory chunks: equal frames
+        give equal bytes.
+
+    Returns
+    -------
+    list of pathlib.Path or list of str
+        The partition files written, in order: paths for a local root, URLs for
+        object storage (an object left unchanged is not listed). For Delta, the
+        partition directories the commit replaced.
+
+    Raises
+    ------
+    SchemaConflictError
+        The frame's columns, dtypes or partition columns conflict with the dataset's.
+    DatasetError
+        Invalid partition columns or values, an existing partition with
+        ``mode="error"``, a ``root`` holding files vidiframe did not write, a
+        storage failure (naming the URL), or another writer holding the lease.
+    InvalidRequestError
+        An unsupported URL scheme, an unknown ``mode``, ``format`` or
+        ``schema_mode``, or malformed ``storage_options``; nothing is created.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({
+    ...     "period_start_date": [dt.date(2025, 3, 1), dt.date(2025, 3, 2)],
+    ...     "watcher_count": [12, 7],
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...     [f.relative_to(tmp).as_posix() for f in files]
+    ['period_start_date=2025-03-01/part-0.parquet', 'period_start_date=2025-03-02/part-0.parquet']
     """
-    from vidiframe import _hive
+    _check_choice("mode", mode, ("replace", "skip", "error"))
+    _check_choice("format", format, ("parquet", "delta"))
+    _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    frame, layout = partition_frame(df, partition_by)
+    split(frame, layout)  # bad partition values are refused before anything is created
+    if location.local is not None:
+        if location.local.exists() and not location.local.is_dir():
+            raise DatasetError(f"dataset root {location} is not a directory")
+        if frame.height == 0 and not location.local.exists():
+            return []
+    with _lease.hold(location, options):
+        _check_format(location, options, format)
+        if format == "delta":
+            parts = _delta.write(
+                frame, layout, location, options, mode=mode, schema_mode=schema_mode
+            )
+            if location.local is not None:
+                return [location.local / p.rel for p in parts]
+            return [location.join(p.rel) for p in parts]
+        _, _, files = _hive.write(
+            frame,
+            layout,
+            location,
+            options,
+            mode=mode,
+            schema_mode=schema_mode,
+            compression=compression,
+            compression_level=compression_level,
+            row_group_size=row_group_size,
+        )
+        return files
 
-    return _hive.write_partitions(
-        df,
-        root,
-        partition_by=partition_by,
-        mode=mode,
-        compression=compression,
-        compression_level=compression_level,
-        row_group_size=row_group_size,
-    )
 
-
-def scan_partitions(root: Root, *, storage_options: Mapping[str, str] | None = None) -> pl.LazyFrame:
+def scan_partitions(
+    root: Root, *, storage_options: Mapping[str, str] | None = None
+) -> pl.LazyFrame:
     """Lazily scan a dataset written by :func:`write_partitions`, with its own dtypes.
 
-    The format is recognised by itself (a ``_delta_log/`` means Delta).
-    """
-    from vidiframe import _hive
+    The format is recognised by itself: a ``_delta_log/`` means a Delta table,
+    anything else Hive-partitioned Parquet. The frame has the columns of the
+    written frames, in their order and with their Polars dtypes (``Enum``,
+    ``Time`` and nested columns included); partition columns keep the dtype they
+    were written with (a ``Date`` partition stays ``Date``). Columns added by
+    schema evolution read as nulls in older partitions. Filters on partition
+    columns are pushed down: partitions they exclude are not read.
 
-    return _hive.scan_partitions(root)
+    Parameters
+    ----------
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+        A Hive-partitioned dataset that vidiframe did not write is scanned with
+        the dtypes Polars infers.
+    storage_options
+        As for :func:`write_partitions`.
+
+    Returns
+    -------
+    polars.LazyFrame
+
+    Raises
+    ------
+    DatasetError
+        No dataset at ``root``, or a storage failure.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({
+    ...     "period_start_date": [dt.date(2025, 3, 1), dt.date(2025, 3, 2)],
+    ...     "gender_label": pl.Series(["male", "female"], dtype=pl.Enum(["male", "female"])),
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...     lf = vf.scan_partitions(tmp)
+    ...     out = lf.filter(pl.col("period_start_date") == dt.date(2025, 3, 2)).collect()
+    >>> out.schema == df.schema, out.rows()
+    (True, [(datetime.date(2025, 3, 2), 'female')])
+    """
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if location.local is not None and not location.local.is_dir():
+        raise DatasetError(f"no dataset at {location}: not a directory")
+    if _delta.is_delta(location, options):
+        return _delta.scan(location, options)
+    existing, _ = _hive.inspect(location, options)
+    if existing is None:
+        raise DatasetError(f"no dataset at {location}: it holds no Parquet file")
+    return _hive.scan(location, options, existing)
 
 
 def read_inventory(
     root: Root, *, storage_options: Mapping[str, str] | None = None
 ) -> DatasetInventory:
-    """What the dataset at ``root`` holds; an empty inventory when there is none."""
-    raise NotImplementedError
+    """What the dataset at ``root`` holds, read from its listing and metadata.
+
+    Parameters
+    ----------
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    storage_options
+        As for :func:`write_partitions`.
+
+    Returns
+    -------
+    DatasetInventory
+        Empty (``format=None``) when there is no dataset at ``root``.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({"period_start_date": [dt.date(2025, 3, 1)], "n": [1]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by=vf.by_period("month"))
+    ...     inventory = vf.read_inventory(tmp)
+    >>> inventory.format, inventory.partition_by, inventory.partitions, sorted(inventory.days)
+    ('parquet', ('period_start_month',), ((datetime.date(2025, 3, 1),),), [datetime.date(2025, 3, 1)])
+    """
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if location.local is not None and not location.local.exists():
+        return DatasetInventory(None)
+    if location.local is not None and not location.local.is_dir():
+        raise DatasetError(f"dataset root {location} is not a directory")
+    if _delta.is_delta(location, options):
+        layout, schema, partitions = _delta.inspect(location, options)
+        fmt: DatasetFormat = "delta"
+    else:
+        existing, partitions = _hive.inspect(location, options)
+        if existing is None:
+            return DatasetInventory(None)
+        if existing.layout is None:
+            raise DatasetError(
+                f"{existing.source} was not written by vidiframe: its partitions are unknown"
+            )
+        layout, schema, fmt = existing.layout, existing.full_schema, "parquet"
+    days: frozenset[dt.date] = frozenset()
+    if _DATE in layout.partition_by:
+        index = layout.partition_by.index(_DATE)
+        days = frozenset(p[index] for p in partitions)  # type: ignore[misc]
+    elif _DATE in schema and partitions:
+        # A month or year holds many days: ask the data which. Streaming keeps
+        # the memory to the distinct days, however many rows the dataset holds.
+        lf = scan_partitions(root, storage_options=storage_options)
+        found = lf.select(pl.col(_DATE).unique()).collect(engine="streaming")
+        days = frozenset(found.get_column(_DATE).drop_nulls().to_list())
+    return DatasetInventory(
+        format=fmt,
+        partition_by=layout.partition_by,
+        partition_dtypes=dict(layout.partition_dtypes),
+        partitions=tuple(partitions),
+        days=days,
+        schema=schema,
+    )
 
 
 def delete_partitions(
@@ -155,12 +393,46 @@ def delete_partitions(
     *,
     storage_options: Mapping[str, str] | None = None,
 ) -> tuple[PartitionValues, ...]:
-    """Remove whole partitions (value tuples in ``partition_by`` order); return those removed.
+    """Remove whole partitions; return those that were there and are now gone.
 
-    Partitions that are not there are ignored. Each removal is atomic for
-    readers (one unlink / DELETE per partition; one commit for Delta).
+    Each removal is atomic for readers: locally one ``unlink`` of the
+    partition's file, on object storage one DELETE of its object; for Delta all
+    of them are one commit.
+
+    Parameters
+    ----------
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    partitions
+        Partition value tuples, in ``partition_by`` order, as
+        :attr:`DatasetInventory.partitions` gives them. Those not present are
+        ignored.
+    storage_options
+        As for :func:`write_partitions`.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> day1, day2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    >>> df = pl.DataFrame({"period_start_date": [day1, day2], "n": [1, 2]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...     removed = vf.delete_partitions(tmp, [(day1,), (dt.date(2025, 3, 9),)])
+    ...     left = vf.scan_partitions(tmp).collect().rows()
+    >>> removed, left
+    (((datetime.date(2025, 3, 1),),), [(datetime.date(2025, 3, 2), 2)])
     """
-    raise NotImplementedError
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    wanted = [tuple(p) for p in partitions]
+    if location.local is not None and not location.local.is_dir():
+        return ()
+    with _lease.hold(location, options):
+        if _delta.is_delta(location, options):
+            return tuple(_delta.delete(location, options, wanted))
+        return tuple(_hive.delete(location, options, wanted))
 
 
 def replace_days(
@@ -169,28 +441,236 @@ def replace_days(
     *,
     days: Collection[dt.date],
     partition_by: str | pl.Expr | Sequence[str | pl.Expr],
-    date_column: str = "period_start_date",
-    format: DatasetFormat = "parquet",  # noqa: A002
+    date_column: str = _DATE_DEFAULT,
+    format: DatasetFormat = "parquet",
     schema_mode: SchemaMode = "evolve",
     storage_options: Mapping[str, str] | None = None,
 ) -> PartitionChanges:
-    """Replace every row of the given days by the rows of ``df``, keeping other days.
+    """Replace every row of the given days by the rows of ``df``, keeping the other days.
 
-    ``df`` holds the new rows of ``days`` (possibly none for some, or all, of
-    them). A partition coarser than a day (a month, a year) keeps the rows of
-    its other days; a partition left without rows is removed. For Delta this is
-    one commit (a predicate overwrite on the partitions touched and the days).
+    This is how a re-fetch of some days lands in a dataset partitioned by a
+    coarser period: a month partition keeps the rows of its other days, and
+    gets the new rows of ``days``; a partition left without rows is removed (a
+    day that no longer has rows must not keep stale ones). Hive partitions are
+    each replaced atomically (see :func:`write_partitions`); for Delta the whole
+    call is one commit (an overwrite with a predicate on ``days``).
+
+    Parameters
+    ----------
+    df
+        The new rows of ``days``; it may hold none for some or all of them, and
+        no row of another day.
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    days
+        The days whose stored rows are replaced.
+    partition_by
+        The dataset's partitioning, as for :func:`write_partitions`.
+    date_column
+        The ``Date`` column that holds each row's day.
+    format, schema_mode, storage_options
+        As for :func:`write_partitions`.
+
+    Returns
+    -------
+    PartitionChanges
+        The partitions written and removed.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> d1, d2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    >>> df = pl.DataFrame({"period_start_date": [d1, d2], "n": [1, 2]})
+    >>> month = vf.by_period("month")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by=month)
+    ...     new = pl.DataFrame({"period_start_date": [d2], "n": [20]})
+    ...     changes = vf.replace_days(new, tmp, days=[d2], partition_by=month)
+    ...     rows = vf.scan_partitions(tmp).select("period_start_date", "n").collect().rows()
+    >>> changes.written, rows
+    (((datetime.date(2025, 3, 1),),), [(datetime.date(2025, 3, 1), 1), (datetime.date(2025, 3, 2), 20)])
     """
-    raise NotImplementedError
+    _check_choice("format", format, ("parquet", "delta"))
+    _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    day_set = sorted(set(days))
+    frame, layout = partition_frame(df, partition_by)
+    if date_column not in frame.columns or frame.schema[date_column] != pl.Date():
+        raise DatasetError(f"replace_days needs a Date column {date_column!r} in the frame")
+    outside = frame.filter(~pl.col(date_column).is_in(day_set))
+    if outside.height:
+        raise DatasetError(
+            f"the frame holds {outside.height} row(s) of days not in days "
+            f"(first: {outside[date_column][0]}); nothing was written"
+        )
+    with _lease.hold(location, options):
+        _check_format(location, options, format)
+        if format == "delta":
+            parts = _delta.write(
+                frame,
+                layout,
+                location,
+                options,
+                mode="replace",
+                schema_mode=schema_mode,
+                days=day_set,
+                date_column=date_column,
+            )
+            return PartitionChanges(written=tuple(p.values for p in parts))
+        existing, stored = _hive.inspect(location, options)
+        touched = _touched(
+            frame,
+            layout=layout,
+            days=day_set,
+            date_column=date_column,
+            existing=existing,
+            location=location,
+            options=options,
+        )
+        stored_touched = [v for v in touched if v in set(stored)]
+        if stored_touched and existing is not None:
+            keys = list(layout.partition_by)
+            wanted = pl.DataFrame(
+                stored_touched, schema={k: layout.partition_dtypes[k] for k in keys}, orient="row"
+            )
+            kept = (
+                _hive.scan(location, options, existing)
+                .join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
+                .filter(~pl.col(date_column).is_in(day_set))
+                .collect()
+            )
+            if kept.height:
+                # Partition columns an expression computed are recomputed from the rows.
+                computed = [k for k in keys if k not in df.columns]
+                kept = kept.drop(computed)
+                base = frame.drop(computed)
+                missing = [c for c in base.columns if c not in kept.columns]
+                kept = kept.with_columns(pl.lit(None, base.schema[c]).alias(c) for c in missing)
+                extra = [c for c in kept.columns if c not in base.columns]
+                if extra:
+                    raise SchemaConflictError(
+                        f"the frame does not fit the dataset at {location}; nothing was "
+                        f"written:\n  only in the dataset: {', '.join(extra)}",
+                        column=extra[0],
+                    )
+                merged = pl.concat([kept.select(base.columns), base], how="vertical_relaxed")
+                # Stable sort by day: each day's rows keep their order.
+                merged = merged.sort(date_column, maintain_order=True)
+                frame, layout = partition_frame(merged, partition_by)
+        from vidiframe._partitioning import partition_dir
+
+        remove = [partition_dir(layout.partition_by, v) for v in stored_touched]
+        parts, removed, _ = _hive.write(
+            frame,
+            layout,
+            location,
+            options,
+            mode="replace",
+            schema_mode=schema_mode,
+            compression="zstd",
+            compression_level=None,
+            row_group_size=262_144,
+            remove=remove,
+        )
+        removed_values = [
+            v for v in stored_touched if partition_dir(layout.partition_by, v) in removed
+        ]
+        return PartitionChanges(
+            written=tuple(p.values for p in parts), removed=tuple(removed_values)
+        )
 
 
 def dataset_lock(
     root: Root, *, storage_options: Mapping[str, str] | None = None
 ) -> AbstractContextManager[None]:
-    """Hold the dataset's writer lock across several operations; re-entrant for its holder.
+    """Hold a dataset's writer lock across several operations.
 
-    Locally an exclusive ``flock`` on the root directory; on object storage a
-    lease object beside the root, created with a conditional PUT and taken over
-    once expired. Another holder -> :class:`~vidiframe.DatasetError` at once.
+    Inside the block, :func:`write_partitions`, :func:`replace_days` and
+    :func:`delete_partitions` on the same ``root`` from this process (any
+    thread) do not lock again; the lock is re-entrant within the process.
+    Another process (or machine) holding it makes this raise at once.
+
+    Locally the lock is an exclusive ``flock`` on the root directory (created if
+    missing), released by the kernel if the holder dies. On object storage it is
+    a lease object beside the root (``<parent>/.<name>.vidiframe-lease``),
+    created with a conditional PUT, renewed while held, and taken over by
+    another writer once expired (10 minutes after its holder stopped renewing
+    it, e.g. was killed).
+
+    Raises
+    ------
+    DatasetError
+        Another writer holds the lock (the message says who and until when).
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({"period_start_date": [dt.date(2025, 3, 1)], "n": [1]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with vf.dataset_lock(tmp):
+    ...         _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...         inventory = vf.read_inventory(tmp)
+    >>> inventory.partitions
+    ((datetime.date(2025, 3, 1),),)
     """
-    raise NotImplementedError
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    return _lease.dataset_lock(location, options)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise InvalidRequestError(f"{name} must be one of {shown}, not {value!r}")
+
+
+def _check_format(location: Location, options: Mapping[str, str], format: str) -> None:
+    """Refuse to write one format into a dataset of the other."""
+    is_delta = (
+        _delta.is_delta(location, options)
+        if format == "delta" or location.local is None or location.local.exists()
+        else False
+    )
+    if format == "delta" and not is_delta:
+        existing, _ = _hive.inspect(location, options)
+        if existing is not None:
+            raise DatasetError(
+                f"{location} holds a Hive Parquet dataset; write it with format='parquet' "
+                "or choose another root for the Delta table"
+            )
+    elif format == "parquet" and is_delta:
+        raise DatasetError(f"{location} holds a Delta table; write it with format='delta'")
+
+
+def _touched(
+    frame: pl.DataFrame,
+    *,
+    layout: Layout,
+    days: Sequence[dt.date],
+    date_column: str,
+    existing: _hive.Existing | None,
+    location: Location,
+    options: Mapping[str, str],
+) -> list[PartitionValues]:
+    """The partitions that hold, or will hold, rows of ``days``."""
+    keys = list(layout.partition_by)
+    out: set[PartitionValues] = {tuple(row) for row in frame.select(keys).unique().iter_rows()}
+    if existing is None or existing.layout is None or not days:
+        return sorted(out)
+    found = (
+        _hive.scan(location, options, existing)
+        .filter(pl.col(date_column).is_in(list(days)))
+        .select(keys)
+        .unique()
+        .collect(engine="streaming")
+    )
+    out.update(tuple(row) for row in found.iter_rows())
+    return sorted(out)

@@ -1,31 +1,43 @@
-"""Hive-partitioned Parquet datasets: replace partitions atomically, scan them lazily.
+"""Hive-partitioned Parquet datasets on a local disk or an object store.
 
-Layout of a dataset written by :func:`write_partitions`::
+Layout of a dataset written by :func:`vidiframe.write_partitions`::
 
     root/
       period_start_date=2025-03-01/part-0.parquet
       period_start_date=2025-03-02/part-0.parquet
 
-One file per partition, partition columns only in the directory names (the Hive
-convention, which Spark, PyArrow, DuckDB and Polars read). Every file carries the
-dataset's layout (column order, partition columns and their dtypes) in its
-footer, under the key ``vidiframe.dataset``: the files are the only record of
-the schema, so there is no side file to fall out of step with them.
+One file (one object) per partition, partition columns only in the directory
+names (the Hive convention, which Spark, PyArrow, DuckDB and Polars read).
+Every file carries the dataset's layout (column order, partition columns and
+their dtypes) in its footer, under the key ``vidiframe.dataset``; there is no
+side file to fall out of step with the files.
 
-A partition is replaced by writing the new file completely under a hidden
-temporary name outside ``root`` and renaming it onto ``part-0.parquet``; one
+**Which file holds the dataset's layout.** Schema evolution only ever adds
+columns, and every file a call writes carries the layout of that call, so the
+most recently written file carries the current layout (and the current Polars
+schema, in its own footer); older files may lack the newest columns, which
+scans fill with nulls. "Most recent" is the file's modification time (the
+object's ``Last-Modified`` on object storage); files tied at the newest time
+are all read, and the widest layout wins.
+
+**Replacing a partition.** Locally, the new file is written completely under a
+hidden temporary name outside ``root`` and renamed onto ``part-0.parquet``; one
 ``rename(2)`` is atomic on POSIX file systems, so an ``open()`` of a partition
-gets the old file or the new one, whole.
+gets the old file or the new one, whole. On object storage the new file is one
+PUT of the whole object: the store makes it visible at once, whole, or not at
+all, and there is never a temporary object. A PUT whose bytes equal the stored
+object's is skipped, so writing the same frame twice changes no object.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import io
 import os
 import shutil
+import struct
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,434 +45,381 @@ from typing import Literal
 
 import polars as pl
 
-from vidiframe._errors import DatasetError, SchemaConflictError
-from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
+from vidiframe._errors import DatasetError
+from vidiframe._layout import (
+    METADATA_KEY,
+    Layout,
+    Part,
+    SchemaMode,
+    fit_frame,
+    parse_partition_dir,
+    split,
+)
+from vidiframe._partitioning import partition_dir
+from vidiframe._storage import Location, ObjectStorage, polars_options
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows has no flock; one writer is then up to the user
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["WriteMode", "scan_partitions", "write_partitions"]
+__all__ = ["delete", "inspect", "scan", "write"]
 
 WriteMode = Literal["replace", "skip", "error"]
 ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
 
-#: The footer key holding the dataset layout.
-METADATA_KEY = "vidiframe.dataset"
 #: The name of the one file of each partition.
 FILE_NAME = "part-0.parquet"
-_FORMAT = 1
 _STAGING_SUFFIX = ".vidiframe-staging"
 # Name prefixes engines skip: Spark and PyArrow skip such files and directories;
 # Polars skips only such files, and only when told (hidden_file_prefix).
 _HIDDEN = (".", "_")
+# Concurrent PUTs to an object store: the network, not the CPU, is the limit.
+_PUT_THREADS = 8
 
 
 def _checkpoint(step: str) -> None:
     """Mark a step of a write; a no-op the crash and reader tests replace to stop the writer.
 
     Steps, in order: ``locked``, ``recovered``, ``staged`` (every new file is
-    written and fsynced in the staging directory), then for each partition
-    ``committing:<partition dir>`` (its directories exist, the rename is next)
-    and ``committed:<partition dir>``, and last ``done``.
+    written and fsynced in the staging directory, or encoded in memory for an
+    object store), then for each partition ``committing:<partition dir>`` (its
+    directories exist, the rename or PUT is next) and ``committed:<partition
+    dir>``, and last ``done``.
     """
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """What every file of a dataset records about the whole dataset."""
+# -- what is stored -------------------------------------------------------------------------
 
-    columns: tuple[str, ...]
-    partition_by: tuple[str, ...]
-    partition_dtypes: Mapping[str, pl.DataType]
+
+@dataclass(frozen=True)
+class DataFile:
+    """One visible ``*.parquet`` file of a dataset; ``rel`` is relative to the root."""
+
+    rel: str
+    size: int
+    modified: float | int
 
     @property
-    def data_columns(self) -> tuple[str, ...]:
-        """The columns stored inside the files, in order."""
-        return tuple(c for c in self.columns if c not in self.partition_by)
-
-    def to_json(self) -> str:
-        # Sorted keys and no whitespace: the same layout is the same footer bytes.
-        return json.dumps(
-            {
-                "format": _FORMAT,
-                "columns": list(self.columns),
-                "partition_by": list(self.partition_by),
-                "partition_dtypes": {k: str(v) for k, v in self.partition_dtypes.items()},
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str, *, path: Path) -> _Layout:
-        try:
-            raw = json.loads(text)
-            if raw["format"] != _FORMAT:
-                raise DatasetError(
-                    f"{path} was written by a newer vidiframe (dataset format {raw['format']})"
-                )
-            return cls(
-                columns=tuple(raw["columns"]),
-                partition_by=tuple(raw["partition_by"]),
-                partition_dtypes={
-                    k: PARTITION_DTYPES[v] for k, v in raw["partition_dtypes"].items()
-                },
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DatasetError(f"{path} has an unreadable {METADATA_KEY!r} footer entry") from exc
+    def directory(self) -> str:
+        return self.rel.rpartition("/")[0]
 
 
 @dataclass(frozen=True)
-class _Existing:
-    """The layout and file schema of a dataset on disk, read from one of its files."""
+class Existing:
+    """The stored dataset: its files, and the layout and data schema of the newest."""
 
-    layout: _Layout | None  # None for a file vidiframe did not write
-    schema: pl.Schema
-    file: Path
+    files: tuple[DataFile, ...]
+    layout: Layout | None  # None for a dataset vidiframe did not write
+    schema: pl.Schema  # the data columns of the newest file
+    source: str  # the file the layout was read from, for messages
+
+    @property
+    def full_schema(self) -> pl.Schema:
+        """Data and partition columns, in the layout's order."""
+        if self.layout is None:
+            return self.schema
+        merged = {**dict(self.schema), **self.layout.partition_dtypes}
+        return pl.Schema({c: merged[c] for c in self.layout.columns})
+
+    def partitions(self) -> dict[str, DataFile]:
+        """The partition directories that hold ``part-0.parquet``."""
+        return {f.directory: f for f in self.files if f.rel.endswith(f"/{FILE_NAME}")}
 
 
-# -- writing ------------------------------------------------------------------------------
+def _visible(rel: str) -> bool:
+    return not any(name.startswith(_HIDDEN) for name in rel.split("/"))
 
 
-def write_partitions(
-    df: pl.DataFrame,
-    root: str | os.PathLike[str],
-    *,
-    partition_by: str | pl.Expr | Sequence[str | pl.Expr],
-    mode: WriteMode = "replace",
-    compression: ParquetCompression = "zstd",
-    compression_level: int | None = None,
-    row_group_size: int = 262_144,
-) -> list[Path]:
-    """Write a frame as a Hive-partitioned Parquet dataset, replacing whole partitions.
+class _Files:
+    """Reading the files of a dataset, locally or on an object store."""
 
-    Each distinct value of the partition columns is one partition, stored as
-    ``root/<column>=<value>/.../part-0.parquet``; the partition columns live in
-    the directory names only. Partitions of ``root`` that ``df`` has no rows for
-    are not touched.
+    def __init__(self, location: Location, storage_options: Mapping[str, str]) -> None:
+        self.location = location
+        self.remote = (
+            None if location.local is not None else ObjectStorage(location, storage_options)
+        )
 
-    Guarantees, on a local POSIX file system:
+    def list(self) -> list[DataFile]:
+        """The visible ``*.parquet`` files, sorted by path."""
+        if self.remote is not None:
+            return [
+                DataFile(o.path, o.size, o.last_modified.timestamp())
+                for o in self.remote.list()
+                if o.path.endswith(".parquet") and _visible(o.path)
+            ]
+        root = self.location.local
+        assert root is not None
+        out: list[DataFile] = []
+        if root.exists() and not root.is_dir():
+            raise DatasetError(f"dataset root {root} is not a directory")
 
-    - **Atomic replacement.** The new file of a partition is written and fsynced
-      under a hidden temporary name in ``.<root name>.vidiframe-staging`` next to
-      ``root``, then renamed onto ``part-0.parquet`` (one ``rename(2)``). An
-      ``open()`` of a partition file returns the complete old file or the
-      complete new one; a reader that opened the old file keeps reading it; the
-      file never goes missing. No temporary file is ever inside ``root`` nor
-      named ``*.parquet``.
-    - **Crash safety.** A writer killed at any moment leaves every partition
-      either at its previous version or at its new version. The partitions of
-      one call are renamed one after the other in sorted order, after all of
-      them are staged: a killed call may leave some partitions new and the
-      others old. The next write removes what a killed writer left in the
-      staging directory. (Should ``root`` be a mount point, the staging
-      directory is ``root/.vidiframe-staging`` instead, which engines skip.)
-    - **Idempotence.** Writing an equal frame again (same rows in the same order,
-      however its memory is chunked) leaves byte-identical files, with the
-      same Polars version and options.
-    - **One schema per dataset.** The frame must have the dataset's columns and
-      dtypes and partition columns (column order may differ: the dataset's is
-      used). A conflicting frame raises :class:`~vidiframe.SchemaConflictError`
-      before anything is written.
-    - **One writer at a time.** Writers to the same ``root`` wait for each other
-      (``flock`` on ``root``). Readers take no lock: a query that is running
-      while partitions are replaced may see some partitions old and others new,
-      each of them whole.
+        def walk(directory: Path, rel: str) -> None:
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            for entry in entries:
+                if entry.name.startswith(_HIDDEN):
+                    continue
+                path = f"{rel}{entry.name}"
+                if entry.is_dir():
+                    walk(Path(entry.path), f"{path}/")
+                elif entry.name.endswith(".parquet") and entry.is_file():
+                    stat = entry.stat()
+                    out.append(DataFile(path, stat.st_size, stat.st_mtime_ns))
 
-    Parameters
-    ----------
-    df
-        The frame to write.
-    root
-        The dataset directory, created if needed.
-    partition_by
-        Partition columns: names of columns of ``df``, or expressions adding a
-        new column such as :func:`~vidiframe._partitioning.by_period`
-        ``("month")``. Partition columns must be ``Date``, ``String`` or integer
-        and hold no null (nor empty string).
-    mode
-        What to do with a partition that already exists: ``"replace"`` it,
-        ``"skip"`` it (keep the stored version), or raise an ``"error"`` before
-        anything is written.
-    compression, compression_level
-        Passed to :meth:`polars.DataFrame.write_parquet`.
-    row_group_size
-        Rows per Parquet row group. Fixed rather than Polars' default, whose row
-        groups follow the frame's memory chunks: equal frames give equal bytes.
+        walk(root, "")
+        return out
 
-    Returns
-    -------
-    list of pathlib.Path
-        The partition files written, in the order they were replaced.
-
-    Raises
-    ------
-    SchemaConflictError
-        The frame's columns, dtypes or partition columns differ from the dataset's.
-    DatasetError
-        Invalid partition columns or values, an existing partition with
-        ``mode="error"``, or a ``root`` holding files vidiframe did not write.
-
-    Examples
-    --------
-    >>> import datetime as dt, tempfile
-    >>> import polars as pl
-    >>> import vidiframe as vf
-    >>> df = pl.DataFrame({
-    ...     "period_start_date": [dt.date(2025, 3, 1), dt.date(2025, 3, 2)],
-    ...     "watcher_count": [12, 7],
-    ... })
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     files = vf.write_partitions(df, tmp, partition_by="period_start_date")
-    ...     [f.relative_to(tmp).as_posix() for f in files]
-    ['period_start_date=2025-03-01/part-0.parquet', 'period_start_date=2025-03-02/part-0.parquet']
-    """
-    if not isinstance(df, pl.DataFrame):
-        raise TypeError(f"write_partitions expects a polars.DataFrame, not {type(df).__name__}")
-    if mode not in ("replace", "skip", "error"):
-        raise ValueError(f"mode must be 'replace', 'skip' or 'error', not {mode!r}")
-    frame, layout = _partition_frame(df, partition_by)
-    parts = _split(frame, layout)
-
-    root_path = Path(root)
-    if root_path.exists() and not root_path.is_dir():
-        raise DatasetError(f"dataset root {root_path} is not a directory")
-    if not parts and not root_path.exists():
-        return []
-    created_root = not root_path.exists()
-    root_path.mkdir(parents=True, exist_ok=True)
-    # Resolved only to place the staging directory: a symlinked root's parent may
-    # be on another file system. Returned paths stay under root as given.
-    real_root = root_path.resolve()
-
-    with _locked(root_path):
-        _checkpoint("locked")
-        staging = _staging_dir(real_root)
-        if staging.exists():
-            shutil.rmtree(staging)
-        _checkpoint("recovered")
-
-        existing = _read_existing(root_path)
-        if existing is not None:
-            if existing.layout is None:
-                raise DatasetError(
-                    f"{existing.file} was not written by vidiframe; "
-                    f"write to an empty directory or one vidiframe wrote"
-                )
-            layout = _align(frame, layout, existing.layout, existing, root_path)
-            parts = [(rel, part.select(layout.data_columns)) for rel, part in parts]
-        parts = _apply_mode(root_path, parts, mode)
-        if not parts:
-            return []
-
-        staging.mkdir()
+    def footer(self, file: DataFile) -> tuple[dict[str, str], pl.Schema]:
+        """The key-value metadata and Polars schema in one file's footer."""
+        if self.remote is None:
+            assert self.location.local is not None
+            path = self.location.local / file.rel
+            try:
+                return pl.read_parquet_metadata(path), pl.Schema(pl.read_parquet_schema(path))
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise _UnreadableError(str(exc)) from None
+        # Only the footer is fetched: its length, then itself. Polars reads the
+        # footer of "PAR1" + footer + length + "PAR1" as it would the whole file.
+        tail = self.remote.get_range(file.rel, max(file.size - 8, 0), file.size)
+        if len(tail) != 8 or tail[4:] != b"PAR1":
+            raise _UnreadableError("not a Parquet file")
+        length = struct.unpack("<I", tail[:4])[0]
+        footer = self.remote.get_range(file.rel, file.size - 8 - length, file.size)
+        buffer = b"PAR1" + footer
         try:
-            staged = _stage(
-                parts,
-                staging,
-                metadata={METADATA_KEY: layout.to_json()},
-                compression=compression,
-                compression_level=compression_level,
-                row_group_size=row_group_size,
+            return (
+                pl.read_parquet_metadata(io.BytesIO(buffer)),
+                pl.Schema(pl.read_parquet_schema(io.BytesIO(buffer))),
             )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _checkpoint("staged")
+        except pl.exceptions.PolarsError as exc:
+            raise _UnreadableError(str(exc)) from None
 
-        written, to_sync = _commit(root_path, staged)
-        if created_root:
-            to_sync.add(real_root.parent)
-        for directory in sorted(to_sync):
-            _fsync_dir(directory)
-        staging.rmdir()
-        _checkpoint("done")
-    return written
-
-
-def _partition_frame(
-    df: pl.DataFrame, partition_by: str | pl.Expr | Sequence[str | pl.Expr]
-) -> tuple[pl.DataFrame, _Layout]:
-    """Add the partition columns computed by expressions; check every partition column."""
-    items = [partition_by] if isinstance(partition_by, (str, pl.Expr)) else list(partition_by)
-    if not items:
-        raise DatasetError("partition_by needs at least one column")
-    keys: list[str] = []
-    new_columns: list[pl.Expr] = []
-    for entry in items:
-        # pl.col("x") is the column x itself, not a new column.
-        item = (
-            entry.meta.output_name()
-            if isinstance(entry, pl.Expr) and entry.meta.is_column()
-            else entry
+    def existing(self) -> Existing | None:
+        """The stored dataset, or ``None`` when the root holds no Parquet file."""
+        files = self.list()
+        if not files:
+            return None
+        times = sorted({f.modified for f in files}, reverse=True)
+        unreadable: list[str] = []
+        foreign: tuple[Layout | None, pl.Schema, str] | None = None
+        for when in times:
+            best: tuple[Layout | None, pl.Schema, str] | None = None
+            for file in (f for f in files if f.modified == when):
+                where = self.location.join(file.rel)
+                try:
+                    metadata, schema = self.footer(file)
+                except _UnreadableError:
+                    # A damaged file fails the queries that read it, not the others.
+                    unreadable.append(where)
+                    continue
+                text = metadata.get(METADATA_KEY)
+                layout = None if text is None else Layout.from_json(text, where=where)
+                if layout is not None and tuple(schema) != layout.data_columns:
+                    raise DatasetError(f"{where} does not hold the columns its footer lists")
+                if best is None or (
+                    layout is not None
+                    and (best[0] is None or len(layout.columns) > len(best[0].columns))
+                ):
+                    best = (layout, schema, where)
+            if best is not None and best[0] is not None:
+                return Existing(tuple(files), best[0], best[1], best[2])
+            # Only files vidiframe did not write at this time: an older file may
+            # still carry the layout (a foreign file dropped into a partition).
+            foreign = foreign or best
+        if foreign is not None:
+            return Existing(tuple(files), None, foreign[1], foreign[2])
+        raise DatasetError(
+            f"no Parquet file of {self.location} has a readable footer: {unreadable[:3]}"
         )
-        if isinstance(item, str):
-            if item not in df.columns:
-                raise DatasetError(f"partition column {item!r} is not a column of the frame")
-            keys.append(item)
-        elif isinstance(item, pl.Expr):
-            name = item.meta.output_name(raise_if_undetermined=False)
-            if name is None or name in df.columns:
-                # Partition columns are stored only in directory names: an
-                # expression overwriting a column would silently change its values.
-                raise DatasetError(
-                    f"partition_by expression {item} must add a new column: name it with .alias()"
-                )
-            keys.append(name)
-            new_columns.append(item)
-        else:
-            raise TypeError(
-                f"partition_by items must be str or polars.Expr, not {type(item).__name__}"
-            )
-    if len(set(keys)) != len(keys):
-        raise DatasetError(f"partition_by names a column twice: {keys}")
-    frame = df.with_columns(new_columns) if new_columns else df
-    for key in keys:
-        problem = check_partition_column(key, frame.schema[key])
-        if problem is not None:
-            raise DatasetError(problem)
-    if len(keys) == frame.width:
-        raise DatasetError("every column is a partition column: no column is left for the files")
-    nulls = frame.select(pl.col(keys).null_count()).row(0)
-    if any(nulls):
-        bad = [k for k, n in zip(keys, nulls, strict=True) if n]
-        raise DatasetError(f"partition column(s) {bad} hold nulls; fill or filter them first")
-    layout = _Layout(
-        columns=tuple(frame.columns),
-        partition_by=tuple(keys),
-        partition_dtypes={k: frame.schema[k] for k in keys},
-    )
-    return frame, layout
 
 
-def _split(frame: pl.DataFrame, layout: _Layout) -> list[tuple[str, pl.DataFrame]]:
-    """The frame's partitions as ``(relative dir, rows without partition columns)``, sorted."""
-    if frame.height == 0:
-        return []
-    keys = list(layout.partition_by)
-    runs = frame.select(pl.struct(keys).rle().alias("run")).unnest("run")
-    groups: dict[tuple[object, ...], pl.DataFrame]
-    if runs["value"].n_unique() == runs.height:
-        # Each partition's rows are already together (exports come in time order):
-        # zero-copy slices instead of partition_by's copy of the whole frame.
-        groups, offset = {}, 0
-        for length, value in zip(runs["len"], runs["value"], strict=True):
-            groups[tuple(value[k] for k in keys)] = frame.slice(offset, length)
-            offset += length
-    else:
-        groups = frame.partition_by(keys, maintain_order=True, as_dict=True)
-    out = []
-    for values in sorted(groups):
-        try:
-            rel = partition_dir(layout.partition_by, values)
-        except ValueError as exc:
-            raise DatasetError(str(exc)) from None
-        out.append((rel, groups[values].select(layout.data_columns)))
-    return out
+class _UnreadableError(Exception):
+    """A file whose Parquet footer cannot be read."""
 
 
-def _align(
-    frame: pl.DataFrame, layout: _Layout, have: _Layout, existing: _Existing, root: Path
-) -> _Layout:
-    """The dataset's layout ``have``, after checking the frame fits it."""
-    problems: list[str] = []
-    first_column: str | None = None
-    if layout.partition_by != have.partition_by:
-        problems.append(
-            f"partition_by: frame {list(layout.partition_by)}, dataset {list(have.partition_by)}"
-        )
-    frame_schema = frame.schema
-    dataset_schema = dict(existing.schema)
-    dataset_schema.update(have.partition_dtypes)
-    for name in frame.columns:
-        if name not in dataset_schema:
-            problems.append(f"only in the frame: {name} ({frame_schema[name]})")
-            first_column = first_column or name
-        elif frame_schema[name] != dataset_schema[name]:
-            problems.append(
-                f"{name}: frame has {frame_schema[name]}, dataset has {dataset_schema[name]}"
-            )
-            first_column = first_column or name
-    for name, dtype in dataset_schema.items():
-        if name not in frame_schema:
-            problems.append(f"only in the dataset: {name} ({dtype})")
-            first_column = first_column or name
-    if problems:
-        details = "\n  ".join(problems)
-        raise SchemaConflictError(
-            f"the frame does not fit the dataset at {root} "
-            f"(schema of {existing.file.relative_to(root).as_posix()}); "
-            f"nothing was written:\n  {details}",
-            column=first_column,
-        )
-    return have
+# -- writing --------------------------------------------------------------------------------
 
 
-def _apply_mode(
-    root: Path, parts: list[tuple[str, pl.DataFrame]], mode: WriteMode
-) -> list[tuple[str, pl.DataFrame]]:
-    kept = []
-    existing = []
-    for rel, part in parts:
-        directory = root / rel
-        if directory.is_dir():
-            foreign = sorted(
-                e.name
-                for e in os.scandir(directory)
-                if e.name != FILE_NAME
-                and not e.name.startswith(_HIDDEN)
-                and e.name.endswith(".parquet")
-            )
-            if foreign:
-                # Replacing part-0.parquet would leave these next to the new rows.
-                raise DatasetError(
-                    f"partition {rel} holds files vidiframe did not write: {foreign}"
-                )
-        if (directory / FILE_NAME).exists():
-            existing.append(rel)
-            if mode == "skip":
-                continue
-        kept.append((rel, part))
-    if mode == "error" and existing:
-        shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-        raise DatasetError(f"{len(existing)} partition(s) already exist in {root}: {shown}")
-    return kept
-
-
-def _stage(
-    parts: list[tuple[str, pl.DataFrame]],
-    staging: Path,
+def write(
+    frame: pl.DataFrame,
+    layout: Layout,
+    location: Location,
+    storage_options: Mapping[str, str],
     *,
-    metadata: dict[str, str],
+    mode: WriteMode,
+    schema_mode: SchemaMode,
     compression: ParquetCompression,
     compression_level: int | None,
     row_group_size: int,
+    remove: Sequence[str] = (),
+) -> tuple[list[Part], list[str], list[Path] | list[str]]:
+    """Write ``frame``'s partitions (the caller holds the lock).
+
+    ``remove`` lists partition directories to delete after the writes (those a
+    replace left without rows). Returns the parts written, the directories
+    removed, and the files written (paths locally, URLs on object storage).
+    """
+    files = _Files(location, storage_options)
+    existing = files.existing()
+    root = location.url
+    if existing is not None:
+        if existing.layout is None:
+            raise DatasetError(
+                f"{existing.source} was not written by vidiframe; "
+                f"write to an empty directory or one vidiframe wrote"
+            )
+        frame, layout = fit_frame(
+            frame,
+            layout,
+            existing.layout,
+            existing.full_schema,
+            schema_mode=schema_mode,
+            where=root,
+        )
+    parts = split(frame, layout)
+    stored = existing.partitions() if existing is not None else {}
+    _check_foreign(existing, parts, location)
+    if mode == "skip":
+        parts = [p for p in parts if p.rel not in stored]
+    elif mode == "error":
+        clash = [p.rel for p in parts if p.rel in stored]
+        if clash:
+            shown = ", ".join(clash[:5]) + (", ..." if len(clash) > 5 else "")
+            raise DatasetError(f"{len(clash)} partition(s) already exist in {root}: {shown}")
+    remove = [r for r in remove if r in stored and r not in {p.rel for p in parts}]
+    metadata = {METADATA_KEY: layout.to_json()}
+    options = {
+        "compression": compression,
+        "compression_level": compression_level,
+        "row_group_size": row_group_size,
+        "metadata": metadata,
+    }
+    if location.local is not None:
+        written_paths = _write_local(location.local, parts, options) if parts else []
+        for rel in remove:
+            _remove_local(location.local, rel)
+        return parts, list(remove), written_paths
+    assert files.remote is not None
+    urls = _write_remote(files.remote, parts, stored, options)
+    for rel in remove:
+        files.remote.delete(f"{rel}/{FILE_NAME}")
+    return parts, list(remove), urls
+
+
+def _check_foreign(existing: Existing | None, parts: list[Part], location: Location) -> None:
+    if existing is None:
+        return
+    targets = {p.rel for p in parts}
+    foreign: dict[str, list[str]] = {}
+    for f in existing.files:
+        if f.directory in targets and f.rel.rpartition("/")[2] != FILE_NAME:
+            foreign.setdefault(f.directory, []).append(f.rel.rpartition("/")[2])
+    if foreign:
+        # Replacing part-0.parquet would leave these next to the new rows.
+        rel = min(foreign)
+        raise DatasetError(
+            f"partition {rel} holds files vidiframe did not write: {sorted(foreign[rel])} "
+            f"(dataset {location})"
+        )
+
+
+def _encode(part: Part, options: Mapping[str, object]) -> bytes:
+    buffer = io.BytesIO()
+    part.frame.write_parquet(buffer, **options)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _write_remote(
+    storage: ObjectStorage,
+    parts: list[Part],
+    stored: Mapping[str, DataFile],
+    options: Mapping[str, object],
+) -> list[str]:
+    """Encode every partition, then PUT those whose bytes differ from the stored object."""
+    _checkpoint("locked")
+    _checkpoint("recovered")
+    if not parts:
+        _checkpoint("done")
+        return []
+    workers = max(1, min(len(parts), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        encoded = list(pool.map(lambda p: _encode(p, options), parts))
+    _checkpoint("staged")
+
+    def commit(index: int) -> str | None:
+        part, data = parts[index], encoded[index]
+        key = f"{part.rel}/{FILE_NAME}"
+        old = stored.get(part.rel)
+        # Same size first (from the listing), then the bytes: an equal object is
+        # left alone, so a rewrite of the same frame changes nothing stored.
+        if old is not None and old.size == len(data):
+            with contextlib.suppress(FileNotFoundError):
+                if storage.get(key) == data:
+                    return None
+        _checkpoint(f"committing:{part.rel}")
+        storage.put(key, data)
+        _checkpoint(f"committed:{part.rel}")
+        return storage.location.join(key)
+
+    with ThreadPoolExecutor(max_workers=min(_PUT_THREADS, len(parts))) as pool:
+        results = list(pool.map(commit, range(len(parts))))
+    _checkpoint("done")
+    return [r for r in results if r is not None]
+
+
+def _write_local(root: Path, parts: list[Part], options: Mapping[str, object]) -> list[Path]:
+    """Stage every partition's file beside ``root``, then rename each onto its partition."""
+    created_root = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    # Resolved only to place the staging directory: a symlinked root's parent may
+    # be on another file system. Returned paths stay under root as given.
+    real_root = root.resolve()
+    _checkpoint("locked")
+    staging = _staging_dir(real_root)
+    if staging.exists():
+        shutil.rmtree(staging)
+    _checkpoint("recovered")
+    staging.mkdir()
+    try:
+        staged = _stage(parts, staging, options)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _checkpoint("staged")
+    written, to_sync = _commit(root, staged)
+    if created_root:
+        to_sync.add(real_root.parent)
+    for directory in sorted(to_sync):
+        _fsync_dir(directory)
+    staging.rmdir()
+    _checkpoint("done")
+    return written
+
+
+def _stage(
+    parts: list[Part], staging: Path, options: Mapping[str, object]
 ) -> list[tuple[str, Path]]:
     """Write every partition's new file into ``staging``, fsynced; return ``(rel, temp)``."""
     token = uuid.uuid4().hex
 
-    def write(index: int) -> tuple[str, Path]:
-        rel, part = parts[index]
+    def write_one(index: int) -> tuple[str, Path]:
+        part = parts[index]
         # Leading '.' and a '.tmp' suffix: skipped by engines, unmatched by '*.parquet'.
         temp = staging / f".{index:06d}-{token}.parquet.tmp"
-        part.write_parquet(
-            temp,
-            compression=compression,
-            compression_level=compression_level,
-            row_group_size=row_group_size,
-            metadata=metadata,
-        )
-        _fsync_file(temp)
-        return rel, temp
+        try:
+            part.frame.write_parquet(temp, **options)  # type: ignore[arg-type]
+            _fsync_file(temp)
+        except OSError as exc:
+            raise DatasetError(
+                f"could not write the new file of {part.rel} in {staging}: {exc.strerror or exc}; "
+                "free some space or fix the permissions, then run again (nothing was replaced)"
+            ) from None
+        return part.rel, temp
 
     workers = min(len(parts), os.cpu_count() or 1)
     if workers <= 1:
-        return [write(i) for i in range(len(parts))]
+        return [write_one(i) for i in range(len(parts))]
     # Polars releases the GIL while encoding: partitions are written side by side.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(write, range(len(parts))))
+        return list(pool.map(write_one, range(len(parts))))
 
 
 def _commit(root: Path, staged: list[tuple[str, Path]]) -> tuple[list[Path], set[Path]]:
@@ -485,6 +444,17 @@ def _commit(root: Path, staged: list[tuple[str, Path]]) -> tuple[list[Path], set
     return written, to_sync
 
 
+def _remove_local(root: Path, rel: str) -> None:
+    # Unlinking the file removes the partition for every new reader at once; an
+    # empty directory left by a crash here holds no rows and counts as absent.
+    directory = root / rel
+    (directory / FILE_NAME).unlink(missing_ok=True)
+    _fsync_dir(directory)
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+        _fsync_dir(directory.parent)
+
+
 def _staging_dir(root: Path) -> Path:
     """Where new files are written before their rename: beside ``root``, on its file system."""
     parent = root.parent
@@ -497,20 +467,6 @@ def _staging_dir(root: Path) -> Path:
 
 def _same_device(a: Path, b: Path) -> bool:
     return a.stat().st_dev == b.stat().st_dev
-
-
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the ``root`` directory; released even if killed."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
@@ -527,103 +483,77 @@ def _fsync_dir(path: Path) -> None:
         _fsync_file(path)
 
 
-# -- reading ------------------------------------------------------------------------------
+# -- deleting -------------------------------------------------------------------------------
 
 
-def scan_partitions(root: str | os.PathLike[str]) -> pl.LazyFrame:
-    """Lazily scan a dataset written by :func:`write_partitions`, with its own dtypes.
+def delete(
+    location: Location, storage_options: Mapping[str, str], partitions: Sequence[tuple[object, ...]]
+) -> list[tuple[object, ...]]:
+    """Remove the given partitions (the caller holds the lock); return those removed."""
+    files = _Files(location, storage_options)
+    existing = files.existing()
+    if existing is None or existing.layout is None:
+        return []
+    layout = existing.layout
+    stored = existing.partitions()
+    removed = []
+    for values in partitions:
+        try:
+            rel = partition_dir(layout.partition_by, values)
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
+        if rel not in stored:
+            continue
+        if files.remote is not None:
+            files.remote.delete(f"{rel}/{FILE_NAME}")
+        else:
+            assert location.local is not None
+            _remove_local(location.local, rel)
+        removed.append(tuple(values))
+    return removed
 
-    The frame has the columns of the written frames, in their order and with
-    their Polars dtypes (``Enum`` and nested columns included); partition columns
-    keep the dtype they were written with (a ``Date`` partition stays ``Date``),
-    followed by any partition column a ``partition_by`` expression added.
-    Filters on partition columns are pushed down: partitions they exclude are
-    not read. Rows keep their order within a partition; partitions come in
-    directory-name order.
 
-    Parameters
-    ----------
-    root
-        The dataset directory. A Hive-partitioned dataset that vidiframe did not
-        write is scanned with the dtypes Polars infers.
+# -- reading --------------------------------------------------------------------------------
 
-    Returns
-    -------
-    polars.LazyFrame
 
-    Raises
-    ------
-    DatasetError
-        ``root`` is not a directory or holds no partition.
+def inspect(
+    location: Location, storage_options: Mapping[str, str]
+) -> tuple[Existing | None, list[tuple[object, ...]]]:
+    """The stored dataset and its partitions' values (sorted)."""
+    existing = _Files(location, storage_options).existing()
+    if existing is None or existing.layout is None:
+        return existing, []
+    layout = existing.layout
+    values = []
+    for rel in existing.partitions():
+        parsed = parse_partition_dir(rel, layout.partition_by, layout.partition_dtypes)
+        if parsed is not None:
+            values.append(parsed)
+    return existing, sorted(values)
 
-    Examples
-    --------
-    >>> import datetime as dt, tempfile
-    >>> import polars as pl
-    >>> import vidiframe as vf
-    >>> df = pl.DataFrame({
-    ...     "period_start_date": [dt.date(2025, 3, 1), dt.date(2025, 3, 2)],
-    ...     "gender_label": pl.Series(["male", "female"], dtype=pl.Enum(["male", "female"])),
-    ... })
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
-    ...     lf = vf.scan_partitions(tmp)
-    ...     out = lf.filter(pl.col("period_start_date") == dt.date(2025, 3, 2)).collect()
-    >>> out.schema == df.schema, out.rows()
-    (True, [(datetime.date(2025, 3, 2), 'female')])
-    """
-    root_path = Path(root)
-    if not root_path.is_dir():
-        raise DatasetError(f"no dataset at {root_path}: not a directory")
-    existing = _read_existing(root_path)
-    if existing is None:
-        raise DatasetError(f"no dataset at {root_path}: it holds no Parquet file")
+
+def scan(
+    location: Location, storage_options: Mapping[str, str], existing: Existing
+) -> pl.LazyFrame:
+    """Scan the stored dataset with its own dtypes; missing columns read as nulls."""
+    source: str | Path = location.local if location.local is not None else location.url + "/"
+    options: dict[str, object] = {}
+    if location.local is None:
+        options["storage_options"] = polars_options(storage_options)
     hidden = list(_HIDDEN)
     if existing.layout is None:
-        return pl.scan_parquet(root_path, hive_partitioning=True, hidden_file_prefix=hidden)
+        return pl.scan_parquet(source, hive_partitioning=True, hidden_file_prefix=hidden, **options)  # type: ignore[arg-type]
     layout = existing.layout
     lf = pl.scan_parquet(
-        root_path,
+        source,
         hive_partitioning=True,
         hidden_file_prefix=hidden,
         # Given, not inferred: a Date partition stays Date, a String one that looks
         # like numbers stays String, and no file is opened before the query runs.
         schema=existing.schema,
         hive_schema=layout.partition_dtypes,
+        # Older partitions lack the columns schema evolution added: nulls there.
+        missing_columns="insert",
+        **options,  # type: ignore[arg-type]
     )
     return lf.select(layout.columns)
-
-
-def _read_existing(root: Path) -> _Existing | None:
-    """The layout and schema of the dataset at ``root``, from its first file; ``None`` if empty.
-
-    ``layout`` is ``None`` for a file vidiframe did not write.
-    """
-    first = _first_file(root)
-    if first is None:
-        return None
-    metadata = pl.read_parquet_metadata(first)
-    schema = pl.Schema(pl.read_parquet_schema(first))
-    text = metadata.get(METADATA_KEY)
-    layout = None if text is None else _Layout.from_json(text, path=first)
-    if layout is not None and tuple(schema) != layout.data_columns:
-        raise DatasetError(f"{first} does not hold the columns its footer lists")
-    return _Existing(layout, schema, first)
-
-
-def _first_file(directory: Path) -> Path | None:
-    """The first visible ``*.parquet`` file under ``directory``, in name order."""
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except FileNotFoundError:
-        return None
-    for entry in entries:
-        if entry.name.startswith(_HIDDEN):
-            continue
-        if entry.is_dir():
-            found = _first_file(Path(entry.path))
-            if found is not None:
-                return found
-        elif entry.name.endswith(".parquet") and entry.is_file():
-            return Path(entry.path)
-    return None
