@@ -505,19 +505,19 @@ def test_a_field_the_api_adds_later_evolves_the_dataset_by_default(tmp_path, fak
 
     (result,) = report.results
     assert (result.batch.describe(), result.added_fields) == (
-        "2025-01-10..2025-01-11",
+        "2025-01-11..2025-01-11",
         ("brand_new",),
     )
     assert "new fields added to the dataset: brand_new" in result.describe()
     after = stored(cfg)
-    old = after.filter(pl.col("period_start_date") < D(2025, 1, 10))
-    new = after.filter(pl.col("period_start_date") >= D(2025, 1, 10))
+    old = after.filter(pl.col("period_start_date") < D(2025, 1, 11))
+    new = after.filter(pl.col("period_start_date") >= D(2025, 1, 11))
     # Older rows are unchanged, with a null in the new column; new rows have it.
     assert_frame_equal(
-        old.drop("brand_new"), before.filter(pl.col("period_start_date") < D(2025, 1, 10))
+        old.drop("brand_new"), before.filter(pl.col("period_start_date") < D(2025, 1, 11))
     )
-    assert old.get_column("brand_new").null_count() == old.height == 9 * 24 * 2
-    assert new.get_column("brand_new").to_list() == [1] * (2 * 24 * 2)
+    assert old.get_column("brand_new").null_count() == old.height == 10 * 24 * 2
+    assert new.get_column("brand_new").to_list() == [1] * (24 * 2)
 
 
 def test_a_field_the_api_adds_later_stops_the_sync_before_writing_in_error_mode(
