@@ -153,6 +153,10 @@ STORAGE_OPTION_KEYS: tuple[str, ...] = (
     "user_agent",
     "http1_only",
     "http2_only",
+    "default_content_type",
+    # Polars' retry settings
+    "max_retries",
+    "retry_timeout_ms",
 )
 
 
