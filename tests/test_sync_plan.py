@@ -176,3 +176,30 @@ def test_holdings_of_no_dataset_are_empty_and_other_partitionings_are_refused():
             holdings_from(
                 cfg, inventory(columns, {"location_id": pl.Int64, **cfg.query.spec.schema})
             )
+
+
+def test_sync_touches_datasets_only_through_the_dataset_layers_public_operations():
+    import ast
+    from pathlib import Path
+
+    import vidiframe._datasets as datasets
+
+    root = Path(vf.__file__).parent
+    private_layer = {"_hive", "_delta", "_lease", "_storage", "_layout"}
+    file_modules = {"shutil", "pathlib", "fcntl", "glob"}
+    file_calls = {"remove", "unlink", "rename", "replace", "scandir", "listdir", "walk", "open"}
+    files = ("_sync.py", "_sync_plan.py", "_sync_run.py", "_sync_schedule.py", "_sync_report.py")
+    for name in files:
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = {alias.name for alias in node.names}
+                assert not file_modules & modules, (name, modules)
+            elif isinstance(node, ast.ImportFrom) and node.module is not None:
+                assert node.module.rsplit(".", 1)[-1] not in private_layer, (name, node.module)
+                assert node.module not in file_modules, (name, node.module)
+                if node.module == "vidiframe._datasets":
+                    imported = {alias.name for alias in node.names}
+                    assert imported <= set(datasets.__all__), (name, imported)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                assert (node.value.id, node.attr) not in {("os", c) for c in file_calls}, name
