@@ -208,7 +208,10 @@ def scan(location: Location, storage_options: Mapping[str, str]) -> pl.LazyFrame
         return lf
     stored = lf.collect_schema()
     columns = [c for c in layout.columns if c in stored]
-    return _restore(lf, layout.schema, stored).select(columns)
+    # A Delta log lists files in no useful order: partitions come sorted, as from
+    # a Hive dataset, and rows keep their order within each partition.
+    restored = _restore(lf, layout.schema, stored).select(columns)
+    return restored.sort(list(layout.partition_by), maintain_order=True)
 
 
 # -- writing --------------------------------------------------------------------------------
