@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,7 @@ import polars as pl
 from vidiframe import _delta, _hive, _lease
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
 from vidiframe._layout import Layout, partition_frame, split
+from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, check_storage_options, parse_root
 
 __all__ = [
@@ -508,6 +510,42 @@ def replace_days(
         )
     with _lease.hold(location, options):
         _check_format(location, options, format)
+        scan: Callable[[], pl.LazyFrame] | None = None
+        if format == "delta":
+            stored = (
+                _delta.inspect(location, options)[2] if _delta.is_delta(location, options) else []
+            )
+            if stored:
+                scan = partial(_delta.scan, location, options)
+        else:
+            existing, stored = _hive.inspect(location, options)
+            if existing is not None and existing.layout is not None:
+                scan = partial(_hive.scan, location, options, existing)
+        keys = list(layout.partition_by)
+        touched: set[PartitionValues] = {tuple(r) for r in frame.select(keys).unique().iter_rows()}
+        if scan is not None:
+            found = (
+                scan()
+                .filter(pl.col(date_column).is_in(day_set))
+                .select(keys)
+                .unique()
+                .collect(engine="streaming")
+            )
+            touched.update(tuple(r) for r in found.iter_rows())
+        stored_set = set(stored)
+        stored_touched = sorted(v for v in touched if v in stored_set)
+        if stored_touched and scan is not None:
+            frame, layout = _merge_kept(
+                frame,
+                scan(),
+                df_columns=df.columns,
+                partition_by=partition_by,
+                layout=layout,
+                stored_touched=stored_touched,
+                days=day_set,
+                date_column=date_column,
+                location=location,
+            )
         if format == "delta":
             parts = _delta.write(
                 frame,
@@ -516,52 +554,13 @@ def replace_days(
                 options,
                 mode="replace",
                 schema_mode=schema_mode,
-                days=day_set,
-                date_column=date_column,
+                partitions=sorted(touched),
             )
-            return PartitionChanges(written=tuple(p.values for p in parts))
-        existing, stored = _hive.inspect(location, options)
-        touched = _touched(
-            frame,
-            layout=layout,
-            days=day_set,
-            date_column=date_column,
-            existing=existing,
-            location=location,
-            options=options,
-        )
-        stored_touched = [v for v in touched if v in set(stored)]
-        if stored_touched and existing is not None:
-            keys = list(layout.partition_by)
-            wanted = pl.DataFrame(
-                stored_touched, schema={k: layout.partition_dtypes[k] for k in keys}, orient="row"
+            written = {p.values for p in parts}
+            return PartitionChanges(
+                written=tuple(p.values for p in parts),
+                removed=tuple(v for v in stored_touched if v not in written),
             )
-            kept = (
-                _hive.scan(location, options, existing)
-                .join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
-                .filter(~pl.col(date_column).is_in(day_set))
-                .collect()
-            )
-            if kept.height:
-                # Partition columns an expression computed are recomputed from the rows.
-                computed = [k for k in keys if k not in df.columns]
-                kept = kept.drop(computed)
-                base = frame.drop(computed)
-                missing = [c for c in base.columns if c not in kept.columns]
-                kept = kept.with_columns(pl.lit(None, base.schema[c]).alias(c) for c in missing)
-                extra = [c for c in kept.columns if c not in base.columns]
-                if extra:
-                    raise SchemaConflictError(
-                        f"the frame does not fit the dataset at {location}; nothing was "
-                        f"written:\n  only in the dataset: {', '.join(extra)}",
-                        column=extra[0],
-                    )
-                merged = pl.concat([kept.select(base.columns), base], how="vertical_relaxed")
-                # Stable sort by day: each day's rows keep their order.
-                merged = merged.sort(date_column, maintain_order=True)
-                frame, layout = partition_frame(merged, partition_by)
-        from vidiframe._partitioning import partition_dir
-
         remove = [partition_dir(layout.partition_by, v) for v in stored_touched]
         parts, removed, _ = _hive.write(
             frame,
@@ -581,6 +580,51 @@ def replace_days(
         return PartitionChanges(
             written=tuple(p.values for p in parts), removed=tuple(removed_values)
         )
+
+
+def _merge_kept(
+    frame: pl.DataFrame,
+    stored: pl.LazyFrame,
+    *,
+    df_columns: Sequence[str],
+    partition_by: str | pl.Expr | Sequence[str | pl.Expr],
+    layout: Layout,
+    stored_touched: Sequence[PartitionValues],
+    days: Sequence[dt.date],
+    date_column: str,
+    location: Location,
+) -> tuple[pl.DataFrame, Layout]:
+    """The new rows plus the stored rows of other days in the partitions they touch."""
+    keys = list(layout.partition_by)
+    wanted = pl.DataFrame(
+        list(stored_touched), schema={k: layout.partition_dtypes[k] for k in keys}, orient="row"
+    )
+    kept = (
+        stored.join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
+        .filter(~pl.col(date_column).is_in(days))
+        .collect()
+    )
+    if not kept.height:
+        return frame, layout
+    # Partition columns an expression computed are recomputed from the rows.
+    computed = [k for k in keys if k not in df_columns]
+    kept = kept.drop(computed)
+    base = frame.drop(computed)
+    extra = [c for c in kept.columns if c not in base.columns]
+    if extra:
+        raise SchemaConflictError(
+            f"the frame does not fit the dataset at {location}; nothing was "
+            f"written:\n  only in the dataset: {', '.join(extra)}",
+            column=extra[0],
+        )
+    # Columns the frame adds (schema evolution) are null in the kept rows.
+    kept = kept.with_columns(
+        pl.lit(None, base.schema[c]).alias(c) for c in base.columns if c not in kept.columns
+    )
+    merged = pl.concat([kept.select(base.columns), base], how="vertical_relaxed")
+    # Stable sort by day: each day's rows keep their order.
+    merged = merged.sort(date_column, maintain_order=True)
+    return partition_frame(merged, partition_by)
 
 
 def dataset_lock(
@@ -648,29 +692,3 @@ def _check_format(location: Location, options: Mapping[str, str], format: str) -
             )
     elif format == "parquet" and is_delta:
         raise DatasetError(f"{location} holds a Delta table; write it with format='delta'")
-
-
-def _touched(
-    frame: pl.DataFrame,
-    *,
-    layout: Layout,
-    days: Sequence[dt.date],
-    date_column: str,
-    existing: _hive.Existing | None,
-    location: Location,
-    options: Mapping[str, str],
-) -> list[PartitionValues]:
-    """The partitions that hold, or will hold, rows of ``days``."""
-    keys = list(layout.partition_by)
-    out: set[PartitionValues] = {tuple(row) for row in frame.select(keys).unique().iter_rows()}
-    if existing is None or existing.layout is None or not days:
-        return sorted(out)
-    found = (
-        _hive.scan(location, options, existing)
-        .filter(pl.col(date_column).is_in(list(days)))
-        .select(keys)
-        .unique()
-        .collect(engine="streaming")
-    )
-    out.update(tuple(row) for row in found.iter_rows())
-    return sorted(out)

@@ -208,7 +208,10 @@ def scan(location: Location, storage_options: Mapping[str, str]) -> pl.LazyFrame
         return lf
     stored = lf.collect_schema()
     columns = [c for c in layout.columns if c in stored]
-    return _restore(lf, layout.schema, stored).select(columns)
+    # A Delta log lists files in no useful order: partitions come sorted, as from
+    # a Hive dataset, and rows keep their order within each partition.
+    restored = _restore(lf, layout.schema, stored).select(columns)
+    return restored.sort(list(layout.partition_by), maintain_order=True)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -240,10 +243,13 @@ def write(
     *,
     mode: str,
     schema_mode: SchemaMode,
-    days: Collection[dt.date] | None = None,
-    date_column: str = "period_start_date",
+    partitions: Collection[tuple[object, ...]] | None = None,
 ) -> list[Part]:
-    """One commit: replace the frame's partitions (or, with ``days``, those days' rows)."""
+    """One commit: replace the frame's partitions, or all of ``partitions`` when given.
+
+    With ``partitions``, those the frame has no rows for are emptied by the same
+    commit (the overwrite's predicate covers them).
+    """
     deltalake = require("deltalake", extra="lake")
     exists = is_delta(location, storage_options)
     have_parts: set[tuple[object, ...]] = set()
@@ -257,7 +263,7 @@ def write(
     else:
         evolving = False
     parts = split(frame, layout)
-    if days is None:
+    if partitions is None:
         if mode == "skip":
             parts = [p for p in parts if p.values not in have_parts]
             keys = list(layout.partition_by)
@@ -278,11 +284,9 @@ def write(
             return []
         predicate = _partition_predicate(layout, [p.values for p in parts]) if exists else None
     else:
-        if not exists and frame.height == 0:
+        if not partitions or (not exists and frame.height == 0):
             return []
-        predicate = (
-            f"{date_column} IN ({', '.join(_literal(d) for d in sorted(days))})" if exists else None
-        )
+        predicate = _partition_predicate(layout, partitions) if exists and partitions else None
     data = _to_storage(frame.select(layout.columns)).to_arrow()
     commit = deltalake.CommitProperties(
         custom_metadata={METADATA_KEY: layout.to_json(with_schema=True)}

@@ -407,9 +407,11 @@ def _stage(
         try:
             part.frame.write_parquet(temp, **options)  # type: ignore[arg-type]
             _fsync_file(temp)
-        except OSError as exc:
+        except (OSError, pl.exceptions.ComputeError) as exc:
+            # Polars reports a failed write (ENOSPC, EFBIG) as a ComputeError.
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
             raise DatasetError(
-                f"could not write the new file of {part.rel} in {staging}: {exc.strerror or exc}; "
+                f"could not write the new file of {part.rel} in {staging}: {reason}; "
                 "free some space or fix the permissions, then run again (nothing was replaced)"
             ) from None
         return part.rel, temp

@@ -150,7 +150,10 @@ def parse_root(root: str | os.PathLike[str]) -> Location:
         return Location(root, None, Path(root))
     parts = urlsplit(root)
     scheme = parts.scheme.lower()
-    if parts.username is not None or parts.password is not None:
+    # abfss://container@account.dfs.core.windows.net names a container, not a user;
+    # anything else before '@', and any password, is a credential.
+    azure_container = _SCHEMES.get(scheme) == "azure" and parts.password is None
+    if parts.password is not None or (parts.username is not None and not azure_container):
         # Never echo the URL: it holds a credential.
         shown = f"{scheme}://{parts.hostname or ''}{parts.path}"
         raise InvalidRequestError(
@@ -291,7 +294,9 @@ class ObjectStorage:
             yield
         except (obstore_exc.AlreadyExistsError, obstore_exc.PreconditionError):
             raise  # the lease's conditional puts handle these
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" in str(exc) or action != "read":
+                raise DatasetError(self.describe(exc, action, rel)) from None
             raise
         except Exception as exc:
             raise DatasetError(self.describe(exc, action, rel)) from None

@@ -7,13 +7,15 @@ block on it. Each test gets a bucket of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import polars as pl
 import pytest
 
 SERVER = """
@@ -38,6 +40,8 @@ SECRET_KEY = "vidiframe-test-secret-Zq8w"
 @dataclass(frozen=True)
 class S3:
     endpoint: str
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
 
     def options(self, **extra: str) -> dict[str, str]:
         return {
@@ -116,3 +120,25 @@ def _no_machine_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("AWS_"):
             monkeypatch.delenv(key)
+
+
+def sample(days: list[dt.date], seed: int = 1, *, rows_per_day: int = 3) -> pl.DataFrame:
+    """Rows of the dtypes exports have (Time, Enum, nested, unsigned); seeds give other values."""
+    rows = [(day, seed * 1000 + i) for day in days for i in range(rows_per_day + seed)]
+    return pl.DataFrame(
+        {
+            "period_start_date": [d for d, _ in rows],
+            "period_start_time": [dt.time(v % 24, v % 60, v % 60, v) for _, v in rows],
+            "location_id": pl.Series([4600 + v % 3 for _, v in rows], dtype=pl.UInt32),
+            "watcher_count": [v for _, v in rows],
+            "gender_label": pl.Series(
+                [("male", "female")[v % 2] for _, v in rows], dtype=pl.Enum(["male", "female"])
+            ),
+            "contents": [[{"content_id": f"c{v}", "dwell_ms": v}] for _, v in rows],
+        }
+    )
+
+
+@pytest.fixture
+def make_frame() -> Callable[..., pl.DataFrame]:
+    return sample
