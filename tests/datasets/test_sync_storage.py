@@ -71,16 +71,8 @@ def stored(export: Any) -> pl.DataFrame:
 
 
 def same_rows(export: Any, expected: pl.DataFrame) -> None:
-    """The dataset holds exactly ``expected``; a Delta table in any row order."""
-    got = stored(export)
-    if export.format == "delta":
-        # A Delta scan reads the table's files in the log's order, not by day.
-        keys = ["period_start", "location_id"]
-        got, expected = (
-            got.sort(keys, maintain_order=True),
-            expected.sort(keys, maintain_order=True),
-        )
-    assert_frame_equal(got, expected)
+    """The dataset holds exactly ``expected``, in its order (Delta too)."""
+    assert_frame_equal(stored(export), expected)
 
 
 def s3_config(s3: Any, bucket: str, *exports: dict[str, Any], **top: Any) -> SyncConfig:
