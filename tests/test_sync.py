@@ -655,3 +655,29 @@ def test_today_accepts_dates_text_and_datetimes(tmp_path, today):
     assert plan.units == 4
     with pytest.raises(vf.InvalidRequestError, match="'today' must be a date"):
         plan_sync(config(tmp_path, OTS), today="yesterday")
+
+
+def test_a_file_url_root_is_the_local_directory(tmp_path, client):
+    cfg = SyncConfig.from_dict(
+        {"root": tmp_path.as_uri(), "first_day": "2025-01-01", "export": [OTS]}
+    )
+    assert cfg.exports[0].path == f"{tmp_path.as_uri()}/ots_1h"
+    sync(cfg, client=client, today=D(2025, 1, 4), progress=False)
+    local = vf.scan_partitions(tmp_path / "ots_1h").collect()
+    assert_frame_equal(local, vf.scan_partitions(cfg.exports[0].path).collect())
+    assert local.height == 3 * 24 * 2
+
+
+def test_an_unsupported_url_is_refused_before_any_request_and_creates_nothing(
+    tmp_path, fake, client, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    cfg = SyncConfig.from_dict(
+        {"root": "ftp://host/lake", "first_day": "2025-01-01", "export": [OTS]}
+    )
+    with pytest.raises(vf.InvalidRequestError, match="ftp"):
+        sync(cfg, client=client, today=D(2025, 1, 4), progress=False)
+    with pytest.raises(vf.InvalidRequestError, match="ftp"):
+        plan_sync(cfg, today=D(2025, 1, 4))
+    assert fake.requests == []
+    assert list(tmp_path.iterdir()) == []
