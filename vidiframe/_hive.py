@@ -32,6 +32,7 @@ object's is skipped, so writing the same frame twice changes no object.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import shutil
@@ -71,6 +72,8 @@ _STAGING_SUFFIX = ".vidiframe-staging"
 _HIDDEN = (".", "_")
 # Concurrent PUTs to an object store: the network, not the CPU, is the limit.
 _PUT_THREADS = 8
+# Bytes fetched from an object's end to read its footer in one GET (most fit).
+_FOOTER_GUESS = 64 * 1024
 
 
 def _checkpoint(step: str) -> None:
@@ -94,6 +97,7 @@ class DataFile:
     rel: str
     size: int
     modified: float | int
+    e_tag: str | None = None
 
     @property
     def directory(self) -> str:
@@ -135,11 +139,11 @@ class _Files:
             None if location.local is not None else ObjectStorage(location, storage_options)
         )
 
-    def list(self) -> list[DataFile]:
+    def data_files(self) -> list[DataFile]:
         """The visible ``*.parquet`` files, sorted by path."""
         if self.remote is not None:
             return [
-                DataFile(o.path, o.size, o.last_modified.timestamp())
+                DataFile(o.path, o.size, o.last_modified.timestamp(), o.e_tag)
                 for o in self.remote.list()
                 if o.path.endswith(".parquet") and _visible(o.path)
             ]
@@ -176,14 +180,19 @@ class _Files:
                 return pl.read_parquet_metadata(path), pl.Schema(pl.read_parquet_schema(path))
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise _UnreadableError(str(exc)) from None
-        # Only the footer is fetched: its length, then itself. Polars reads the
-        # footer of "PAR1" + footer + length + "PAR1" as it would the whole file.
-        tail = self.remote.get_range(file.rel, max(file.size - 8, 0), file.size)
-        if len(tail) != 8 or tail[4:] != b"PAR1":
+        # Only the footer is fetched: the object's last 64 KiB hold it, else a
+        # second GET gets the rest. Polars reads the footer of "PAR1" + footer +
+        # length + "PAR1" as it would the whole file.
+        start = max(file.size - _FOOTER_GUESS, 0)
+        tail = self.remote.get_range(file.rel, start, file.size)
+        if len(tail) < 12 or tail[-4:] != b"PAR1":
             raise _UnreadableError("not a Parquet file")
-        length = struct.unpack("<I", tail[:4])[0]
-        footer = self.remote.get_range(file.rel, file.size - 8 - length, file.size)
-        buffer = b"PAR1" + footer
+        length = struct.unpack("<I", tail[-8:-4])[0]
+        if length + 8 > file.size - 4:
+            raise _UnreadableError("footer length past the start of the file")
+        if length + 8 > len(tail):
+            tail = self.remote.get_range(file.rel, file.size - 8 - length, file.size)
+        buffer = b"PAR1" + tail[-(length + 8) :]
         try:
             return (
                 pl.read_parquet_metadata(io.BytesIO(buffer)),
@@ -192,9 +201,25 @@ class _Files:
         except pl.exceptions.PolarsError as exc:
             raise _UnreadableError(str(exc)) from None
 
+    def _footers(
+        self, files: list[DataFile]
+    ) -> list[tuple[dict[str, str], pl.Schema] | _UnreadableError]:
+        """The footers of several files; on object storage fetched side by side."""
+
+        def one(file: DataFile) -> tuple[dict[str, str], pl.Schema] | _UnreadableError:
+            try:
+                return self.footer(file)
+            except _UnreadableError as exc:
+                return exc
+
+        if self.remote is None or len(files) == 1:
+            return [one(f) for f in files]
+        with ThreadPoolExecutor(max_workers=min(_PUT_THREADS, len(files))) as pool:
+            return list(pool.map(one, files))
+
     def existing(self) -> Existing | None:
         """The stored dataset, or ``None`` when the root holds no Parquet file."""
-        files = self.list()
+        files = self.data_files()
         if not files:
             return None
         times = sorted({f.modified for f in files}, reverse=True)
@@ -202,14 +227,14 @@ class _Files:
         foreign: tuple[Layout | None, pl.Schema, str] | None = None
         for when in times:
             best: tuple[Layout | None, pl.Schema, str] | None = None
-            for file in (f for f in files if f.modified == when):
+            group = [f for f in files if f.modified == when]
+            for file, footer in zip(group, self._footers(group), strict=True):
                 where = self.location.join(file.rel)
-                try:
-                    metadata, schema = self.footer(file)
-                except _UnreadableError:
+                if isinstance(footer, _UnreadableError):
                     # A damaged file fails the queries that read it, not the others.
                     unreadable.append(where)
                     continue
+                metadata, schema = footer
                 text = metadata.get(METADATA_KEY)
                 layout = None if text is None else Layout.from_json(text, where=where)
                 if layout is not None and tuple(schema) != layout.data_columns:
@@ -327,6 +352,11 @@ def _encode(part: Part, options: Mapping[str, object]) -> bytes:
     return buffer.getvalue()
 
 
+def _md5(data: bytes) -> str:
+    # A content check against S3's etag, not a security measure.
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
 def _write_remote(
     storage: ObjectStorage,
     parts: list[Part],
@@ -348,9 +378,14 @@ def _write_remote(
         part, data = parts[index], encoded[index]
         key = f"{part.rel}/{FILE_NAME}"
         old = stored.get(part.rel)
-        # Same size first (from the listing), then the bytes: an equal object is
-        # left alone, so a rewrite of the same frame changes nothing stored.
+        # An equal object is left alone, so a rewrite of the same frame changes
+        # nothing stored. The listing tells most cases apart without a GET: a
+        # different size differs; an S3 etag equal to the bytes' MD5 is the same
+        # object. Other etags (multipart, SSE-KMS, GCS, Azure) say nothing, so
+        # an object of the same size is then read and compared.
         if old is not None and old.size == len(data):
+            if old.e_tag is not None and old.e_tag.strip('"') == _md5(data):
+                return None
             with contextlib.suppress(FileNotFoundError):
                 if storage.get(key) == data:
                     return None
