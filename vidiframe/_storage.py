@@ -48,6 +48,7 @@ __all__ = [
     "delta_options",
     "parse_root",
     "polars_options",
+    "write_object",
 ]
 
 Cloud = Literal["s3", "gs", "azure"]
@@ -264,8 +265,13 @@ class ObjectStorage:
         obstore_store = require("obstore.store", extra="lake")
         config, client, retry = _split_options(storage_options)
         try:
+            # None, not {}: an empty client_options would hide the environment's
+            # own settings (AWS_ALLOW_HTTP) that object_store reads by itself.
             self._store = obstore_store.from_url(
-                location.url, config=config, client_options=client, retry_config=retry
+                location.url,
+                config=config or None,
+                client_options=client or None,
+                retry_config=retry,
             )
         except BaseException as exc:
             # obstore panics (a BaseException) on some malformed keys: a bad key
@@ -386,6 +392,18 @@ class ObjectStorage:
         obstore = require("obstore", extra="lake")
         with self.faults("delete", rel), contextlib.suppress(FileNotFoundError):
             obstore.delete(self._store, rel)
+
+
+def write_object(
+    url: str, data: bytes, *, storage_options: Mapping[str, str] | None = None
+) -> None:
+    """Store ``data`` as the one object ``url`` names, in one PUT: whole or not at all."""
+    location = parse_root(url)
+    if location.local is not None or "/" not in location.url.split("://", 1)[1]:
+        raise InvalidRequestError(f"{url!r} does not name an object in a bucket")
+    parent, name = location.url.rsplit("/", 1)
+    options = check_storage_options(storage_options, location)
+    ObjectStorage(Location(parent, location.cloud, None), options).put(name, data)
 
 
 def _split_options(
