@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,9 +281,10 @@ class ObjectStorage:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             keys = ", ".join(sorted(config)) or "(none)"
+            hint = _did_you_mean(str(exc), location.cloud)
             raise InvalidRequestError(
                 f"storage_options for {location} are not accepted "
-                f"({self._clean(exc)}); keys given: {keys}"
+                f"({self._clean(exc)}){hint}; keys given: {keys}"
             ) from None
 
     def __repr__(self) -> str:
@@ -404,6 +407,57 @@ def write_object(
     parent, name = location.url.rsplit("/", 1)
     options = check_storage_options(storage_options, location)
     ObjectStorage(Location(parent, location.cloud, None), options).put(name, data)
+
+
+# Common keys of each cloud, for "did you mean" (object_store accepts more).
+_KNOWN_KEYS: Mapping[Cloud, tuple[str, ...]] = {
+    "s3": (
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region",
+        "aws_default_region",
+        "aws_endpoint_url",
+        "aws_endpoint",
+        "aws_allow_http",
+        "aws_virtual_hosted_style_request",
+        "aws_skip_signature",
+        "aws_server_side_encryption",
+        "aws_sse_kms_key_id",
+        "aws_request_payer",
+        "aws_conditional_put",
+        "aws_role_arn",
+        "aws_web_identity_token_file",
+    ),
+    "gs": (
+        "google_service_account",
+        "google_service_account_key",
+        "google_application_credentials",
+        "google_bucket",
+    ),
+    "azure": (
+        "azure_storage_account_name",
+        "azure_storage_account_key",
+        "azure_storage_sas_key",
+        "azure_storage_token",
+        "azure_storage_client_id",
+        "azure_storage_client_secret",
+        "azure_storage_tenant_id",
+        "azure_use_azure_cli",
+        "azure_storage_use_emulator",
+        "azure_endpoint",
+    ),
+}
+
+
+def _did_you_mean(message: str, cloud: Cloud | None) -> str:
+    """``; did you mean 'x'?`` for the unknown key an object_store error names, if any."""
+    match = re.search(r"key: '([^']+)'", message)
+    if match is None or cloud is None:
+        return ""
+    known = [*_KNOWN_KEYS[cloud], *_CLIENT_KEYS, *_RETRY_KEYS]
+    close = difflib.get_close_matches(match.group(1).lower(), known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _split_options(
