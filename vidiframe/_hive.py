@@ -402,7 +402,6 @@ def _write_remote(
 
 def _write_local(root: Path, parts: list[Part], options: Mapping[str, object]) -> list[Path]:
     """Stage every partition's file beside ``root``, then rename each onto its partition."""
-    created_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     # Resolved only to place the staging directory: a symlinked root's parent may
     # be on another file system. Returned paths stay under root as given.
@@ -420,8 +419,8 @@ def _write_local(root: Path, parts: list[Part], options: Mapping[str, object]) -
         raise
     _checkpoint("staged")
     written, to_sync = _commit(root, staged)
-    if created_root:
-        to_sync.add(real_root.parent)
+    # The lock may have just created root: its entry in the parent must last too.
+    to_sync.add(real_root.parent)
     for directory in sorted(to_sync):
         _fsync_dir(directory)
     staging.rmdir()

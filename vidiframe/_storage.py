@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,7 @@ __all__ = [
     "delta_options",
     "parse_root",
     "polars_options",
+    "write_object",
 ]
 
 Cloud = Literal["s3", "gs", "azure"]
@@ -264,8 +267,13 @@ class ObjectStorage:
         obstore_store = require("obstore.store", extra="lake")
         config, client, retry = _split_options(storage_options)
         try:
+            # None, not {}: an empty client_options would hide the environment's
+            # own settings (AWS_ALLOW_HTTP) that object_store reads by itself.
             self._store = obstore_store.from_url(
-                location.url, config=config, client_options=client, retry_config=retry
+                location.url,
+                config=config or None,
+                client_options=client or None,
+                retry_config=retry,
             )
         except BaseException as exc:
             # obstore panics (a BaseException) on some malformed keys: a bad key
@@ -273,9 +281,10 @@ class ObjectStorage:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             keys = ", ".join(sorted(config)) or "(none)"
+            hint = _did_you_mean(str(exc), location.cloud)
             raise InvalidRequestError(
                 f"storage_options for {location} are not accepted "
-                f"({self._clean(exc)}); keys given: {keys}"
+                f"({self._clean(exc)}){hint}; keys given: {keys}"
             ) from None
 
     def __repr__(self) -> str:
@@ -386,6 +395,69 @@ class ObjectStorage:
         obstore = require("obstore", extra="lake")
         with self.faults("delete", rel), contextlib.suppress(FileNotFoundError):
             obstore.delete(self._store, rel)
+
+
+def write_object(
+    url: str, data: bytes, *, storage_options: Mapping[str, str] | None = None
+) -> None:
+    """Store ``data`` as the one object ``url`` names, in one PUT: whole or not at all."""
+    location = parse_root(url)
+    if location.local is not None or "/" not in location.url.split("://", 1)[1]:
+        raise InvalidRequestError(f"{url!r} does not name an object in a bucket")
+    parent, name = location.url.rsplit("/", 1)
+    options = check_storage_options(storage_options, location)
+    ObjectStorage(Location(parent, location.cloud, None), options).put(name, data)
+
+
+# Common keys of each cloud, for "did you mean" (object_store accepts more).
+_KNOWN_KEYS: Mapping[Cloud, tuple[str, ...]] = {
+    "s3": (
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region",
+        "aws_default_region",
+        "aws_endpoint_url",
+        "aws_endpoint",
+        "aws_allow_http",
+        "aws_virtual_hosted_style_request",
+        "aws_skip_signature",
+        "aws_server_side_encryption",
+        "aws_sse_kms_key_id",
+        "aws_request_payer",
+        "aws_conditional_put",
+        "aws_role_arn",
+        "aws_web_identity_token_file",
+    ),
+    "gs": (
+        "google_service_account",
+        "google_service_account_key",
+        "google_application_credentials",
+        "google_bucket",
+    ),
+    "azure": (
+        "azure_storage_account_name",
+        "azure_storage_account_key",
+        "azure_storage_sas_key",
+        "azure_storage_token",
+        "azure_storage_client_id",
+        "azure_storage_client_secret",
+        "azure_storage_tenant_id",
+        "azure_use_azure_cli",
+        "azure_storage_use_emulator",
+        "azure_endpoint",
+    ),
+}
+
+
+def _did_you_mean(message: str, cloud: Cloud | None) -> str:
+    """``; did you mean 'x'?`` for the unknown key an object_store error names, if any."""
+    match = re.search(r"key: '([^']+)'", message)
+    if match is None or cloud is None:
+        return ""
+    known = [*_KNOWN_KEYS[cloud], *_CLIENT_KEYS, *_RETRY_KEYS]
+    close = difflib.get_close_matches(match.group(1).lower(), known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _split_options(

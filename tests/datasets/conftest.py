@@ -7,6 +7,7 @@ block on it. Each test gets a bucket of its own.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -56,11 +57,11 @@ class S3:
             **extra,
         }
 
-    def client(self):  # boto3: bucket administration only, never the code under test
+    def client(self, service: str = "s3"):  # boto3: administration only, never the code under test
         import boto3
 
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint,
             aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
@@ -76,9 +77,10 @@ class S3:
         return name
 
 
-@pytest.fixture(scope="session")
-def s3() -> Iterator[S3]:
-    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+@contextlib.contextmanager
+def moto_server(**extra_env: str) -> Iterator[S3]:
+    """A ThreadedMotoServer in a child process, on 127.0.0.1 and a free port."""
+    env = {**os.environ, **extra_env}
     # The credentials of the machine must never reach the server or the tests.
     for key in list(env):
         if key.startswith("AWS_"):
@@ -107,6 +109,12 @@ def s3() -> Iterator[S3]:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3]:
+    with moto_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -78,9 +78,9 @@ def test_storage_options_must_be_strings_and_name_the_key_only() -> None:
         vf.scan_partitions("/tmp/x", storage_options={"aws_region": "eu-west-1"})
 
 
-def test_an_unknown_storage_key_is_a_clear_error(s3, bucket: str) -> None:
-    options = {**s3.options(), "aws_not_a_key": "x"}
-    with pytest.raises(vf.VidiFrameError) as info:
+def test_an_unknown_storage_key_gets_a_did_you_mean(s3, bucket: str) -> None:
+    options = {**s3.options(), "aws_endpoint_urll": "x"}
+    with pytest.raises(vf.InvalidRequestError, match="did you mean 'aws_endpoint_url'") as info:
         vf.read_inventory(f"s3://{bucket}/lake", storage_options=options)
     assert s3.secret_key not in str(info.value)
 
