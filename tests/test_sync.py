@@ -681,3 +681,13 @@ def test_an_unsupported_url_is_refused_before_any_request_and_creates_nothing(
         plan_sync(cfg, today=D(2025, 1, 4))
     assert fake.requests == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_progress_bar_counts_the_runs_batches(tmp_path, client, capsys):
+    cfg = config(tmp_path, {**OTS, "batch_rows": 48 * 4})
+    sync(cfg, client=client, today=D(2025, 1, 11), progress=True)
+    err = capsys.readouterr().err
+    # 1-4, 5-7, then the trailing 8-10: three batches, one bar (no bar per read).
+    assert "sync: 100%" in err
+    assert "3/3" in err
+    assert "chunk" not in err

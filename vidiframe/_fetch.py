@@ -384,7 +384,7 @@ def _interactive() -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
-def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
+def _progress_bar(label: str, total: int, *, enabled: bool, unit: str = "chunk") -> Tqdm:
     bar_class: Any
     if enabled and "ipykernel" in sys.modules and _has_widgets():
         from tqdm.auto import tqdm as notebook_bar
@@ -397,7 +397,7 @@ def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
     return bar_class(
         total=total,
         desc=label,
-        unit="chunk",
+        unit=unit,
         disable=not enabled,
         leave=True,
         dynamic_ncols=True,

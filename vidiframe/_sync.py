@@ -232,7 +232,7 @@ def sync(
         The day of the run (default: today, local time). Days before it are
         fetched; inject it to make runs reproducible.
     progress
-        Show a progress bar over each batch's chunks (default: in a terminal or
+        Show a progress bar over the run's batches (default: in a terminal or
         notebook).
     dry_run
         Only plan: read the datasets, fetch and write nothing.

@@ -28,6 +28,7 @@ import polars as pl
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._datasets import DatasetInventory, dataset_lock, read_inventory, replace_days
 from vidiframe._errors import DatasetError, SchemaConflictError
+from vidiframe._fetch import _interactive, _progress_bar, read_online
 from vidiframe._partitioning import by_period
 from vidiframe._policies import BuildTimeEstimator
 from vidiframe._query import ExportQuery
@@ -128,14 +129,20 @@ def run(
         lanes = []
         for plan in report.plans:
             writer = _ExportWriter(plan)
-            lanes.append(
-                [_BatchJob(writer, batch, client, progress, builds) for batch in plan.batches]
-            )
+            lanes.append([_BatchJob(writer, batch, client, builds) for batch in plan.batches])
         jobs: list[Job[BatchResult]] = interleave(lanes)
+
+        # One bar over the run's batches: the reads run side by side, and a bar
+        # each would overwrite the others.
+        enabled = _interactive() if progress is None else progress
+        bar = _progress_bar("sync", len(jobs), enabled=enabled, unit="batch")
+        locks.callback(bar.close)
 
         def committed(result: BatchResult) -> None:
             report.results.append(result)
             logger.info("sync %s", result.describe())
+            bar.set_postfix_str(f"{result.export} {result.batch.describe()}", refresh=False)
+            bar.update()
             if on_batch is not None:
                 on_batch(result)
 
@@ -205,13 +212,11 @@ class _BatchJob:
         writer: _ExportWriter,
         batch: Batch,
         client: VidiCenterClient,
-        progress: bool | None,
         builds: BuildTimes,
     ) -> None:
         self.writer = writer
         self.batch = batch
         self.client = client
-        self.progress = progress
         self.builds = builds
         self.query = writer.plan.export.query_for(batch.start, batch.end)
         self.calls = 3 * len(client.planner.plan(self.query))
@@ -241,8 +246,6 @@ class _BatchJob:
         return inside
 
     def _read(self, query: ExportQuery) -> pl.DataFrame:
-        from vidiframe._fetch import read_online
-
         return read_online(
             data_type=query.data_type,
             time_resolution=query.time_resolution,
@@ -259,7 +262,7 @@ class _BatchJob:
             average_content_duration=query.average_content_duration,
             force_rebuild=self.batch.refetch,
             client=self.client,
-            progress=self.progress,
+            progress=False,
             estimator=self.builds.estimator(query),
             cancel=self.cancel,
         )
