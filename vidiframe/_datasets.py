@@ -33,6 +33,7 @@ import polars as pl
 from vidiframe import _delta, _hive, _lease
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
 from vidiframe._layout import Layout, partition_frame, split
+from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, check_storage_options, parse_root
 
@@ -233,6 +234,8 @@ def write_partitions(
     _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
     location = parse_root(root)
     options = check_storage_options(storage_options, location)
+    if format == "delta":
+        require("deltalake", extra="lake")  # before the lock creates anything
     frame, layout = partition_frame(df, partition_by)
     split(frame, layout)  # bad partition values are refused before anything is created
     if location.local is not None:
@@ -498,6 +501,8 @@ def replace_days(
     _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
     location = parse_root(root)
     options = check_storage_options(storage_options, location)
+    if format == "delta":
+        require("deltalake", extra="lake")  # before the lock creates anything
     day_set = sorted(set(days))
     frame, layout = partition_frame(df, partition_by)
     if date_column not in frame.columns or frame.schema[date_column] != pl.Date():
@@ -678,11 +683,7 @@ def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 def _check_format(location: Location, options: Mapping[str, str], format: str) -> None:
     """Refuse to write one format into a dataset of the other."""
-    is_delta = (
-        _delta.is_delta(location, options)
-        if format == "delta" or location.local is None or location.local.exists()
-        else False
-    )
+    is_delta = _delta.is_delta(location, options)
     if format == "delta" and not is_delta:
         existing, _ = _hive.inspect(location, options)
         if existing is not None:

@@ -40,7 +40,7 @@ import polars as pl
 from vidiframe._errors import DatasetError
 from vidiframe._layout import METADATA_KEY, Layout, Part, SchemaMode, fit_frame, split
 from vidiframe._optional import require
-from vidiframe._storage import Location, delta_options, scrub
+from vidiframe._storage import Location, ObjectStorage, delta_options, scrub
 
 __all__ = ["delete", "inspect", "is_delta", "scan", "write"]
 
@@ -63,8 +63,6 @@ def is_delta(location: Location, storage_options: Mapping[str, str]) -> bool:
     if location.local is not None:
         log = location.local / "_delta_log"
         return log.is_dir() and any(p.suffix == ".json" for p in log.iterdir())
-    from vidiframe._storage import ObjectStorage
-
     storage = ObjectStorage(location, storage_options)
     return any(o.path.endswith(".json") for o in storage.list("_delta_log/"))
 

@@ -179,3 +179,25 @@ def test_a_full_disk_is_a_dataset_error_and_leaves_the_old_partitions(tmp_path: 
     assert "DatasetError:" in result.stdout, result.stderr
     assert "free some space" in result.stdout
     assert_frame_equal(vf.scan_partitions(root).collect(), old)
+
+
+def test_object_storage_without_the_lake_extra_names_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("obstore", "obstore.store", "obstore.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an absent package looks like
+    with pytest.raises(vf.MissingDependencyError, match=r"vidiframe\[lake\]"):
+        vf.read_inventory("s3://bucket/lake", storage_options={"aws_region": "eu-west-1"})
+    # Local datasets need neither obstore nor deltalake.
+    vf.write_partitions(frame(), tmp_path / "ds", partition_by="period_start_date")
+    assert_frame_equal(vf.scan_partitions(tmp_path / "ds").collect(), frame())
+
+
+def test_delta_without_the_lake_extra_names_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "deltalake", None)
+    with pytest.raises(vf.MissingDependencyError, match=r"vidiframe\[lake\]"):
+        vf.write_partitions(
+            frame(), tmp_path / "ds", partition_by="period_start_date", format="delta"
+        )
