@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import errno
 import importlib
+import io
 import logging
 import os
 import re
@@ -351,7 +352,9 @@ def register_fetch(subparsers: Any) -> argparse.ArgumentParser:
     frame = parser.add_argument_group("frame")
     frame.add_argument("--placeholders", choices=("keep", "drop"), default="keep")
     frame.add_argument("--strict", action="store_true", help="fail on undocumented fields")
-    frame.add_argument("-o", "--output", type=Path, help="the Parquet file to write")
+    frame.add_argument(
+        "-o", "--output", help="the Parquet file to write: a path, or an s3:// gs:// az:// URL"
+    )
     add_client_options(parser)
     parser.set_defaults(func=run_fetch, option_names=option_names(parser))
     return parser
@@ -364,12 +367,15 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
     out = out if out is not None else sys.stdout
     if args.output is not None:
-        if not os.fspath(args.output).lower().endswith(".parquet"):
-            raise InvalidRequestError(
-                f"--output must be a .parquet file, got {os.fspath(args.output)!r}"
-            )
-        # Before the fetch, not after minutes of it.
-        check_writable(args.output, what="--output", is_dir=False)
+        from vidiframe._storage import parse_root
+
+        if not args.output.lower().endswith(".parquet"):
+            raise InvalidRequestError(f"--output must be a .parquet file, got {args.output!r}")
+        # Before the fetch, not after minutes of it: an unsupported URL scheme, or a
+        # local place that cannot be written.
+        location = parse_root(args.output)
+        if location.local is not None:
+            check_writable(location.local, what="--output", is_dir=False)
     cache: dict[str, Any] = {}
     if args.no_cache:
         cache["cache_dir"] = None
@@ -397,7 +403,7 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         )
     if args.output is not None:
         try:
-            _write_parquet_atomically(df, args.output)
+            _write_output(df, args.output)
         except OSError as error:
             # Checked writable before the fetch, yet failed (a full disk): say what is kept.
             again = (
@@ -406,7 +412,7 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                 else "the export is cached: run the same command with another --output"
             )
             raise DatasetError(
-                f"cannot write {os.fspath(args.output)}: {error.strerror or error}; {again}"
+                f"cannot write {args.output}: {error.strerror or error}; {again}"
             ) from error
         print(f"wrote {df.height:,} rows x {df.width} columns to {args.output}", file=out)
         return 0
@@ -420,6 +426,19 @@ def _terminal_width() -> int:
     import shutil
 
     return shutil.get_terminal_size((80, 24)).columns
+
+
+def _write_output(df: Any, output: str) -> None:
+    """A local file, or one object of an object store (credentials from the environment)."""
+    from vidiframe._storage import parse_root, write_object
+
+    location = parse_root(output)
+    if location.local is not None:
+        _write_parquet_atomically(df, location.local)
+        return
+    buffer = io.BytesIO()
+    df.write_parquet(buffer)
+    write_object(location.url, buffer.getvalue())  # one PUT: whole or nothing
 
 
 def _write_parquet_atomically(df: Any, path: Path) -> None:

@@ -28,7 +28,8 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
 
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
-    └── UnknownCodeWarning    a coded field holds a code without a documented label
+    ├── UnknownCodeWarning    a coded field holds a code without a documented label
+    └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "DatasetError",
+    "DroppedColumnsWarning",
     "ExportFailedError",
     "ExportNotReadyError",
     "InsecureURLError",
@@ -223,3 +225,17 @@ class UnknownFieldWarning(VidiFrameWarning):
 
 class UnknownCodeWarning(VidiFrameWarning):
     """A coded field holds a code without a documented label; the label is null."""
+
+
+class DroppedColumnsWarning(VidiFrameWarning):
+    """Columns of a frame that a dataset does not have were left out (``schema_mode="drop"``).
+
+    Attributes
+    ----------
+    columns
+        The names of the columns left out.
+    """
+
+    def __init__(self, message: str, *, columns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.columns = columns
