@@ -54,6 +54,7 @@ PUBLIC = {
     "ExportNotReadyError",
     "ExportFailedError",
     "SchemaError",
+    "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
     "AuthenticationError",
