@@ -230,9 +230,22 @@ def _convert(column: pl.Series, f: Field) -> pl.Series:
     return _nulls(column.name, len(column), f.dtype)
 
 
+#: Beyond 2**53 a double no longer tells neighbouring integers apart: a float there
+#: (``9007199254740993.0`` reads as ``...992.0``) may not be the integer that was sent.
+_EXACT_FLOAT_INT = 2.0**53
+
+
 def _integral(column: pl.Series) -> pl.Series:
-    """Floats that hold integers, as Int64; others become null (and are reported)."""
-    whole = column.is_finite() & (column == column.floor())
+    """Floats that hold integers, as Int64; others become null (and are reported).
+
+    Examples
+    --------
+    >>> _integral(pl.Series([3.0, 2.5, 9007199254740993.0])).to_list()
+    [3, None, None]
+    """
+    whole = (
+        column.is_finite() & (column == column.floor()) & (column.abs() <= _EXACT_FLOAT_INT)
+    )
     return pl.select(
         pl.when(whole).then(column).otherwise(None).cast(pl.Int64).alias(column.name)
     ).to_series()
