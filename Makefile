@@ -6,8 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck docs bench clean
 
-# setup.py and the C source too: a changed accelerator must be rebuilt.
-$(STAMP): pyproject.toml setup.py vidiframe/_rowscan.c
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
