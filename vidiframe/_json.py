@@ -62,8 +62,6 @@ _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _BLANK = re.compile(rb"\s*")
 _BOM = b"\xef\xbb\xbf"
 _INT64 = (-(2**63), 2**63 - 1)
-# Doubles hold every integer up to 2**53; beyond, two integers share a double.
-_EXACT_FLOAT_INT = 2**53
 
 
 @dataclass(frozen=True)
@@ -182,7 +180,7 @@ def _encode_text(text: str) -> bytes:
 
 def _read_file(path: str | os.PathLike[str], *, given_as_str: bool) -> bytes:
     shown = os.fspath(path)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = shown if len(shown) <= 60 else "..." + shown[-57:]
     try:
         file = Path(path)
         exists = file.is_file()
@@ -272,6 +270,12 @@ def _format_error(body: bytes, exc: Exception) -> ResponseFormatError:
     orjson names the problem best (a lone surrogate, the depth) and its position;
     where orjson accepts what msgspec refused, msgspec's own message is used.
     """
+    try:
+        body.decode()
+    except UnicodeDecodeError as error:
+        # orjson checks the encoding of the whole input first, without a position.
+        byte = body[error.start : error.start + 1].hex()
+        return _positioned(body, f"invalid UTF-8 (byte 0x{byte})", error.start)
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -585,7 +589,7 @@ def _check_int64(name: str, values: list[Any]) -> None:
 
 def _check_exact_doubles(name: str, values: list[Any]) -> None:
     for row, value in enumerate(values):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_FLOAT_INT:
+        if isinstance(value, int) and not isinstance(value, bool) and float(value) != value:
             raise SchemaError(
                 f"column {name!r}: value {value} at row {row} shares a column with fractions "
                 "and has more digits than a double holds",
