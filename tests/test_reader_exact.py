@@ -270,14 +270,14 @@ def test_a_bytes_body_with_a_byte_order_mark_is_read() -> None:
 @pytest.mark.parametrize("text", ["state: finished", "no-such-export.json", "x" * 5000, "a\0b"])
 def test_a_str_neither_json_nor_a_file_is_a_clear_error(text: str) -> None:
     with pytest.raises(
-        vf.InvalidRequestError, match="neither JSON .* nor the path of an existing file"
+        vf.InvalidRequestError, match=r"neither JSON .* nor the path of an existing file"
     ):
         read_ots(text)
 
 
 def test_a_missing_path_object_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(
-        vf.InvalidRequestError, match="cannot read the response file .*missing.json"
+        vf.InvalidRequestError, match=r"cannot read the response file .*missing\.json"
     ):
         read_ots(tmp_path / "missing.json")
 
