@@ -609,8 +609,11 @@ def _nested_column(name: str, values: list[Any]) -> pl.Series:
         _same(a, b) for a, b in zip(values, array.to_pylist(), strict=True)
     ):
         series = pl.from_arrow(array)
-        assert isinstance(series, pl.Series)
-        return series.alias(name)
+        # Polars cuts a struct field's name at a NUL byte: check its values too.
+        if isinstance(series, pl.Series) and all(
+            _same(a, b) for a, b in zip(values, series.to_list(), strict=True)
+        ):
+            return series.alias(name)
     return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
 
 
