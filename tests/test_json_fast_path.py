@@ -161,3 +161,19 @@ def test_the_reason_for_the_general_path_is_logged_without_values(
     assert messages
     assert all(m.startswith("reading the rows on the general path: ") for m in messages)
     assert not any("secret" in m for m in messages)
+
+
+def test_a_known_field_sent_as_text_throughout_stays_on_the_fast_path() -> None:
+    # SPEC quirk 3: ids sent as "123"; the typing casts them.
+    rows = [{"a": "123", "f": 1}, {"a": "124", "f": 2.5}]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame.to_dicts() == [{"a": "123", "f": 1.0}, {"a": "124", "f": 2.5}]
+
+
+def test_a_known_field_changing_kind_between_rows_leaves_the_fast_path() -> None:
+    rows = [{"a": "123"}, {"a": 124}]
+    assert fast_read(orjson.dumps({"state": "finished", "data": rows})) is None
+    raw = decode_response(orjson.dumps({"state": "finished", "data": rows}), hints=FAST_HINTS)
+    assert raw.rows is not None
+    assert raw.rows["a"].to_list() == ["123", "124"]

@@ -462,10 +462,13 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
 
 
 def _fast_schema(body: bytes, start: int, stop: int, hints: ColumnHints) -> pa.Schema | None:
-    """The registry's fields, and the unknown fields of the first row.
+    """The registry's fields, typed as the first row sends them, and its unknown fields.
 
-    Only an unknown field whose first value is an integer, a text or a boolean is
-    declared: a float column would take integers too big for a double.
+    A known field the first row sends as another scalar kind (an id as ``"123"``,
+    SPEC quirk 3) is declared with that kind, so such a body stays on this path
+    while every row agrees; the typing casts it. An unknown field is declared by
+    its first value when that is an integer, a text or a boolean: a float column
+    would take integers too big for a double.
     """
     names = {*hints.text, *hints.kinds, *hints.nested}
     fields = {name: _ARROW_KINDS[kind] for name in names if (kind := hints.kind_of(name))}
@@ -479,7 +482,11 @@ def _fast_schema(body: bytes, start: int, stop: int, hints: ColumnHints) -> pa.S
     if not isinstance(row, dict):
         return None
     for name, value in row.items():
-        if name in fields:
+        declared = fields.get(name)
+        if value is None or declared == pa.string():
+            fields.setdefault(name, pa.null())
+            continue
+        if declared == pa.float64() and isinstance(value, (int, float)):
             continue
         if isinstance(value, bool):
             fields[name] = pa.bool_()
