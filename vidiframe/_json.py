@@ -413,9 +413,10 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     # Line breaks inside the array: pretty-printed, so the rows are not one a line.
     if body.find(b"\n", start, stop) >= 0 or body.find(b"\r", start, stop) >= 0:
         return None
-    schema = _fast_schema(body, start, stop, hints)
-    if schema is None:
+    declared = _fast_schema(body, start, stop, hints)
+    if declared is None:
         return None
+    schema, first_keys = declared
     # One copy of the body with a newline between rows; the top-level keys around
     # the array hold no "},{" (checked), so the array keeps its offsets.
     if body.find(b"},{", 0, start) >= 0 or body.find(b"},{", stop) >= 0:
@@ -451,17 +452,19 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
     if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
         return None
-    # A field the body never sends stays absent, as on the general path (the
-    # reader fills it with nulls); the declared schema made a column of each.
+    # A registry field the body never sends stays absent, as on the general path
+    # (the reader fills it with nulls); the declared schema made a column of each.
     absent = [
         name
         for name, count in zip(frame.columns, frame.null_count().row(0), strict=True)
-        if count == frame.height
+        if count == frame.height and name not in first_keys
     ]
     return frame.drop(absent).rechunk()
 
 
-def _fast_schema(body: bytes, start: int, stop: int, hints: ColumnHints) -> pa.Schema | None:
+def _fast_schema(
+    body: bytes, start: int, stop: int, hints: ColumnHints
+) -> tuple[pa.Schema, set[str]] | None:
     """The registry's fields, typed as the first row sends them, and its unknown fields.
 
     A known field the first row sends as another scalar kind (an id as ``"123"``,
@@ -496,7 +499,7 @@ def _fast_schema(body: bytes, start: int, stop: int, hints: ColumnHints) -> pa.S
             fields[name] = pa.string()
         else:
             return None
-    return pa.schema(list(fields.items()))
+    return pa.schema(list(fields.items())), set(row)
 
 
 # -- the general path -------------------------------------------------------------------------
@@ -546,26 +549,47 @@ def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
     as the nearest double, as its type says. Elsewhere an integer must fit Int64,
     and one that shares a column with fractions must be exact as a double.
     """
-    kinds = {_json_kind(value) for value in values} - {"null"}
+    # Decoded JSON holds exactly these types: a set of types costs one pass in C.
+    kinds = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
     if not kinds:
         return pl.Series(name, values, dtype=pl.Null)
+    if kinds == {"str"}:
+        return pl.Series(name, values, dtype=pl.String)
     if kind == "str" or (len(kinds) > 1 and not kinds <= {"int", "float"}):
         # Mixed kinds (a number here, text there): the typing casts the text, and
         # reports a value that does not fit the field with its JSON text.
         return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
-    if kinds == {"str"}:
-        return pl.Series(name, values, dtype=pl.String)
     if kinds == {"bool"}:
         return pl.Series(name, values, dtype=pl.Boolean)
     if kind == "float" and kinds <= {"int", "float"}:
-        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+        return _floats(name, values, with_ints="int" in kinds)
     if kinds == {"int"}:
-        _check_int64(name, values)
-        return pl.Series(name, values, dtype=pl.Int64)
+        try:
+            # Polars refuses (strictly) an integer outside Int64; then find which.
+            return pl.Series(name, values, dtype=pl.Int64, strict=True)
+        except (TypeError, OverflowError, pl.exceptions.PolarsError) as exc:
+            _check_int64(name, values)
+            reason = str(exc).splitlines()[0]
+            raise SchemaError(f"column {name!r}: {reason}", column=name) from None
     if kinds <= {"int", "float"}:
         _check_exact_doubles(name, values)
-        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+        return _floats(name, values, with_ints=True)
     return _nested_column(name, values)
+
+
+_KIND_OF_TYPE = {
+    type(None): "null",
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+}
+
+
+def _floats(name: str, values: list[Any], *, with_ints: bool) -> pl.Series:
+    if not with_ints:
+        return pl.Series(name, values, dtype=pl.Float64)
+    return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
 
 
 def _json_kind(value: Any) -> str:
