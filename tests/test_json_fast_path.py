@@ -180,3 +180,13 @@ def test_a_known_field_changing_kind_between_rows_leaves_the_fast_path() -> None
     raw = decode_response(orjson.dumps({"state": "finished", "data": rows}), hints=FAST_HINTS)
     assert raw.rows is not None
     assert raw.rows["a"].to_list() == ["123", "124"]
+
+
+def test_a_value_pyarrow_names_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    body = b'{"state":"finished","data":[{"a":1},{"a":123.456789}]}'
+    with caplog.at_level("DEBUG", logger="vidiframe"):
+        rows = decode_response(body, hints=FAST_HINTS).rows
+    assert rows is not None
+    assert rows["a"].to_list() == [1.0, 123.456789]
+    assert caplog.records
+    assert not any("123.456789" in r.getMessage() for r in caplog.records)

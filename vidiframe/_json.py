@@ -401,6 +401,7 @@ _ARROW_KINDS = {
     # A nested field may be null on this path; a list sends the body to the general one.
     "list": pa.null(),
 }
+_VALUE_IN_REASON = re.compile(r"couldn't parse:.*")
 _FIRST_ROW = re.compile(rb"\{.*?\}(?=,\s*\{|\s*$)", re.DOTALL)
 
 
@@ -441,8 +442,11 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
         table.validate(full=True)
     except (pa.ArrowException, ValueError) as exc:
         # Never the values: the reason names the problem, not what is there.
-        logger.debug("reading the rows on the general path: %s", str(exc).splitlines()[0])
+        reason = _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
+        logger.debug("reading the rows on the general path: %s", reason)
         return None
+    # The lines are read: their memory goes back before the frame is built.
+    del lines
     if table.num_rows != count:
         # Two rows on one line (a missing comma), or a "},{" inside a text.
         return None
@@ -474,7 +478,10 @@ def _fast_schema(
     would take integers too big for a double.
     """
     names = {*hints.text, *hints.kinds, *hints.nested}
-    fields = {name: _ARROW_KINDS[kind] for name in names if (kind := hints.kind_of(name))}
+    # A kind without a flat Arrow type (an object, say) may only be null on this path.
+    fields = {
+        name: _ARROW_KINDS.get(kind, pa.null()) for name in names if (kind := hints.kind_of(name))
+    }
     first = _FIRST_ROW.match(body, start, stop)
     if first is None:
         return None
