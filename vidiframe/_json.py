@@ -419,12 +419,13 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
         return None
     schema, first_keys = declared
     # One copy of the body with a newline between rows; the top-level keys around
-    # the array hold no "},{" (checked), so the array keeps its offsets.
-    if body.find(b"},{", 0, start) >= 0 or body.find(b"},{", stop) >= 0:
+    # the array hold no separator (checked), so the array keeps its offsets.
+    # The separators of Python's json.dumps ("}, {") if the first rows have them
+    # (a body mixing both has two rows on some line, and leaves this path).
+    separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
+    if body.find(separator, 0, start) >= 0 or body.find(separator, stop) >= 0:
         return None
-    lines = body.replace(b"},{", b"}\n{")
-    if b"}, {" in body:  # the separators of Python's json.dumps
-        lines = lines.replace(b"}, {", b"}\n{")
+    lines = body.replace(separator, b"}\n{")
     end = stop + len(lines) - len(body)
     count = lines.count(b"\n", start, end) + 1
     try:
