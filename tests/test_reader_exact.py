@@ -329,3 +329,11 @@ def test_positions_are_bytes_not_characters() -> None:
     with pytest.raises(vf.ResponseFormatError) as info:
         read_ots(raw)
     assert info.value.position == re.search(rb"tru", raw).start()  # type: ignore[union-attr]
+
+
+def test_object_keys_polars_cannot_tell_apart_keep_their_json_text() -> None:
+    # Polars cuts a struct field name at a NUL byte: "" and "\0" would collide.
+    raw = body({**ROW, "zz": {"": 1, "\0": 2}})
+    with pytest.warns(vf.UnknownFieldWarning):
+        got = read_ots(raw)["zz"].to_list()
+    assert [json.loads(v) for v in got] == [{"": 1, "\0": 2}]

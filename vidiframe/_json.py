@@ -647,11 +647,15 @@ def _nested_column(name: str, values: list[Any]) -> pl.Series:
     if array is not None and all(
         _same(a, b) for a, b in zip(values, array.to_pylist(), strict=True)
     ):
-        series = pl.from_arrow(array)
-        # Polars cuts a struct field's name at a NUL byte: check its values too.
-        if isinstance(series, pl.Series) and all(
-            _same(a, b) for a, b in zip(values, series.to_list(), strict=True)
-        ):
+        try:
+            series = pl.from_arrow(array)
+            read = series.to_list() if isinstance(series, pl.Series) else None
+        except pl.exceptions.PolarsError:
+            # Polars cuts a struct field's name at a NUL byte: two such names collide.
+            read = None
+        # And where they do not collide, a name changed: check the values too.
+        if read is not None and all(_same(a, b) for a, b in zip(values, read, strict=True)):
+            assert isinstance(series, pl.Series)
             return series.alias(name)
     return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
 
