@@ -25,6 +25,12 @@ PUBLIC = {
     # datasets
     "write_partitions",
     "scan_partitions",
+    "read_inventory",
+    "delete_partitions",
+    "replace_days",
+    "dataset_lock",
+    "DatasetInventory",
+    "PartitionChanges",
     "by_period",
     "period_for_resolution",
     "SyncConfig",
@@ -48,6 +54,7 @@ PUBLIC = {
     "ExportNotReadyError",
     "ExportFailedError",
     "SchemaError",
+    "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
     "AuthenticationError",
@@ -56,6 +63,7 @@ PUBLIC = {
     "VidiFrameWarning",
     "UnknownFieldWarning",
     "UnknownCodeWarning",
+    "DroppedColumnsWarning",
 }
 
 

@@ -14,6 +14,7 @@ exceptions never escape: they are wrapped in :class:`TransportError`.
     │   ├── ExportNotReadyError               ``state`` is ``started`` / ``in_progress``
     │   └── ExportFailedError                 ``state`` is ``failed`` (carries ``fail_reason``)
     ├── SchemaError (ValueError)              a value that cannot take its column's type
+    │   └── WrongExportError                  the body is another export type's (names it)
     ├── DatasetError                          a Parquet dataset that cannot be written or read
     │   └── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
     ├── MissingDependencyError (ImportError)  an optional dependency is missing; names the extra
@@ -27,7 +28,8 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
 
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
-    └── UnknownCodeWarning    a coded field holds a code without a documented label
+    ├── UnknownCodeWarning    a coded field holds a code without a documented label
+    └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "DatasetError",
+    "DroppedColumnsWarning",
     "ExportFailedError",
     "ExportNotReadyError",
     "InsecureURLError",
@@ -52,6 +55,7 @@ __all__ = [
     "UnknownFieldWarning",
     "VidiFrameError",
     "VidiFrameWarning",
+    "WrongExportError",
 ]
 
 
@@ -143,6 +147,27 @@ class SchemaError(VidiFrameError, ValueError):
         self.row = row
 
 
+class WrongExportError(SchemaError):
+    """The response is another export type's than the one asked for.
+
+    Raised when some of the body's fields are not the requested export's and
+    every field is another export's (an OTS body read with ``data_type="viewers"``),
+    rather than returning a frame of null metrics.
+
+    Attributes
+    ----------
+    likely
+        The ``(data_type, granularity)`` of the exports the body fits, the most
+        likely first.
+    """
+
+    def __init__(
+        self, message: str, *, likely: tuple[tuple[str, str], ...], column: str | None = None
+    ):
+        super().__init__(message, column=column)
+        self.likely = likely
+
+
 class DatasetError(VidiFrameError):
     """A Parquet dataset that cannot be written or read as asked."""
 
@@ -200,3 +225,17 @@ class UnknownFieldWarning(VidiFrameWarning):
 
 class UnknownCodeWarning(VidiFrameWarning):
     """A coded field holds a code without a documented label; the label is null."""
+
+
+class DroppedColumnsWarning(VidiFrameWarning):
+    """Columns of a frame that a dataset does not have were left out (``schema_mode="drop"``).
+
+    Attributes
+    ----------
+    columns
+        The names of the columns left out.
+    """
+
+    def __init__(self, message: str, *, columns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.columns = columns

@@ -27,9 +27,11 @@ required keys other than the source and the time) take one to three values per
 source, fixed for that source: ``1, 2, 3`` for integers, ``"content 1",
 "content 2", ...`` for text (the field name without ``_id``). ``content_ids``
 filters on those. Coded keys (``group_by_demographics``) give one row per
-combination of codes. Aggregated exports have gaps: with probability
-``placeholder_rate`` a (source, period) pair is a placeholder, its rows kept with
-every metric null, as the documentation describes.
+combination of codes, its counts weighted by a share of the audience that varies
+by code (from the seed) and by source, so the demographic mix has a shape.
+Aggregated exports have gaps: with probability ``placeholder_rate`` a (source,
+period) pair is a placeholder, its rows kept with every metric null, as the
+documentation describes.
 
 Sources follow a small fixed topology: location ``l`` belongs to site ``l // 10``
 (site ``s`` holds locations ``10s`` to ``10s + 9``); location tag ``t`` holds
@@ -61,7 +63,7 @@ from typing import Any
 import orjson
 
 from vidiframe._errors import InvalidRequestError
-from vidiframe._fields import Field
+from vidiframe._fields import LEGACY_DATE, Field
 from vidiframe._periods import (
     epoch_seconds,
     from_epoch_seconds,
@@ -494,7 +496,7 @@ def api_keys(spec: ExportSpec, *, legacy: bool = False) -> frozenset[str]:
 # -- the generator ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     """What the drawers of one (source, period) share."""
 
@@ -502,6 +504,9 @@ class _Context:
     query: FakeQuery
     source: int | None
     random: Callable[[], float]
+    #: The audience share of the row's demographic group, relative to the largest
+    #: (1.0 outside ``group_by_demographics``): set per row by ``_aggregated``.
+    weight: float = 1.0
 
 
 #: Draws one value: ``(context, period or event time, row so far) -> value``.
@@ -509,10 +514,6 @@ _Drawer = Callable[[_Context, dt.datetime, Mapping[str, Any]], Any]
 #: (what, field name, api name, drawer, may be null) of one field of a spec.
 _Slot = tuple[str, str, str, _Drawer, bool]
 _COMPILED: dict[tuple[Any, int, bool], tuple[_Plan, tuple[_Slot, ...]]] = {}
-
-
-def _is_pooled_id(f: Field) -> bool:
-    return f.role == "key" and f.kind in ("int", "str") and f.name.endswith("id")
 
 
 def _timestamp_drawer(f: Field) -> _Drawer:
@@ -756,8 +757,8 @@ class DataGenerator:
         names = [f.name for f in plan.dims] + [f.name for w, f, _ in plan.slots if w == "group"]
         combos = {
             source: [
-                dict(zip(names, (*values, *codes), strict=True))
-                for codes in itertools.product(*plan.groups)
+                (dict(zip(names, (*values, *codes), strict=True)), weight)
+                for codes, weight in self._group_weights(plan.groups, source)
                 for values in itertools.product(*(self._pool(query, f, source) for f in plan.dims))
             ]
             for source in sources
@@ -770,8 +771,31 @@ class DataGenerator:
                 gap = _hash_unit(key + "|gap") < self.placeholder_rate
                 rng = random.Random(key)  # noqa: S311 - test data, not secrets
                 ctx = _Context(self, query, source, rng.random)
-                for fixed in combos[source]:
+                for fixed, weight in combos[source]:
+                    ctx.weight = weight
                     yield self._row(plan, slots, ctx, when, fixed, gap=gap)
+
+    def _group_weights(
+        self, groups: tuple[tuple[int, ...], ...], source: int | None
+    ) -> list[tuple[tuple[int, ...], float]]:
+        """Each combination of group codes with its audience weight, the largest 1.0.
+
+        A real audience is not spread evenly over genders and age groups: each
+        code gets a factor from the seed (the same for every source: the mix has a
+        shape), times a per-source factor (locations differ). Weights are relative
+        to the largest, so a weighted count stays within the field's range.
+        """
+        combos = list(itertools.product(*groups))
+        raw = [
+            math.prod(
+                0.3 + 1.4 * _hash_unit(f"{self.seed}|group|{i}|{code}")
+                for i, code in enumerate(codes)
+            )
+            * (0.75 + 0.5 * _hash_unit(f"{self.seed}|group|{source}|{codes}"))
+            for codes in combos
+        ]
+        top = max(raw)
+        return [(codes, w / top) for codes, w in zip(combos, raw, strict=True)]
 
     def _compiled(self, plan: _Plan) -> tuple[_Slot, ...]:
         """One drawer per field, built once per generator and spec (the hot loop)."""
@@ -849,7 +873,7 @@ class DataGenerator:
                 return coded_quirk
             return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
         kind = f.kind
-        if kind in ("int", "float") and "attention" in f.name:
+        if kind in ("int", "float") and f.bounded_by:
             return self._attention_drawer(f)
         if kind in ("int", "float") and (
             f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")
@@ -857,7 +881,7 @@ class DataGenerator:
             return self._audience_drawer(f)
         if kind == "int":
             lo, span = int(f.low), int(f.high) - int(f.low) + 1
-            if quirks and "sent as 1.0" in f.doc:
+            if quirks and f.sent_as_float:
                 return lambda ctx, _when, _row: float(lo + int(ctx.random() * span))
             return lambda ctx, _when, _row: lo + int(ctx.random() * span)
         if kind == "float":
@@ -885,12 +909,12 @@ class DataGenerator:
     def _audience_drawer(self, f: Field) -> _Drawer:
         """Counts and cumulated times of aggregates follow :func:`audience`."""
         low, width = f.low, f.high - f.low
-        as_float = f.kind == "float" or (self.quirks and "sent as 1.0" in f.doc)
+        as_float = f.kind == "float" or (self.quirks and f.sent_as_float)
 
         def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
             query = ctx.query
             # One event's own duration (a viewer's dwell) does not depend on the hour.
-            scale = 1.0 if query.finest else audience(when, query.time_resolution)
+            scale = 1.0 if query.finest else audience(when, query.time_resolution) * ctx.weight
             value = low + ctx.random() * width * scale
             return (
                 round(value, 2)
@@ -902,7 +926,7 @@ class DataGenerator:
 
     def _attention_drawer(self, f: Field) -> _Drawer:
         """Attention never exceeds the dwell drawn just before it, in the same unit."""
-        partners = tuple(name.replace("attention", "dwell") for name in f.all_names)
+        partners = f.bounded_by
         fallback = self._audience_drawer(f)
 
         def draw(ctx: _Context, when: dt.datetime, row: Mapping[str, Any]) -> Any:
@@ -930,12 +954,13 @@ class DataGenerator:
 
     @staticmethod
     def _text_drawer(f: Field) -> _Drawer:
-        # A name next to its id reads as the id's name ("zone_name" of "zone_id").
-        sibling = f.name.removesuffix("name") + "id"
-        stem = (f.name.removesuffix("name").rstrip("_") or "item").replace("_", " ").title()
+        # A name next to its id reads as the id's name ("Zone 60" for zone_id 60).
+        sibling = f.describes
+        stem = (sibling or "item").removesuffix("id").rstrip("_").replace("_", " ").title()
+        stem = stem or "Item"
 
         def text(ctx: _Context, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
-            if f.name.endswith("name") and sibling in row:
+            if sibling is not None and sibling in row:
                 return None if row[sibling] is None else f"{stem} {row[sibling]}"
             return f"{f.name} {1 + int(ctx.random() * 5)}"
 
@@ -944,10 +969,10 @@ class DataGenerator:
     def _nested_drawer(self, f: Field) -> _Drawer:
         subs = [
             (
-                sub.legacy[0] if self.legacy and sub.legacy else sub.name,
+                sub.name_at(LEGACY_DATE) if self.legacy else sub.name,
                 # Ids inside lists (content ids, zone ids) come from the source's pool,
                 # so they repeat and can be filtered on.
-                self._dim_drawer(sub) if _is_pooled_id(sub) else self._drawer(sub),
+                self._dim_drawer(sub) if sub.pooled else self._drawer(sub),
                 sub.nullable,
             )
             for sub in f.fields
