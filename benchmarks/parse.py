@@ -3,10 +3,11 @@
 Generates a finest viewers export (300,000 rows by default, about 115 MB of compact
 JSON, like the live API sends) and prints, measured side by side in one process:
 
-- ``read_vidicenter`` on the body,
-- the same without the C accelerator (what an install without a compiler gets),
+- ``read_vidicenter`` on the body (pyarrow's strict reader with the registry's schema),
+- the same on the general path only (what a body outside the fast path's shape gets),
 - the naive line ``pl.DataFrame(json.loads(body)["data"])``,
-- ``pl.read_ndjson`` on the same rows as NDJSON (the practical limit),
+- ``pl.read_ndjson`` on the same rows as NDJSON (Polars' own reader, which is not
+  exact: it drops unknown keys and turns numbers into text when given a schema),
 
 then the peak extra memory of ``read_vidicenter`` in a fresh child process, as a
 multiple of the body's size. Run with ``make bench`` or
@@ -107,23 +108,20 @@ def main() -> None:
     def read() -> None:
         vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
 
-    accelerator = _json._rowscan
-    if accelerator is None:
-        print("the C accelerator is not built: both lines below are the general path")
     ours = best_of(5, read)
-    _json._rowscan = None  # type: ignore[assignment]
+    fast = _json._read_fast
+    _json._read_fast = lambda *_: None  # type: ignore[assignment]
     general = best_of(3, read)
-    _json._rowscan = accelerator
+    _json._read_fast = fast
     naive = best_of(3, lambda: pl.DataFrame(json.loads(body)["data"]))
-    limit = best_of(3, lambda: pl.read_ndjson(ndjson))
+    ndjson_time = best_of(3, lambda: pl.read_ndjson(ndjson))
     print(f"{'read_vidicenter':40} {ours:6.3f} s")
-    label = "read_vidicenter without the C pass"
+    label = "read_vidicenter, general path only"
     print(f"{label:40} {general:6.3f} s   -> {naive / general:.2f}x faster than the naive line")
-    naive_note = f"vidiframe is {naive / ours:.2f}x faster (required >= 3x)"
+    naive_note = f"vidiframe is {naive / ours:.2f}x faster (required >= 2.5x)"
     print(f"{NAIVE:40} {naive:6.3f} s   -> {naive_note}")
-    print(
-        f"{'pl.read_ndjson on NDJSON (the limit)':40} {limit:6.3f} s   -> {ours / limit:.2f}x the limit"
-    )
+    ndjson_note = f"vidiframe takes {ours / ndjson_time:.2f}x its time (aim: <= 2x)"
+    print(f"{'pl.read_ndjson on NDJSON':40} {ndjson_time:6.3f} s   -> {ndjson_note}")
 
     path = Path("/tmp/vidiframe-bench-body.json")
     path.write_bytes(body)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import orjson
@@ -21,21 +20,10 @@ HINTS = ColumnHints(text=frozenset({"period_start"}), kinds={"location_id": "int
 
 @pytest.fixture(autouse=True, params=["fast", "general"])
 def decoder_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each test runs with the C fast path, and again without it."""
+    """Each test runs with the fast path allowed, and again with the general path only."""
     if request.param == "general":
-        monkeypatch.setattr(_json, "_rowscan", None)
-    elif _json._rowscan is None:
-        pytest.skip("the C accelerator is not built")
+        monkeypatch.setattr(_json, "_read_fast", lambda *args: None)
     return str(request.param)
-
-
-def test_ci_builds_the_c_accelerator() -> None:
-    # Where it is required (CI sets this), a failed build must not pass as a skip.
-    if os.environ.get("VIDIFRAME_REQUIRE_ROWSCAN") != "1":
-        pytest.skip("VIDIFRAME_REQUIRE_ROWSCAN is not set")
-    from vidiframe import _rowscan
-
-    assert callable(_rowscan.scan)
 
 
 def rows_of(body: bytes, hints: ColumnHints = NO_HINTS) -> list[dict[str, Any]]:

@@ -240,12 +240,12 @@ def test_bytes_and_dict_sources_agree(spec: ExportSpec, data: st.DataObject) -> 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 @FAST
 @given(data=st.data())
-def test_the_c_fast_path_and_the_general_path_agree(spec: ExportSpec, data: st.DataObject) -> None:
+def test_the_fast_path_and_the_general_path_agree(spec: ExportSpec, data: st.DataObject) -> None:
     payload = data.draw(payloads(spec, legacy=data.draw(st.booleans()), min_rows=1))
     body = orjson.dumps(payload)
     fast = read(body, spec)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(_json, "_rowscan", None)
+        monkeypatch.setattr(_json, "_read_fast", lambda *args: None)
         general = read(body, spec)
     assert_frame_equal(fast, general)
 
@@ -277,8 +277,8 @@ def test_typing_side_by_side_raises_the_first_bad_field_in_field_order(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=30))
 def test_floats_are_decoded_exactly(values: list[float]) -> None:
-    # An unknown field takes the general decoder (pyarrow's); its numbers must equal
-    # Python's own parse. tests/test_rowscan.py checks the C fast path's.
+    # An unknown float field takes the general decoder (msgspec); its numbers must equal
+    # Python's own parse. tests/test_json.py checks the fast path's.
     payload = {"state": "finished", "data": [{"zz": v} for v in values]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vf.UnknownFieldWarning)

@@ -123,10 +123,35 @@ def build_frame(
     _check_time_parts(raw, frame)
     _warn_unknown_codes(frame, spec)
     if unknown:
-        frame = frame.hstack(raw.select(unknown))
+        frame = frame.hstack(_unknown_columns(raw.select(unknown), frame.columns, spec))
     if placeholders == "drop":
         frame = frame.filter(~pl.col("is_placeholder"))
     return frame
+
+
+def _unknown_columns(unknown: pl.DataFrame, taken: list[str], spec: ExportSpec) -> pl.DataFrame:
+    """The unknown fields, renamed where a field has the name of a derived column.
+
+    A response field named ``is_placeholder`` or ``dwell_time_s`` is not the column
+    vidiframe derives: it keeps its value next to it, as ``<name>_as_sent``.
+    """
+    names = set(taken) | set(unknown.columns)
+    renames = {}
+    for name in unknown.columns:
+        if name not in taken:
+            continue
+        new = f"{name}_as_sent"
+        while new in names:
+            new += "_"
+        names.add(new)
+        renames[name] = new
+        warnings.warn(
+            f"{spec.data_type} ({spec.granularity}) response has a field {name!r}, the name of "
+            f"a column vidiframe derives; the response's values are kept as {new!r}",
+            UnknownFieldWarning,
+            stacklevel=5,
+        )
+    return unknown.rename(renames)
 
 
 def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
@@ -294,9 +319,20 @@ def _convert(column: pl.Series, f: Field) -> pl.Series:
     return _nulls(column.name, len(column), f.dtype)
 
 
+#: From 2**53 on a double no longer tells neighbouring integers apart: a float there
+#: (``9007199254740993.0`` reads as ``...992.0``) may not be the integer that was sent.
+_EXACT_FLOAT_INT = 2.0**53
+
+
 def _integral(column: pl.Series) -> pl.Series:
-    """Floats that hold integers, as Int64; others become null (and are reported)."""
-    whole = column.is_finite() & (column == column.floor())
+    """Floats that hold integers, as Int64; others become null (and are reported).
+
+    Examples
+    --------
+    >>> _integral(pl.Series([3.0, 2.5, 9007199254740993.0])).to_list()
+    [3, None, None]
+    """
+    whole = column.is_finite() & (column == column.floor()) & (column.abs() < _EXACT_FLOAT_INT)
     return pl.select(
         pl.when(whole).then(column).otherwise(None).cast(pl.Int64).alias(column.name)
     ).to_series()

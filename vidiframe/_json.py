@@ -3,62 +3,53 @@
 An export body is ``{"state": ..., "data": [row, row, ...], "creation_date": ...}``
 where ``data`` holds up to millions of flat JSON objects. Decoding that with
 ``json.loads`` and building a frame from a list of dicts costs several seconds per
-million rows and several times the body's size in memory. This module decodes it
-at the speed of a multi-threaded NDJSON reader instead:
+million rows. This module decodes it with compiled libraries, exactly:
 
 1. find the ``data`` array with a regular expression, and decode the few bytes
    around it (the other top-level keys) with orjson, which proves the match is the
-   top-level key;
-2. the fast path, for flat rows of known fields (what the API sends): the C pass
-   :mod:`vidiframe._rowscan` checks every key against the registry, every
-   value's JSON kind against its field's, and the JSON grammar, and copies the
-   rows into NDJSON (a newline between rows), a chunk of a few MB at a time;
-   Polars' NDJSON reader reads each chunk with the schema that check proved,
-   while the next chunk is scanned;
-3. otherwise, on the general path (an unknown field, a value of another kind,
-   nested lists, a lone surrogate escape, or no compiled accelerator): replace
-   each comma that separates two rows (``},{`` or ``}, {``) with a newline (found
-   with NumPy, in blocks), and read the NDJSON with pyarrow's multi-threaded JSON
-   reader, given the types the registry expects (:class:`ColumnHints`) and
-   inferring every other column, unknown ones included.
+   top-level key (and that it is the only one);
+2. the fast path, for flat compact rows of the fields the registry expects (what
+   the API sends): the commas between rows become newlines, and pyarrow's
+   multi-threaded JSON reader reads the lines with an explicit schema built from
+   the registry (:class:`ColumnHints`) and ``unexpected_field_behavior="error"``.
+   That reader is strict where it matters: a key the schema does not name, a key
+   given twice, a value of another JSON kind, an integer outside Int64, a lone
+   surrogate escape each make it fail, and the body goes to the general path.
+   What it lets through is checked after it: one row per line (two objects on one
+   line, or a comma replaced inside a string, change the count), valid UTF-8,
+   finite floats (it accepts ``NaN`` literals). Unknown fields whose first value
+   is an integer, a text or a boolean are declared from the first row, so a body
+   with a field the registry does not know yet stays on this path;
+3. the general path, for everything else: msgspec decodes the whole body (exact
+   integers of any size, the last of duplicate keys as Python's ``json`` keeps it,
+   strict UTF-8, no lone surrogates, a nesting limit instead of a crash), and the
+   columns are built from the values, each one exactly or not at all
+   (:func:`_column`).
 
-Every shortcut is checked, and any doubt falls back to a slower path that is
-exact: pyarrow without declared types, Polars' strict NDJSON reader, then orjson
-on the whole body. Pretty-printed bodies and rows with nested lists are decoded
-with orjson and re-encoded one row per line first. A comma
-replaced inside a string or a nested list always produces an invalid line
-(quotes inside JSON strings are escaped, brackets inside rows balance), so a wrong
-guess can only cost time, never change a value. Invalid JSON is never repaired:
-it raises :class:`~vidiframe.ResponseFormatError` with orjson's byte position.
+Invalid JSON is never repaired: it raises :class:`~vidiframe.ResponseFormatError`
+with the byte position. A value that no column type can hold exactly raises
+:class:`~vidiframe.SchemaError` naming the column, the value and the row.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import logging
+import math
 import os
 import re
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, Any, Union
 
-import numpy as np
+import msgspec
 import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-if TYPE_CHECKING:
-    from polars._typing import PolarsDataType
-
-from vidiframe._errors import InvalidRequestError, ResponseFormatError
-
-try:
-    from vidiframe import _rowscan
-except ImportError:  # built without a C compiler: the exact general path does it all
-    _rowscan = None  # type: ignore[assignment]
+from vidiframe._errors import InvalidRequestError, ResponseFormatError, SchemaError
 
 __all__ = ["NO_HINTS", "ColumnHints", "RawResponse", "Source", "decode_response", "read_source"]
 
@@ -69,9 +60,8 @@ logger = logging.getLogger("vidiframe")
 
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _BLANK = re.compile(rb"\s*")
-_BLOCK = 1 << 24
-# The bytes that separate two rows: "}" "," ["" or " "] "{".
-_COMMA, _SPACE, _OPEN, _CLOSE, _NEWLINE = b", {}\n"  # unpacks to byte values
+_BOM = b"\xef\xbb\xbf"
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -92,36 +82,19 @@ class ColumnHints:
     kinds: Mapping[str, str] = field(default_factory=dict)
     nested: frozenset[str] = frozenset()
 
-    def scan_keys(self) -> tuple[tuple[bytes, ...], bytes, tuple[PolarsDataType, ...]]:
-        """The keys, kind letters and Polars types of :func:`vidiframe._rowscan.scan`.
+    def kind_of(self, name: str) -> str | None:
+        """The JSON kind a field is read as: ``str`` for text, ``None`` if unknown.
 
-        A nested field is declared to take only nulls: a list sends the body to
-        the general path, which infers it.
+        Examples
+        --------
+        >>> ColumnHints(text=frozenset({"t"}), kinds={"n": "int"}).kind_of("t")
+        'str'
         """
-        names = sorted({*self.text, *self.kinds, *self.nested})
-        kinds = [_scan_kind(self, name) for name in names]
-        return (
-            tuple(name.encode() for name in names),
-            "".join(kinds).encode(),
-            tuple(_SCAN_DTYPES[kind] for kind in kinds),
-        )
-
-
-def _scan_kind(hints: ColumnHints, name: str) -> str:
-    if name in hints.text:
-        return "s"
-    if name in hints.nested:
-        return "x"
-    return {"int": "i", "float": "f", "str": "s", "bool": "b"}[hints.kinds[name]]
-
-
-_SCAN_DTYPES: dict[str, PolarsDataType] = {
-    "s": pl.String,
-    "i": pl.Int64,
-    "f": pl.Float64,
-    "b": pl.Boolean,
-    "x": pl.Null,
-}
+        if name in self.text:
+            return "str"
+        if name in self.nested:
+            return "list"
+        return self.kinds.get(name)
 
 
 NO_HINTS = ColumnHints()
@@ -144,8 +117,11 @@ class RawResponse:
     rows: pl.DataFrame | None
 
 
+# -- sources ----------------------------------------------------------------------------------
+
+
 def read_source(source: Source) -> bytes | Mapping[str, Any]:
-    """The bytes (or the already decoded dict) of a saved response.
+    r"""The bytes (or the already decoded dict) of a saved response.
 
     Parameters
     ----------
@@ -156,11 +132,14 @@ def read_source(source: Source) -> bytes | Mapping[str, Any]:
     Raises
     ------
     InvalidRequestError
-        For a source of another type.
+        For a source of another type, or a ``str`` that is neither JSON nor the
+        path of an existing file.
+    ResponseFormatError
+        When the file cannot be read.
 
     Examples
     --------
-    >>> read_source('{"state": "started"}')
+    >>> read_source('\ufeff{"state": "started"}')
     b'{"state": "started"}'
     """
     if isinstance(source, Mapping):
@@ -170,20 +149,56 @@ def read_source(source: Source) -> bytes | Mapping[str, Any]:
     if isinstance(source, (bytearray, memoryview)):
         return bytes(source)
     if isinstance(source, str):
+        # A byte-order mark is not part of the JSON (RFC 8259 lets a parser ignore it).
+        text = source.removeprefix("\ufeff")
         # A str is JSON when it starts like JSON; a path never starts with { or [.
-        if source.lstrip()[:1] in ("{", "["):
-            return source.encode()
-        return Path(source).read_bytes()
+        if text.lstrip()[:1] in ("{", "["):
+            return _encode_text(text)
+        return _read_file(source, given_as_str=True)
     if isinstance(source, os.PathLike):
-        return Path(source).read_bytes()
+        return _read_file(source, given_as_str=False)
     read = getattr(source, "read", None)
     if callable(read):
         content = read()
-        return content.encode() if isinstance(content, str) else bytes(content)
+        return _encode_text(content) if isinstance(content, str) else bytes(content)
     raise InvalidRequestError(
         f"cannot read a response from {type(source).__name__}; pass a path, bytes, "
         "a str of JSON, a dict or a binary file object"
     )
+
+
+def _encode_text(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        # A str can hold a lone surrogate; JSON text cannot.
+        raise ResponseFormatError(
+            f"the response text holds a lone surrogate at character {exc.start}",
+            position=len(text[: exc.start].encode(errors="surrogatepass")),
+        ) from None
+
+
+def _read_file(path: str | os.PathLike[str], *, given_as_str: bool) -> bytes:
+    shown = os.fspath(path)
+    shown = shown if len(shown) <= 60 else "..." + shown[-57:]
+    try:
+        file = Path(path)
+        exists = file.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the system
+        exists = False
+    if given_as_str and not exists:
+        raise InvalidRequestError(
+            f"the source {shown!r} is neither JSON (which starts with '{{') nor the path "
+            "of an existing file"
+        )
+    try:
+        return file.read_bytes()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidRequestError(f"cannot read the response file {shown!r}: {reason}") from None
+
+
+# -- the body ---------------------------------------------------------------------------------
 
 
 def decode_response(
@@ -200,13 +215,16 @@ def decode_response(
         whatever they look like (time stamps, parsed by the reader with the API's
         formats), and the JSON kind of the others (which spares the decoder
         inferring them). Hints never change a value: a field that does not match
-        its hint is inferred.
+        its hint is read as it is sent.
 
     Raises
     ------
     ResponseFormatError
-        When the body is not JSON, not an object, or its ``data`` is not a list
-        of objects.
+        When the body is not JSON, not an object, has ``data`` twice, or its
+        ``data`` is not a list of objects.
+    SchemaError
+        When a value cannot be held exactly by any column type (an integer
+        outside Int64, say).
 
     Examples
     --------
@@ -216,35 +234,118 @@ def decode_response(
     """
     if isinstance(source, Mapping):
         return _from_mapping(source, hints)
+    source = source.removeprefix(_BOM)
     located = _locate_data(source)
-    if located is None:
-        return _from_mapping(_loads_document(source), hints)
-    meta, start, stop = located
-    return RawResponse(meta, _rows_from_array(source, start, stop, hints))
-
-
-def _loads_document(body: bytes) -> Mapping[str, Any]:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise _format_error(body, exc) from None
+    if located is not None:
+        meta, start, stop = located
+        if _BLANK.fullmatch(source, start, stop):
+            return RawResponse(meta, pl.DataFrame())
+        frame = _read_fast(source, start, stop, hints)
+        if frame is not None:
+            return RawResponse(meta, frame)
+    document = _decode_exact(source)
     if not isinstance(document, dict):
         raise ResponseFormatError(
             f"a response is a JSON object with a 'state' key, not a JSON {type(document).__name__}",
             position=0,
         )
-    return document
+    _check_single_data_key(source)
+    return _from_mapping(document, hints)
 
 
-def _format_error(body: bytes, exc: orjson.JSONDecodeError) -> ResponseFormatError:
-    # orjson reports a character position; the contract speaks of bytes.
-    char_pos = exc.pos
-    byte_pos = len(exc.doc[:char_pos].encode()) if isinstance(exc.doc, str) else char_pos
-    excerpt = body[max(0, byte_pos - 30) : byte_pos + 30].decode(errors="replace")
+def _decode_exact(body: bytes) -> Any:
+    """The whole body as Python values: exact integers, the last of duplicate keys."""
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise _format_error(body, exc) from None
+
+
+_MSGSPEC_BYTE = re.compile(r"\(byte (\d+)\)")
+
+
+def _format_error(body: bytes, exc: Exception) -> ResponseFormatError:
+    """The error of a body that does not parse, with its byte position.
+
+    orjson names the problem best (a lone surrogate, the depth) and its position;
+    where orjson accepts what msgspec refused, msgspec's own message is used.
+    """
+    try:
+        body.decode()
+    except UnicodeDecodeError as error:
+        # orjson checks the encoding of the whole input first, without a position.
+        byte = body[error.start : error.start + 1].hex()
+        return _positioned(body, f"invalid UTF-8 (byte 0x{byte})", error.start)
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        # orjson reports a character position; the contract speaks of bytes.
+        doc = error.doc
+        char_pos = error.pos
+        byte_pos = len(doc[:char_pos].encode()) if isinstance(doc, str) else char_pos
+        return _positioned(body, error.msg, byte_pos)
+    if isinstance(exc, RecursionError):
+        return _positioned(body, "the values are nested too deeply", _too_deep_at(body))
+    match = _MSGSPEC_BYTE.search(str(exc))
+    position = int(match.group(1)) if match else 0
+    return _positioned(body, _MSGSPEC_BYTE.sub("", str(exc)).strip(), position)
+
+
+def _positioned(body: bytes, message: str, position: int) -> ResponseFormatError:
+    excerpt = body[max(0, position - 30) : position + 30].decode(errors="replace")
     return ResponseFormatError(
-        f"the response is not valid JSON: {exc.msg} at byte {byte_pos} (near {excerpt!r})",
-        position=byte_pos,
+        f"the response is not valid JSON: {message} at byte {position} (near {excerpt!r})",
+        position=position,
     )
+
+
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+#: Deeper than this, msgspec's decoder gives up (Python's recursion limit).
+_DEPTH = 500
+
+
+def _too_deep_at(body: bytes) -> int:
+    """The byte where the nesting first goes deeper than :data:`_DEPTH` (0 if nowhere)."""
+    depth = 0
+    for token in _TOKENS.finditer(body):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > _DEPTH:
+                return token.start()
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return 0
+
+
+def _check_single_data_key(body: bytes) -> None:
+    """Refuse a body whose top-level object has ``data`` twice.
+
+    Decoders keep the last of duplicate keys; for ``data`` that would read one of
+    two row lists without a word. The check parses the body again with the
+    standard library (which can list an object's keys), so it runs only when the
+    bytes hold ``"data"`` twice.
+    """
+    if body.count(b'"data"') < 2:
+        return
+    seen: list[list[str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen.append([key for key, _ in items])
+        return dict(items)
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):  # already decoded once: only the depth can fail
+        return
+    # The outermost object is completed last.
+    if seen and seen[-1].count("data") > 1:
+        position = [m.start() for m in re.finditer(rb'"data"\s*:', body)][-1]
+        raise ResponseFormatError(
+            f"the response has the key 'data' twice (the second at byte {position})",
+            position=position,
+            key="data",
+        )
 
 
 def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
@@ -266,7 +367,7 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
             return None
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or "data" in meta:
         return None
     # The array ends at the last "]" after which the rest parses as the object's tail.
     stop = len(body)
@@ -284,241 +385,139 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
                 continue
         except orjson.JSONDecodeError:
             continue
-        if isinstance(rest, dict):
-            meta.update(rest)
-            return meta, match.end(), stop
+        if not isinstance(rest, dict) or "data" in rest:
+            return None
+        meta.update(rest)
+        return meta, match.end(), stop
 
 
-def _rows_from_array(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame:
-    if _BLANK.fullmatch(body, start, stop):
-        return pl.DataFrame()
-    scanned = _read_scanned(memoryview(body)[start:stop], hints)
-    if scanned is not None:
-        return scanned
-    # The general path: compact bodies are split into lines in place; pretty-printed
-    # ones and rows with nested lists (whose inner "},{" break the lines) are
-    # decoded, then re-encoded one row per line.
-    # (A "\r" alone is whitespace inside a row: it does not break the lines.)
-    if body.find(b"\n", start, stop) < 0:
-        ndjson, lines = _to_ndjson(memoryview(body)[start:stop])
-        frame = _read_ndjson(ndjson, lines, hints)
-        if frame is not None:
-            return frame
-    document = _loads_document(body)
-    return _frame_from_rows(document.get("data"), hints)
+# -- the fast path ----------------------------------------------------------------------------
+
+_ARROW_KINDS = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+    # A nested field may be null on this path; a list sends the body to the general one.
+    "list": pa.null(),
+}
+_VALUE_IN_REASON = re.compile(r"couldn't parse:.*")
+_FIRST_ROW = re.compile(rb"\{.*?\}(?=,\s*\{|\s*$)", re.DOTALL)
 
 
-#: The fast path hands Polars the rows in chunks of about this many bytes: small
-#: enough that the allocator reuses their memory (a fresh copy of a whole
-#: 400 MB body costs more in page faults than scanning it), large enough for
-#: Polars to spread a chunk over its threads.
-_CHUNK_BYTES = 16 << 20
+def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame | None:
+    """Compact rows of declared kinds, read by pyarrow with an explicit schema.
 
-
-def _read_scanned(content: memoryview, hints: ColumnHints) -> pl.DataFrame | None:
-    """The fast path: the C pass proves the rows' keys and kinds, Polars reads them.
-
-    Returns ``None`` when the pass declines the body (see :mod:`vidiframe._rowscan`)
-    or the accelerator is not built; the caller then takes the general path.
+    Returns ``None`` when the rows are not of that shape; the caller then takes
+    the general path, which gives the same frame (or the error).
     """
-    if _rowscan is None:
+    # Line breaks inside the array: pretty-printed, so the rows are not one a line.
+    if body.find(b"\n", start, stop) >= 0 or body.find(b"\r", start, stop) >= 0:
         return None
-    keys, kinds, dtypes = hints.scan_keys()
-    frames = []
-    for result in _scanned_chunks(content, keys, kinds):
-        if isinstance(result, str):
-            # Never the values: the reason names a position, not what is there.
-            logger.debug("reading the rows on the general path: %s", result)
-            return None
-        ndjson, rows, seen, _ = result
-        # Only the keys present: a field the body never sends stays absent, as the
-        # general path leaves it (the reader then fills it with nulls).
-        schema = {
-            key.decode(): dtype
-            for key, dtype, present in zip(keys, dtypes, seen, strict=True)
-            if present
-        }
-        try:
-            frame = pl.read_ndjson(ndjson, schema=schema)
-        except pl.exceptions.PolarsError:
-            # An integer beyond Int64, a number beyond Float64: the general path decides.
-            return None
-        if frame.height != rows:
-            return None
-        frames.append(frame)
-    # Chunks may each lack a field: the diagonal concatenation gives it nulls there.
-    # Polars reads NDJSON in batches of rows; one chunk per column makes the
-    # typing that follows a third faster than it is on hundreds of pieces.
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")
-    return frame.rechunk()
-
-
-def _scanned_chunks(
-    content: memoryview, keys: tuple[bytes, ...], kinds: bytes
-) -> Iterator[tuple[bytes, int, bytes, int] | str]:
-    """The C pass's results, chunk by chunk, until the end or the first decline.
-
-    From the second chunk on, each is scanned on a worker thread while the caller
-    reads the previous one (both the pass and Polars release the GIL).
-    """
-    assert _rowscan is not None
-    # A small first chunk: until it is scanned, nothing else can run.
-    result = _rowscan.scan(content, keys, kinds, _CHUNK_BYTES // 8)
-    if isinstance(result, str) or result[3] == len(content):
-        yield result
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="vidiframe-scan") as pool:
-        start = 0
-        while True:
-            start += result[3]
-            ahead = None
-            if start < len(content):
-                ahead = pool.submit(_rowscan.scan, content[start:], keys, kinds, _CHUNK_BYTES)
-            yield result
-            if ahead is None:
-                return
-            result = ahead.result()
-            if isinstance(result, str):
-                yield result
-                return
-
-
-def _to_ndjson(content: bytes | memoryview) -> tuple[bytearray, int]:
-    """Replace the commas between rows with newlines; return the buffer and its line count.
-
-    Rows end with ``}``, far rarer than commas, so the search starts from those.
-    The buffer is scanned in blocks so the scan's masks stay small next to the body.
-    """
-    buffer = bytearray(content)
-    view = np.frombuffer(buffer, dtype=np.uint8)
-    size = len(view)
-    # Blocks overlap by 3 bytes so a "},{" or "}, {" across a boundary is seen once.
-    bounds = [(start, min(start + _BLOCK, size)) for start in range(0, size, _BLOCK)]
-    return buffer, sum(_mark_separators(view, start, stop) for start, stop in bounds) + 1
-
-
-def _mark_separators(view: np.ndarray, start: int, stop: int) -> int:
-    block = view[start : min(stop + 3, len(view))]
-    closes = np.flatnonzero(block[: stop - start] == _CLOSE)
-    closes = closes[closes < len(block) - 3]
-    comma = block[closes + 1] == _COMMA
-    tight = comma & (block[closes + 2] == _OPEN)
-    spaced = comma & (block[closes + 2] == _SPACE) & (block[closes + 3] == _OPEN)
-    separators = closes[tight | spaced] + 1
-    block[separators] = _NEWLINE
-    return len(separators)
-
-
-def _read_ndjson(ndjson: bytearray | bytes, lines: int, hints: ColumnHints) -> pl.DataFrame | None:
-    frame = _read_with_pyarrow(ndjson, lines, hints)
-    if frame is None:
-        frame = _read_with_polars(ndjson, lines, hints)
-    return frame
-
-
-def _read_with_pyarrow(
-    ndjson: bytearray | bytes, lines: int, hints: ColumnHints
-) -> pl.DataFrame | None:
-    text = [(name, pa.string()) for name in hints.text]
-    typed = _typed_hints(ndjson, hints)
-    # Declared types spare pyarrow the inference of the known fields (faster, and
-    # less memory); a value that defies them makes pyarrow fail, and the body is
-    # read again with only the time stamps declared.
-    for schema in ([*text, *typed], text) if typed else (text,):
-        try:
-            table = pa_json.read_json(
-                pa.BufferReader(pa.py_buffer(ndjson)),
-                read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
-                parse_options=pa_json.ParseOptions(
-                    explicit_schema=pa.schema(schema), unexpected_field_behavior="infer"
-                ),
-                # The system allocator hands freed parse buffers back; pyarrow's
-                # default (mimalloc) keeps them, raising the peak by a third of the body.
-                memory_pool=pa.system_memory_pool(),
-            )
-            break
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            continue
-    else:
+    declared = _fast_schema(body, start, stop, hints)
+    if declared is None:
         return None
-    # pyarrow is lenient where JSON is not: two objects on one line (a missing
-    # comma), NaN/Infinity literals; and it turns text into time stamps. Any of
-    # those sends the body to the strict reader.
-    if table.num_rows != lines:
+    schema, first_keys = declared
+    # One copy of the body with a newline between rows; the top-level keys around
+    # the array hold no separator (checked), so the array keeps its offsets.
+    # The separators of Python's json.dumps ("}, {") if the first rows have them
+    # (a body mixing both has two rows on some line, and leaves this path).
+    separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
+    if body.find(separator, 0, start) >= 0 or body.find(separator, stop) >= 0:
         return None
-    for column in table.schema:
-        if column.name not in hints.text and _has_type(column.type, pa.types.is_timestamp):
-            return None
+    lines = body.replace(separator, b"}\n{")
+    end = stop + len(lines) - len(body)
+    count = lines.count(b"\n", start, end) + 1
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(pa.py_buffer(memoryview(lines)[start:end])),
+            read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
+            ),
+            # The system allocator hands freed parse buffers back; pyarrow's
+            # default (mimalloc) keeps them, raising the peak by a third of the body.
+            memory_pool=pa.system_memory_pool(),
+        )
+        # pyarrow does not check that text is UTF-8; a full validation does.
+        table.validate(full=True)
+    except (pa.ArrowException, ValueError) as exc:
+        # Never the values: the reason names the problem, not what is there.
+        reason = _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
+        logger.debug("reading the rows on the general path: %s", reason)
+        return None
+    # The lines are read: their memory goes back before the frame is built.
+    del lines
+    if table.num_rows != count:
+        # Two rows on one line (a missing comma), or a "},{" inside a text.
+        return None
     frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
-    floats = [c for c, t in frame.schema.items() if t == pl.Float64]
-    if floats and frame.select(pl.any_horizontal(~pl.col(floats).is_finite()).any()).item():
+    floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
+    # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
+    if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
         return None
-    nested = [
-        f.name
-        for f in table.schema
-        if _has_type(f.type, pa.types.is_floating) and pa.types.is_nested(f.type)
+    # A registry field the body never sends stays absent, as on the general path
+    # (the reader fills it with nulls); the declared schema made a column of each.
+    absent = [
+        name
+        for name, count in zip(frame.columns, frame.null_count().row(0), strict=True)
+        if count == frame.height and name not in first_keys
     ]
-    if nested and (b"NaN" in ndjson or b"Infinity" in ndjson):
-        return None
-    return frame
+    return frame.drop(absent).rechunk()
 
 
-_ARROW_KINDS = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
-_PYTHON_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+def _fast_schema(
+    body: bytes, start: int, stop: int, hints: ColumnHints
+) -> tuple[pa.Schema, set[str]] | None:
+    """The registry's fields, typed as the first row sends them, and its unknown fields.
 
-
-def _typed_hints(ndjson: bytearray | bytes, hints: ColumnHints) -> list[tuple[str, pa.DataType]]:
-    """Arrow types for the known fields whose first value has the expected kind.
-
-    A field sent as text in this body (an id as ``"123"``, a ratio as ``"0.242"``)
-    is left to inference, so the declared types hold for well-behaved bodies.
+    A known field the first row sends as another scalar kind (an id as ``"123"``,
+    SPEC quirk 3) is declared with that kind, so such a body stays on this path
+    while every row agrees; the typing casts it. An unknown field is declared by
+    its first value when that is an integer, a text or a boolean: a float column
+    would take integers too big for a double.
     """
-    if not hints.kinds:
-        return []
-    end = ndjson.find(b"\n")
+    names = {*hints.text, *hints.kinds, *hints.nested}
+    # A kind without a flat Arrow type (an object, say) may only be null on this path.
+    fields = {
+        name: _ARROW_KINDS.get(kind, pa.null()) for name in names if (kind := hints.kind_of(name))
+    }
+    first = _FIRST_ROW.match(body, start, stop)
+    if first is None:
+        return None
     try:
-        first = orjson.loads(bytes(ndjson[: end if end >= 0 else len(ndjson)]))
+        row = orjson.loads(first.group())
     except orjson.JSONDecodeError:
-        return []
-    if not isinstance(first, dict):
-        return []
-    out = []
-    for name, value in first.items():
-        kind = hints.kinds.get(name)
-        if kind is None or name in hints.text or isinstance(value, bool) != (kind == "bool"):
+        return None
+    if not isinstance(row, dict):
+        return None
+    for name, value in row.items():
+        declared = fields.get(name)
+        if value is None or declared == pa.string():
+            fields.setdefault(name, pa.null())
             continue
-        if isinstance(value, _PYTHON_KINDS[kind]):
-            out.append((name, _ARROW_KINDS[kind]))
-    return out
+        if declared == pa.float64() and isinstance(value, (int, float)):
+            continue
+        if isinstance(value, bool):
+            fields[name] = pa.bool_()
+        elif isinstance(value, int):
+            fields[name] = pa.int64()
+        elif isinstance(value, str):
+            fields[name] = pa.string()
+        else:
+            return None
+    return pa.schema(list(fields.items())), set(row)
 
 
-def _has_type(arrow_type: pa.DataType, predicate: Any) -> bool:
-    if predicate(arrow_type):
-        return True
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        return _has_type(arrow_type.value_type, predicate)
-    if pa.types.is_struct(arrow_type):
-        return any(
-            _has_type(arrow_type.field(i).type, predicate) for i in range(arrow_type.num_fields)
-        )
-    return False
+# -- the general path -------------------------------------------------------------------------
 
 
-def _read_with_polars(
-    ndjson: bytearray | bytes, lines: int, hints: ColumnHints
-) -> pl.DataFrame | None:
-    try:
-        # Polars keeps time stamps as text by itself.
-        frame = pl.read_ndjson(io.BytesIO(ndjson), infer_schema_length=None)
-    except pl.exceptions.PolarsError:
-        return None
-    if frame.height != lines:
-        return None
-    present = [name for name in hints.text if name in frame.columns]
-    if any(frame.schema[name] not in (pl.String, pl.Null) for name in present):
-        return None
-    return frame
+def _from_mapping(document: Mapping[str, Any], hints: ColumnHints) -> RawResponse:
+    meta = {key: value for key, value in document.items() if key != "data"}
+    if "data" not in document:
+        return RawResponse(meta, None)
+    return RawResponse(meta, _frame_from_rows(document["data"], hints))
 
 
 def _check_rows(rows: Any) -> None:
@@ -529,51 +528,170 @@ def _check_rows(rows: Any) -> None:
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             raise ResponseFormatError(
-                f"data[{index}] must be a JSON object, not {orjson.dumps(row).decode()[:60]}",
+                f"data[{index}] must be a JSON object, not {_json_text(row)[:60]}",
                 key="data",
             )
 
 
-def _from_mapping(document: Mapping[str, Any], hints: ColumnHints) -> RawResponse:
-    meta = {key: value for key, value in document.items() if key != "data"}
-    if "data" not in document:
-        return RawResponse(meta, None)
-    return RawResponse(meta, _frame_from_rows(document["data"], hints))
-
-
 def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
-    """Decoded rows to a raw frame: re-encoded one per line for the NDJSON readers."""
+    """Decoded rows to a raw frame, column by column, every value exactly."""
     _check_rows(rows)
     if not rows:
         return pl.DataFrame()
-    ndjson = b"\n".join(map(orjson.dumps, rows))
-    frame = _read_ndjson(ndjson, len(rows), hints)
-    return frame if frame is not None else _frame_from_python(rows, hints)
-
-
-def _frame_from_python(rows: list[dict[str, Any]], hints: ColumnHints) -> pl.DataFrame:
-    """Build the raw frame column by column: exact for any mix of value types, but slow."""
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
-    arrays = {}
+    columns = []
     for name in names:
-        values = [row.get(name) for row in rows]
-        if name in hints.text:
-            arrays[name] = pa.array([_as_text(v) for v in values], pa.string())
-            continue
+        if not isinstance(name, str):
+            raise ResponseFormatError(f"a row has a key that is not text: {name!r}", key="data")
+        columns.append(_column(name, [row.get(name) for row in rows], hints.kind_of(name)))
+    return pl.DataFrame(columns)
+
+
+def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
+    """One raw column: the values' own type when they share one, else their JSON text.
+
+    ``kind`` is the registry's expectation (``None`` for an unknown field): a text
+    field keeps any other value as its JSON text, and a float field takes integers
+    as the nearest double, as its type says. Elsewhere an integer must fit Int64,
+    and one that shares a column with fractions must be exact as a double.
+    """
+    # Decoded JSON holds exactly these types: a set of types costs one pass in C.
+    kinds = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
+    if not kinds:
+        return pl.Series(name, values, dtype=pl.Null)
+    if kinds == {"str"}:
+        return pl.Series(name, values, dtype=pl.String)
+    if kind == "str" or (len(kinds) > 1 and not kinds <= {"int", "float"}):
+        # Mixed kinds (a number here, text there): the typing casts the text, and
+        # reports a value that does not fit the field with its JSON text.
+        return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
+    if kinds == {"bool"}:
+        return pl.Series(name, values, dtype=pl.Boolean)
+    if kind == "float" and kinds <= {"int", "float"}:
+        return _floats(name, values, with_ints="int" in kinds)
+    if kinds == {"int"}:
         try:
-            # pyarrow infers one type from every value (polars would stop early).
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            # Mixed kinds (a number here, text there): keep each value's JSON text.
-            arrays[name] = pa.array([_as_text(v) for v in values], pa.string())
-    frame = pl.from_arrow(pa.table(arrays))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+            # Polars refuses (strictly) an integer outside Int64; then find which.
+            return pl.Series(name, values, dtype=pl.Int64, strict=True)
+        except (TypeError, OverflowError, pl.exceptions.PolarsError) as exc:
+            _check_int64(name, values)
+            reason = str(exc).splitlines()[0]
+            raise SchemaError(f"column {name!r}: {reason}", column=name) from None
+    if kinds <= {"int", "float"}:
+        _check_exact_doubles(name, values)
+        return _floats(name, values, with_ints=True)
+    return _nested_column(name, values)
+
+
+_KIND_OF_TYPE = {
+    type(None): "null",
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+}
+
+
+def _floats(name: str, values: list[Any], *, with_ints: bool) -> pl.Series:
+    if not with_ints:
+        return pl.Series(name, values, dtype=pl.Float64)
+    return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return "nested"
+
+
+def _check_int64(name: str, values: list[Any]) -> None:
+    low, high = _INT64
+    for row, value in enumerate(values):
+        if isinstance(value, int) and not low <= value <= high:
+            raise SchemaError(
+                f"column {name!r}: value {value} at row {row} does not fit a 64-bit integer",
+                column=name,
+                value=value,
+                row=row,
+            )
+
+
+def _check_exact_doubles(name: str, values: list[Any]) -> None:
+    for row, value in enumerate(values):
+        if isinstance(value, int) and not isinstance(value, bool) and float(value) != value:
+            raise SchemaError(
+                f"column {name!r}: value {value} at row {row} shares a column with fractions "
+                "and has more digits than a double holds",
+                column=name,
+                value=value,
+                row=row,
+            )
+
+
+def _nested_column(name: str, values: list[Any]) -> pl.Series:
+    """Lists and objects, typed by pyarrow when that keeps every value, else JSON text."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError):
+        array = None
+    if array is not None and all(
+        _same(a, b) for a, b in zip(values, array.to_pylist(), strict=True)
+    ):
+        try:
+            series = pl.from_arrow(array)
+            read = series.to_list() if isinstance(series, pl.Series) else None
+        except pl.exceptions.PolarsError:
+            # Polars cuts a struct field's name at a NUL byte: two such names collide.
+            read = None
+        # And where they do not collide, a name changed: check the values too.
+        if read is not None and all(_same(a, b) for a, b in zip(values, read, strict=True)):
+            assert isinstance(series, pl.Series)
+            return series.alias(name)
+    return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
+
+
+def _same(sent: Any, read: Any) -> bool:
+    """Whether pyarrow's value is the sent one (struct fields it added are null)."""
+    if isinstance(sent, dict):
+        return (
+            isinstance(read, dict)
+            and all(key in read and _same(value, read[key]) for key, value in sent.items())
+            and all(value is None for key, value in read.items() if key not in sent)
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(read, list)
+            and len(sent) == len(read)
+            and all(_same(a, b) for a, b in zip(sent, read, strict=True))
+        )
+    if isinstance(sent, float) and isinstance(read, float) and math.isnan(sent):
+        return False  # JSON has no NaN; never expected here
+    return _json_kind(sent) == _json_kind(read) and sent == read
 
 
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """A value's JSON text (integers of any size, as sent)."""
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        # orjson writes integers of 64 bits at most, and nests 255 levels.
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except RecursionError:
+            raise ResponseFormatError("a value is nested too deeply", key="data") from None

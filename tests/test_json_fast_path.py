@@ -1,0 +1,192 @@
+"""The decoder's fast path (pyarrow's strict reader): what it accepts it reads exactly,
+and every body outside its shape goes to the general path.
+
+The successor of the C pass's tests. Expected values are the rows themselves (or
+Python's own parse), never the decoder's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidiframe import _json
+from vidiframe._json import ColumnHints, decode_response
+
+FAST_HINTS = ColumnHints(
+    text=frozenset({"s"}),
+    kinds={"a": "int", "f": "float", "b": "bool"},
+    nested=frozenset({"items"}),
+)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+FAST_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "a": st.none() | st.integers(-(2**63), 2**63 - 1),
+            "f": st.none() | st.floats(allow_nan=False, allow_infinity=False),
+            "s": st.none() | TEXT,
+            "b": st.none() | st.booleans(),
+            "items": st.none(),
+        },
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def fast_read(body: bytes, hints: ColumnHints = FAST_HINTS) -> Any:
+    located = _json._locate_data(body)
+    assert located is not None
+    _, start, stop = located
+    return _json._read_fast(body, start, stop, hints)
+
+
+def columns_of(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    sent = {key for row in rows for key in row}
+    return {name: [row.get(name) for row in rows] for name in sorted(sent)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=FAST_ROWS, dumps=st.sampled_from([orjson.dumps, lambda d: json.dumps(d).encode()]))
+def test_compact_rows_of_declared_kinds_take_the_fast_path_exactly(
+    rows: list[dict[str, Any]], dumps: Any
+) -> None:
+    body = dumps({"state": "finished", "data": rows})
+    frame = fast_read(body)
+    assert frame is not None
+    # A field sent only as null after the first row cannot be told from one never
+    # sent: absent (the reader gives it nulls either way).
+    expected = {
+        k: v for k, v in columns_of(rows).items() if k in rows[0] or any(x is not None for x in v)
+    }
+    assert {name: frame[name].to_list() for name in frame.columns} == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=FAST_ROWS)
+def test_the_fast_path_and_the_general_path_give_the_same_rows(rows: list[dict[str, Any]]) -> None:
+    body = orjson.dumps({"state": "finished", "data": rows})
+    fast = decode_response(body, hints=FAST_HINTS).rows
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+        general = decode_response(body, hints=FAST_HINTS).rows
+    assert fast is not None
+    assert general is not None
+    for name, values in columns_of(rows).items():
+        if any(v is not None for v in values):
+            assert fast[name].to_list() == values
+        assert general[name].to_list() == values
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=FAST_ROWS,
+    extra=st.sampled_from(
+        [
+            {"zz_later": 1},
+            {"a": 1.5},
+            {"a": "7"},
+            {"a": True},
+            {"f": True},
+            {"s": 5},
+            {"b": 1},
+            {"items": [{"x": 1}]},
+            {"a": 2**63},
+        ]
+    ),
+)
+def test_rows_outside_the_declared_shape_leave_the_fast_path(
+    rows: list[dict[str, Any]], extra: dict[str, Any]
+) -> None:
+    rows = [*rows, {**rows[-1], **extra}]
+    body = json.dumps({"state": "finished", "data": rows}, separators=(",", ":")).encode()
+    assert fast_read(body) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(allow_nan=False, allow_infinity=False).map(repr)
+        | st.decimals(allow_nan=False, allow_infinity=False, places=25).map(str)
+        | st.from_regex(r"\A-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,2})?\Z"),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_numbers_are_read_to_the_nearest_double_on_the_fast_path(texts: list[str]) -> None:
+    body = (
+        b'{"state":"finished","data":['
+        + b",".join(b'{"f":' + t.encode() + b"}" for t in texts)
+        + b"]}"
+    )
+    frame = fast_read(body)
+    assert frame is not None
+    assert frame["f"].to_list() == [float(t) for t in texts]
+
+
+def test_unknown_fields_of_the_first_row_stay_on_the_fast_path() -> None:
+    rows = [{"a": 1, "zz_n": 5, "zz_t": "x", "zz_b": True}, {"a": 2, "zz_n": None, "zz_t": "y"}]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame.to_dicts() == [
+        {"a": 1, "zz_n": 5, "zz_t": "x", "zz_b": True},
+        {"a": 2, "zz_n": None, "zz_t": "y", "zz_b": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"a": 1, "zz": 0.5}],  # a float column could hide an integer too big for a double
+        [{"a": 1}, {"a": 2, "zz": 1}],  # first sent in a later row
+        [{"a": 1, "zz": [1]}],
+    ],
+)
+def test_other_unknown_fields_take_the_general_path(rows: list[dict[str, Any]]) -> None:
+    assert fast_read(orjson.dumps({"state": "finished", "data": rows})) is None
+
+
+def test_the_reason_for_the_general_path_is_logged_without_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'{"state":"finished","data":[{"a":1},{"a":2,"zz":"secret value"}]}'
+    with caplog.at_level("DEBUG", logger="vidiframe"):
+        rows = decode_response(body, hints=FAST_HINTS).rows
+    assert rows is not None
+    assert rows["zz"].to_list() == [None, "secret value"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages
+    assert all(m.startswith("reading the rows on the general path: ") for m in messages)
+    assert not any("secret" in m for m in messages)
+
+
+def test_a_known_field_sent_as_text_throughout_stays_on_the_fast_path() -> None:
+    # SPEC quirk 3: ids sent as "123"; the typing casts them.
+    rows = [{"a": "123", "f": 1}, {"a": "124", "f": 2.5}]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame.to_dicts() == [{"a": "123", "f": 1.0}, {"a": "124", "f": 2.5}]
+
+
+def test_a_known_field_changing_kind_between_rows_leaves_the_fast_path() -> None:
+    rows = [{"a": "123"}, {"a": 124}]
+    assert fast_read(orjson.dumps({"state": "finished", "data": rows})) is None
+    raw = decode_response(orjson.dumps({"state": "finished", "data": rows}), hints=FAST_HINTS)
+    assert raw.rows is not None
+    assert raw.rows["a"].to_list() == ["123", "124"]
+
+
+def test_a_value_pyarrow_names_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    body = b'{"state":"finished","data":[{"a":1},{"a":123.456789}]}'
+    with caplog.at_level("DEBUG", logger="vidiframe"):
+        rows = decode_response(body, hints=FAST_HINTS).rows
+    assert rows is not None
+    assert rows["a"].to_list() == [1.0, 123.456789]
+    assert caplog.records
+    assert not any("123.456789" in r.getMessage() for r in caplog.records)

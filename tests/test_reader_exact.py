@@ -1,0 +1,339 @@
+"""Exact or an error, the same in every layout (issue 10, item 4).
+
+Each case is read from a compact body (the fast path's shape), from the body
+with Python's separators, pretty-printed, and as a decoded dict where a dict can
+hold it, in row 0 and in a later row: the frame or the error must not depend on
+which decoder path the body took.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import vidiframe as vf
+from vidiframe import _json
+
+ROW = {
+    "location_id": 1467,
+    "period_start": "2018-01-29 00:00:00",
+    "ots_count": 4,
+    "duration": 3600,
+    "watcher_count": 3,
+}
+
+LAYOUTS = {
+    "compact": lambda doc: json.dumps(doc, separators=(",", ":")).encode(),
+    "python": lambda doc: json.dumps(doc).encode(),
+    "indented": lambda doc: json.dumps(doc, indent=2).encode(),
+}
+
+
+def body(*rows: dict[str, Any], layout: str = "compact") -> bytes:
+    return LAYOUTS[layout]({"state": "finished", "data": list(rows)})
+
+
+def read_ots(source: Any, **kw: Any) -> pl.DataFrame:
+    return vf.read_vidicenter(source, data_type="ots", time_resolution="1h", **kw)
+
+
+@pytest.fixture(params=["fast", "general"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs with the fast path allowed, then on the general path only."""
+    if request.param == "general":
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+    return str(request.param)
+
+
+def sources(row: int, field: str, value: Any) -> list[Any]:
+    """The bodies (and the dict) holding ``value`` in ``field`` of row ``row`` of three."""
+    rows = [dict(ROW), dict(ROW), dict(ROW)]
+    rows[row][field] = value
+    doc = {"state": "finished", "data": rows}
+    return [*(dump(doc) for dump in LAYOUTS.values()), doc]
+
+
+def raises_schema_error(source: Any, column: str, row: int, values: tuple[Any, ...]) -> None:
+    with pytest.raises(vf.SchemaError, match=rf"column '{column}': value .* at row {row}") as info:
+        read_ots(source)
+    assert info.value.column == column
+    assert info.value.row == row
+    assert info.value.value in values
+
+
+# -- integers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", [2**63, 10**30, -(2**63) - 1], ids=["2**63", "10**30", "-2**63-1"]
+)
+@pytest.mark.parametrize("row", [0, 2])
+@pytest.mark.usefixtures("path")
+def test_an_integer_outside_int64_is_an_error_naming_it(value: int, row: int) -> None:
+    for source in sources(row, "ots_count", value):
+        raises_schema_error(source, "ots_count", row, (value,))
+
+
+@pytest.mark.parametrize("row", [0, 2])
+@pytest.mark.usefixtures("path")
+def test_1e20_in_an_integer_field_is_an_error(row: int) -> None:
+    for source in sources(row, "ots_count", 1e20):
+        raises_schema_error(source, "ots_count", row, (1e20,))
+
+
+@pytest.mark.parametrize("row", [0, 2])
+@pytest.mark.usefixtures("path")
+def test_the_largest_int64_values_are_read_exactly(row: int) -> None:
+    for value in (2**63 - 1, -(2**63)):
+        for source in sources(row, "ots_count", value):
+            assert read_ots(source)["ots_count"][row] == value
+
+
+@pytest.mark.parametrize("value", ["9007199254740993.0", 9007199254740993.0])
+@pytest.mark.parametrize("row", [0, 2])
+@pytest.mark.usefixtures("path")
+def test_a_float_beyond_double_precision_in_an_integer_field_is_an_error(
+    value: Any, row: int
+) -> None:
+    for source in sources(row, "ots_count", value):
+        raises_schema_error(source, "ots_count", row, (value, float(value)))
+
+
+@pytest.mark.usefixtures("path")
+def test_an_integral_float_within_double_precision_is_its_integer() -> None:
+    for source in sources(1, "ots_count", 9007199254740991.0):
+        assert read_ots(source)["ots_count"].to_list() == [4, 9007199254740991, 4]
+
+
+@pytest.mark.parametrize("row", [0, 2])
+@pytest.mark.usefixtures("path")
+def test_an_unknown_field_holding_an_integer_beyond_64_bits_is_an_error(row: int) -> None:
+    rows = [dict(ROW), dict(ROW), dict(ROW)]
+    for index, r in enumerate(rows):
+        r["zz_new"] = 2**64 + 1 if index == row else index
+    doc = {"state": "finished", "data": rows}
+    for source in [*(dump(doc) for dump in LAYOUTS.values()), doc]:
+        raises_schema_error(source, "zz_new", row, (2**64 + 1,))
+
+
+# -- booleans -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["ots_count", "duration", "location_id"])
+@pytest.mark.parametrize("row", [0, 1, 2])
+@pytest.mark.usefixtures("path")
+def test_a_boolean_in_a_numeric_field_is_an_error_in_any_row(field: str, row: int) -> None:
+    for value in (True, False):
+        for source in sources(row, field, value):
+            # Alone in its column it is read as a boolean, among numbers as its JSON text.
+            raises_schema_error(source, field, row, (value, json.dumps(value)))
+
+
+# -- duplicate keys -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["compact", "python", "indented"])
+@pytest.mark.usefixtures("path")
+def test_a_duplicate_key_resolves_to_the_last_in_every_layout(layout: str) -> None:
+    text = body(ROW, ROW, layout=layout).decode()
+    # The second row sends ots_count twice: 4 (from ROW), then 9.
+    first = text.index('"ots_count"')
+    second = text.index('"ots_count"', first + 1)
+    text = text[:second] + '"ots_count": 9, ' + text[second:]
+    assert json.loads(text)["data"][1]["ots_count"] == 4  # the later key of the row
+    text = text[:second] + text[second:].replace('"ots_count": 4', '"ots_count": 8', 1)
+    text = text.replace('"ots_count":4', '"ots_count":8')
+    expected = json.loads(text)["data"]
+    df = read_ots(text.encode())
+    assert df["ots_count"].to_list() == [r["ots_count"] for r in expected]
+
+
+@pytest.mark.parametrize("layout", ["compact", "indented"])
+@pytest.mark.usefixtures("path")
+def test_a_duplicate_text_key_resolves_to_the_last(layout: str) -> None:
+    raw = body(ROW, layout=layout).replace(
+        b'"period_start"', b'"period_start": "nonsense", "period_start"', 1
+    )
+    df = read_ots(raw)
+    assert df["period_start"].to_list() == [pl.Series(["2018-01-29 00:00:00"]).str.to_datetime()[0]]
+
+
+# -- the response's shape ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["compact", "indented"])
+@pytest.mark.usefixtures("path")
+def test_data_twice_is_an_error_with_its_position(layout: str) -> None:
+    one = body(ROW, layout=layout)
+    raw = one[:-1].rstrip() + b', "data": [' + json.dumps(ROW).encode() + b"]}"
+    with pytest.raises(vf.ResponseFormatError, match="has the key 'data' twice") as info:
+        read_ots(raw)
+    assert info.value.position == raw.rindex(b'"data"')
+    assert info.value.key == "data"
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000, 20_000])
+@pytest.mark.usefixtures("path")
+def test_deep_nesting_is_an_error_with_its_position(depth: int) -> None:
+    deep = b"[" * depth + b"]" * depth
+    raw = body(ROW, ROW).replace(b'"watcher_count":3}', b'"watcher_count":3,"zz":' + deep + b"}", 1)
+    with pytest.raises(vf.ResponseFormatError, match=r"at byte \d+") as info:
+        read_ots(raw)
+    assert info.value.position is not None
+    assert raw.index(b'"zz"') < info.value.position < raw.index(b'"zz"') + depth + 10
+
+
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [("string", b'"location_name":"Z\xffrich"'), ("key", b'"Z\xffrich":1')],
+)
+@pytest.mark.parametrize("layout", ["compact", "indented"])
+@pytest.mark.usefixtures("path")
+def test_invalid_utf8_is_an_error_with_its_position(where: str, bad: bytes, layout: str) -> None:
+    raw = body(ROW, ROW, layout=layout)
+    cut = raw.rindex(b'"watcher_count"')
+    raw = raw[:cut] + bad + b"," + raw[cut:]
+    with pytest.raises(vf.ResponseFormatError, match="UTF-8") as info:
+        read_ots(raw)
+    assert info.value.position is not None
+    assert cut <= info.value.position <= cut + len(bad)
+
+
+@pytest.mark.parametrize("escape", [rb"\ud800", rb"\udc00", rb"\ud800\u0041"])
+@pytest.mark.parametrize("layout", ["compact", "indented"])
+@pytest.mark.usefixtures("path")
+def test_a_lone_surrogate_escape_is_an_error_with_its_position(escape: bytes, layout: str) -> None:
+    raw = body(ROW, ROW, layout=layout)
+    cut = raw.rindex(b'"watcher_count"')
+    raw = raw[:cut] + b'"zz":"a' + escape + b'",' + raw[cut:]
+    with pytest.raises(vf.ResponseFormatError, match="surrogate") as info:
+        read_ots(raw)
+    assert info.value.position is not None
+    assert cut <= info.value.position <= cut + 20
+
+
+def test_a_surrogate_pair_escape_is_its_character() -> None:
+    raw = body(ROW).replace(b'"watcher_count"', rb'"zz":"\ud83d\ude89","watcher_count"')
+    with pytest.warns(vf.UnknownFieldWarning):
+        assert read_ots(raw)["zz"].to_list() == ["\U0001f689"]
+
+
+# -- derived column names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data_type", "resolution", "row", "field"),
+    [
+        ("ots", "1h", ROW, "is_placeholder"),
+        ("ots", "1h", ROW, "duration_s"),
+        (
+            "viewers",
+            "finest",
+            {
+                "location_id": 1,
+                "period_start": "2025-01-01 10:00:00",
+                "dwell_time_in_tenths_of_sec": 15,
+            },
+            "dwell_time_s",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("path")
+def test_a_field_named_like_a_derived_column_keeps_its_value_beside_it(
+    data_type: str, resolution: str, row: dict[str, Any], field: str
+) -> None:
+    sent = {**row, field: "from the response"}
+    with pytest.warns(vf.UnknownFieldWarning) as record:
+        df = vf.read_vidicenter(body(sent), data_type=data_type, time_resolution=resolution)
+    assert any(f"kept as '{field}_as_sent'" in str(w.message) for w in record)
+    assert df[f"{field}_as_sent"].to_list() == ["from the response"]
+    assert df.schema[field] == vf.export_schema(data_type, resolution)[field]
+
+
+# -- str sources ------------------------------------------------------------------------------------
+
+
+def test_a_str_body_with_a_byte_order_mark_is_read() -> None:
+    df = read_ots("\ufeff" + body(ROW).decode())
+    assert df["ots_count"].to_list() == [4]
+
+
+def test_a_bytes_body_with_a_byte_order_mark_is_read() -> None:
+    assert read_ots(b"\xef\xbb\xbf" + body(ROW))["ots_count"].to_list() == [4]
+
+
+@pytest.mark.parametrize("text", ["state: finished", "no-such-export.json", "x" * 5000, "a\0b"])
+def test_a_str_neither_json_nor_a_file_is_a_clear_error(text: str) -> None:
+    with pytest.raises(
+        vf.InvalidRequestError, match=r"neither JSON .* nor the path of an existing file"
+    ):
+        read_ots(text)
+
+
+def test_a_missing_path_object_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        vf.InvalidRequestError, match=r"cannot read the response file .*missing\.json"
+    ):
+        read_ots(tmp_path / "missing.json")
+
+
+def test_a_str_path_is_still_read(tmp_path: Path) -> None:
+    saved = tmp_path / "export.json"
+    saved.write_bytes(body(ROW))
+    assert read_ots(str(saved))["ots_count"].to_list() == [4]
+
+
+def test_a_str_with_a_lone_surrogate_is_an_error() -> None:
+    with pytest.raises(vf.ResponseFormatError, match="lone surrogate"):
+        read_ots('{"state": "finished", "data": [{"zz": "\ud800"}]}')
+
+
+# -- the fast path's own checks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"state":"finished","data":[{"ots_count":NaN}]}', "at byte 41"),
+        (b'{"state":"finished","data":[{"ots_count":1}{"ots_count":2}]}', "at byte 43"),
+        (b'{"state":"finished","data":[{"duration":1e999}]}', "at byte 40"),
+    ],
+)
+def test_what_pyarrow_accepts_and_json_does_not_is_an_error(raw: bytes, message: str) -> None:
+    with pytest.raises(vf.ResponseFormatError, match=message):
+        read_ots(raw)
+
+
+def test_a_row_separator_inside_a_text_does_not_split_the_row() -> None:
+    rows = [{**ROW, "zz": 'x},{"ots_count":1},{y'}, {**ROW, "zz": "},{"}]
+    with pytest.warns(vf.UnknownFieldWarning):
+        df = read_ots(body(*rows))
+    assert df["zz"].to_list() == ['x},{"ots_count":1},{y', "},{"]
+    assert df["ots_count"].to_list() == [4, 4]
+
+
+def test_no_raw_exception_for_a_truncated_body() -> None:
+    raw = body(ROW, ROW)
+    for cut in range(0, len(raw), 7):
+        with pytest.raises(vf.VidiFrameError):
+            read_ots(raw[:cut])
+
+
+def test_positions_are_bytes_not_characters() -> None:
+    raw = '{"state":"finished","creation_date":"é","data":[{"ots_count":tru}]}'.encode()
+    with pytest.raises(vf.ResponseFormatError) as info:
+        read_ots(raw)
+    assert info.value.position == re.search(rb"tru", raw).start()  # type: ignore[union-attr]
+
+
+def test_object_keys_polars_cannot_tell_apart_keep_their_json_text() -> None:
+    # Polars cuts a struct field name at a NUL byte: "" and "\0" would collide.
+    raw = body({**ROW, "zz": {"": 1, "\0": 2}})
+    with pytest.warns(vf.UnknownFieldWarning):
+        got = read_ots(raw)["zz"].to_list()
+    assert [json.loads(v) for v in got] == [{"": 1, "\0": 2}]
