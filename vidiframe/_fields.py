@@ -32,7 +32,7 @@ __all__ = [
     "Role",
 ]
 
-Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list"]
+Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list", "struct"]
 Role = Literal["key", "metric"]
 
 #: Units that are durations, with the factor that turns one unit into seconds.
@@ -65,8 +65,9 @@ class Field:
     name
         The field's name in the current API (the column name).
     kind
-        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``, or
-        ``list`` (a list of structs whose fields are ``fields``).
+        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``,
+        ``list`` (a list of structs whose fields are ``fields``), or ``struct`` (one
+        object whose fields are ``fields``, as the sites' ``vehicles_factors``).
     role
         ``key`` (identifies the row: ids, time, content, gate, product,
         demographic group) or ``metric`` (a measured value). A row whose metrics
@@ -85,7 +86,8 @@ class Field:
         Where the documentation says it: ``"2025-04 § Finest viewers export"``,
         ``"2020-10 § ..."`` or ``"SPEC § 9"``.
     fields
-        For ``kind="list"``: the fields of each element.
+        For ``kind="list"``: the fields of each element; for ``kind="struct"``: the
+        object's fields.
     seconds_name
         Overrides the name of the seconds column (used inside nested lists, where
         the element's ``dwell_time_s`` would collide with the row's own).
@@ -127,6 +129,8 @@ class Field:
         """The Polars dtype of the raw column."""
         if self.kind == "list":
             return pl.List(pl.Struct({f.name: f.dtype for f in self.fields}))
+        if self.kind == "struct":
+            return pl.Struct({f.name: f.dtype for f in self.fields})
         return _POLARS_DTYPES[self.kind]
 
     @property
@@ -236,7 +240,7 @@ class Field:
             return st.dates(dt.date(2016, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
         if self.kind == "time":
             return st.times().map(lambda t: t.replace(microsecond=0).isoformat())
-        # A list of structs: each element a dict of its fields' values.
+        # A struct, or a list of them: each a dict of its fields' values.
         element = st.fixed_dictionaries(
             {
                 (f.legacy[0] if legacy and f.legacy else f.name): f.strategy(legacy=legacy)
@@ -244,7 +248,7 @@ class Field:
                 if legacy or not f.dropped
             }
         )
-        return st.lists(element, max_size=3)
+        return element if self.kind == "struct" else st.lists(element, max_size=3)
 
 
 # -- constructors, named after what the documentation says ---------------------------
@@ -301,3 +305,8 @@ def Coded(name: str, labels: Mapping[int, str], **kw: Any) -> Field:  # noqa: N8
 def Nested(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
     """A list of structs whose fields are ``fields``."""
     return Field(name, "list", fields=fields, **kw)
+
+
+def Object(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
+    """One nested object (a struct) whose fields are ``fields``."""
+    return Field(name, "struct", fields=fields, **kw)
