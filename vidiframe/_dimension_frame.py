@@ -121,6 +121,7 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
     text = {f.name for f in spec.fields if f.kind == "datetime"}
     raw = decode_response({"data": renamed}, hints=ColumnHints(text=frozenset(text))).rows
     assert raw is not None
+    raw = _nested_times(raw, spec)
     unknown = [c for c in raw.columns if c not in spec.by_name]
     if unknown:
         _report(
@@ -176,6 +177,41 @@ def _rows(document: Any, spec: DimensionSpec) -> list[Mapping[str, Any]]:
                 key=str(index),
             )
     return document
+
+
+def _nested_times(raw: pl.DataFrame, spec: DimensionSpec) -> pl.DataFrame:
+    """Time stamps inside nested objects, parsed (the nested typing only casts).
+
+    Text that is not a time stamp raises a :class:`~vidiframe.SchemaError`
+    naming the column; nothing is nulled.
+    """
+    for f in spec.fields:
+        if f.name not in raw.columns:
+            continue
+        dtype = raw.schema[f.name]
+        inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+        if not isinstance(inner, pl.Struct):
+            continue
+        present = {fld.name: fld.dtype for fld in inner.fields}
+        times = [
+            s.name for s in f.fields if s.kind == "datetime" and present.get(s.name) == pl.String
+        ]
+        if not times:
+            continue
+        element = pl.element() if isinstance(dtype, pl.List) else pl.col(f.name)
+        parsed = element.struct.with_fields(
+            pl.field(name).str.to_datetime(time_unit="us", strict=True) for name in times
+        )
+        expr = pl.col(f.name).list.eval(parsed) if isinstance(dtype, pl.List) else parsed
+        try:
+            raw = raw.with_columns(expr.alias(f.name))
+        except pl.exceptions.PolarsError as exc:
+            raise SchemaError(
+                f"column {f.name!r}: a nested time stamp cannot be read "
+                f"({str(exc).splitlines()[0]})",
+                column=f.name,
+            ) from None
+    return raw
 
 
 def _rename(row: Mapping[str, Any], renames: Mapping[str, str], index: int) -> dict[str, Any]:
