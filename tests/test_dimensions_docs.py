@@ -101,8 +101,13 @@ def _expected(f: Field, value: Any) -> Any:
     return value
 
 
-def _check_row(actual: dict[str, Any], given: dict[str, Any], fields: dict[str, Field],
-               renames: dict[str, str], where: str) -> None:
+def _check_row(
+    actual: dict[str, Any],
+    given: dict[str, Any],
+    fields: dict[str, Field],
+    renames: dict[str, str],
+    where: str,
+) -> None:
     for key, value in given.items():
         name = renames.get(key, key)
         assert name in fields, f"{where}: {key} is not declared"
@@ -170,14 +175,14 @@ def test_locations_of_the_current_docs_by_hand():
 
 
 def test_vehicle_factors_of_both_versions_are_a_struct():
-    old = [p for p in FILES if p.name.startswith("2021-03-22")][0]
+    old = next(p for p in FILES if p.name.startswith("2021-03-22"))
     examples = {
-        urlsplit(e["url"]).path: e["response"]
-        for e in orjson.loads(old.read_bytes())["examples"]
+        urlsplit(e["url"]).path: e["response"] for e in orjson.loads(old.read_bytes())["examples"]
     }
     sites_2021 = vf.read_sites(examples["/api/v1/sites/vehicles/"])
     factors = sites_2021["vehicles_factors"][0]
-    assert factors["factor_pedestrian"] == 1.0 and factors["factor_others"] == 1.0
+    assert factors["factor_pedestrian"] == 1.0
+    assert factors["factor_others"] == 1.0
     assert factors["factor_car"] == 1.6
     current = vf.read_sites(_current("topology")["/api/v1/sites/vehicles/"])
     assert current["vehicles_factors"][0] == {
@@ -194,8 +199,9 @@ def test_vehicle_factors_of_both_versions_are_a_struct():
 
 def test_alerts_of_the_docs_by_hand():
     alerts = vf.read_alerts(_current("status")["/api/v1/alerts/"])
-    assert alerts.select("alert_id", "alert_type", "box_id", "location_id", "site_id",
-                         "network_id").rows() == [
+    assert alerts.select(
+        "alert_id", "alert_type", "box_id", "location_id", "site_id", "network_id"
+    ).rows() == [
         (199756, 9, 181, 88, 37, 12),
         (192751, 3, 1689, 1768, 219, 47),
         (199250, 8, 1512, 158, 208, 84),
