@@ -20,7 +20,7 @@ import polars as pl
 
 from vidiframe._dimension_frame import DimensionSource, parse_dimension, read_dimension_source
 from vidiframe._dimension_registry import get_dimension
-from vidiframe._errors import InvalidRequestError
+from vidiframe._errors import InvalidRequestError, TransportError
 from vidiframe._protocol import ALERT_HOURS, DIMENSION_PATHS
 
 if TYPE_CHECKING:
@@ -161,8 +161,17 @@ def read_dimension(
     from vidiframe._client import VidiCenterClient
 
     active = client if client is not None else VidiCenterClient()
+    given = {key: value for key, value in scope.items() if value is not None}
     try:
         body = active.get_resource(path, params, use_cache=spec.cached, refresh=refresh)
+    except TransportError as error:
+        if error.status != 404 or not given:
+            raise
+        # The path exists for some entity: a 404 means this one does not.
+        shown = ", ".join(f"{key}={value!r}" for key, value in given.items())
+        raise InvalidRequestError(
+            f"VidiCenter has no {shown} (HTTP 404 for {path}); check the id or tag label"
+        ) from None
     finally:
         if client is None:
             active.close()
