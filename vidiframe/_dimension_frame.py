@@ -216,6 +216,7 @@ def _nested_times(raw: pl.DataFrame, spec: DimensionSpec) -> pl.DataFrame:
 
 def _rename(row: Mapping[str, Any], renames: Mapping[str, str], index: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for key, given in row.items():
         name = renames.get(key, key)
         prefix = f"{key}."
@@ -230,14 +231,16 @@ def _rename(row: Mapping[str, Any], renames: Mapping[str, str], index: int) -> d
             value = _rename(given, nested, index)
         if name in out and out[name] != value:
             # The API sent both the renamed field and the name it is renamed to.
+            first, second = sorted((key, origin[name]))
             raise SchemaError(
-                f"row {index} has both {key!r} and {name!r}, with different values "
+                f"row {index} has both {first!r} and {second!r}, with different values "
                 f"({value!r} and {out[name]!r})",
                 column=name,
                 value=value,
                 row=index,
             )
         out[name] = value
+        origin[name] = key
     return out
 
 
