@@ -66,6 +66,7 @@ _VENUES = (
 #: How far back "the 1000 most recent alerts" are looked for.
 ALERT_HISTORY_HOURS = 14 * 24
 _ALERT_LIMIT = 1000
+_LOOK_BACK = 7 * 24 * _HOUR
 _UPLOAD_PERIOD_ALERT = (1, "Upload Period Alert")
 
 
@@ -309,7 +310,9 @@ class FakeAccount:
             site = location_site(location)
             offset = self.utc_offset(site)
             local_now = int(now) + offset
-            first = (local_now - window) // _HOUR * _HOUR
+            # Look further back than the window, so an outage under way when the
+            # window opens is raised at its true start (and left out), not at the edge.
+            first = (local_now - window - _LOOK_BACK) // _HOUR * _HOUR
             last = local_now // _HOUR * _HOUR
             for start, end in self.outages(location, first, last):
                 ongoing = end > local_now
@@ -338,7 +341,7 @@ class FakeAccount:
                             },
                         )
                     )
-                if not ongoing and not active:
+                if not ongoing and not active and end - offset >= now - window:
                     alerts.append(
                         (
                             end - offset,
