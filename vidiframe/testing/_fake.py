@@ -3,7 +3,9 @@
 :class:`FakeVidiCenter` answers ``GET /api/v1/whoami/`` and ``GET /api/v1/data/``
 with the export state machine (``started`` -> ``in_progress`` -> ``finished`` or
 ``failed``), Basic auth, the server limits of SPEC section 4, deterministic data
-for every export of the registry, and scheduled faults. It records everything it
+for every export of the registry, and scheduled faults. It also answers the
+topology, tags, clip metadata and alerts endpoints, consistently with its exports
+(:mod:`vidiframe.testing._fake_dimensions`). It records everything it
 saw, for tests to check what a client did.
 
 Two ways in share one request handler (:meth:`FakeVidiCenter.handle`, which
