@@ -89,6 +89,15 @@ def test_an_unknown_nested_field_is_kept_and_reported():
     assert factors["factor_moped"] == 0.5
 
 
+def test_an_undocumented_alert_type_keeps_its_code_and_is_reported():
+    with pytest.warns(vf.UnknownCodeWarning, match="alert_type.*: 99"):
+        alerts = vf.read_alerts([{"id": 1, "alert_type": 13}, {"id": 2, "alert_type": 99}])
+    assert alerts.select("alert_type", "alert_type_label").rows() == [
+        (13, "Low FPS Alert"),
+        (99, None),
+    ]
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from vidiframe._errors import (
     InvalidRequestError,
     ResponseFormatError,
     SchemaError,
+    UnknownCodeWarning,
     UnknownFieldWarning,
 )
 from vidiframe._fields import Field
@@ -136,9 +137,26 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
         *(to_seconds(frame.get_column(f.name), f) for f in spec.fields if f.seconds_column),
         *(d.expr.alias(d.name) for d in spec.derived),
     ).select(spec.schema.names())
+    _warn_unknown_codes(frame, spec)
     if unknown:
         frame = frame.hstack(raw.select(unknown))
     return frame
+
+
+def _warn_unknown_codes(frame: pl.DataFrame, spec: DimensionSpec) -> None:
+    """A code without a documented label keeps its code, gets a null label, and is reported."""
+    for f in spec.fields:
+        if f.label_column is None:
+            continue
+        odd = frame.filter(pl.col(f.name).is_not_null() & pl.col(f.label_column).is_null())
+        if odd.height:
+            codes = ", ".join(map(str, odd.get_column(f.name).unique().sort().head(10)))
+            warnings.warn(
+                f"{spec.name}: column {f.name!r} has codes without a documented label: "
+                f"{codes} ({odd.height} rows); their {f.label_column} is null",
+                UnknownCodeWarning,
+                stacklevel=5,
+            )
 
 
 def _rows(document: Any, spec: DimensionSpec) -> list[Mapping[str, Any]]:
