@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 import vidiframe as vf
+from vidiframe._dimension_registry import get_dimension
 from vidiframe.testing import FakeVidiCenter, ManualClock
 from vidiframe.testing._dimension_data import DEFAULT_ACCOUNT_LOCATIONS
 
@@ -225,3 +226,29 @@ def test_alert_filters_follow_the_docs(fake):
     ).row(0) == (True, True)
     assert set(one_location["location_id"]) == {4636}
     assert one_location.height == everything.filter(pl.col("location_id") == 4636).height
+
+
+def test_the_fake_sends_the_current_fields_of_every_dimension_and_nothing_else(fake):
+    client = fake.test_client
+    _export(fake)  # some history, for the alerts
+    frames = {
+        "networks": vf.read_networks(client=client),
+        "sites": vf.read_sites(vehicles=True, client=client),
+        "locations": vf.read_locations(client=client),
+        "boxes": vf.read_boxes(client=client),
+        "site_tags": vf.read_site_tags(network=2, client=client),
+        "location_tags": vf.read_location_tags(network=2, client=client),
+        "clip_metadata": vf.read_clip_metadata(client=client),
+        "alerts": vf.read_alerts(client=client),
+    }
+    # Optional fields the fake leaves out, as an account without them would.
+    optional = {"creative_agency_name", "video"}
+    for name, frame in frames.items():
+        spec = vf.dimension_schema(name)
+        assert frame.schema == spec, name  # nothing unknown (warnings are errors)
+        assert frame.height > 0, name
+        for f in get_dimension(name).fields:
+            if f.dropped or f.name in optional:
+                assert frame[f.name].null_count() == frame.height, (name, f.name)
+            elif name != "alerts" or f.name != "linked_alerthistory":
+                assert frame[f.name].null_count() < frame.height, (name, f.name)

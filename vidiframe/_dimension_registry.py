@@ -2,8 +2,9 @@
 
 Exports hold facts keyed by ids (``location_id``, ``site_id``, ``content_id``);
 VidiCenter's other endpoints name those ids. Each of them is declared here once,
-with the same :class:`~vidiframe.Field` declarations as the exports: the reader,
-the fake server and the docs read these declarations.
+with the same :class:`~vidiframe.Field` declarations as the exports: the reader
+and the docs read these declarations, and the tests check that the fake server's
+answers have exactly these fields.
 
 The documentation's own names are kept, except that each ``id`` is renamed to
 what it identifies (``location_id``, ``site_id``, ``network_id``, ``box_id``,
