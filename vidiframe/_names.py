@@ -109,16 +109,14 @@ def with_names(
     added: list[str] = []
 
     if locations is not None:
-        loc = _require(
-            locations, ["location_id", "label", "site_id"], "locations", "vf.read_locations"
-        )
+        loc = _require(locations, ["location_id", "label"], "locations", "vf.read_locations")
         if "location_id" not in df.columns:
             raise SchemaError(
                 "the frame has no 'location_id' column to look locations up by",
                 column="location_id",
             )
         columns = {"label": "location_label"}
-        if site_key is None:
+        if site_key is None and "site_id" in loc.columns:
             columns["site_id"] = "site_id"
             site_key = "site_id"
         _no_clash(df, list(columns.values()))
