@@ -274,7 +274,11 @@ def _typed_field(raw: pl.DataFrame, f: Field, spec: DimensionSpec, strict: bool)
     if not isinstance(column.dtype, pl.Struct):
         raise SchemaError(f"column {f.name!r} must hold objects, not {column.dtype}", column=f.name)
     try:
-        struct = raw.select(_element_struct(pl.col(f.name), f, column.dtype).alias(f.name))
+        typed = _element_struct(pl.col(f.name), f, column.dtype)
+        # pl.struct builds an object of nulls where the row had none: keep it null.
+        struct = raw.select(
+            pl.when(pl.col(f.name).is_null()).then(None).otherwise(typed).alias(f.name)
+        )
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(
             f"column {f.name!r}: a nested value has the wrong type ({str(exc).splitlines()[0]})",
