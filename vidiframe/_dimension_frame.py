@@ -274,10 +274,10 @@ def _typed_field(raw: pl.DataFrame, f: Field, spec: DimensionSpec, strict: bool)
     if not isinstance(column.dtype, pl.Struct):
         raise SchemaError(f"column {f.name!r} must hold objects, not {column.dtype}", column=f.name)
     try:
-        typed = _element_struct(pl.col(f.name), f, column.dtype)
+        built = _element_struct(pl.col(f.name), f, column.dtype)
         # pl.struct builds an object of nulls where the row had none: keep it null.
         struct = raw.select(
-            pl.when(pl.col(f.name).is_null()).then(None).otherwise(typed).alias(f.name)
+            pl.when(pl.col(f.name).is_null()).then(None).otherwise(built).alias(f.name)
         )
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(
