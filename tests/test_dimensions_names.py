@@ -165,3 +165,12 @@ def test_clip_names_by_network_when_a_clip_id_is_reused():
 def test_clip_names_need_a_content_id_column():
     with pytest.raises(vf.SchemaError, match="explode_contents first"):
         _frame([1]).vidi.with_clip_names(CLIPS)
+
+
+def test_a_clip_of_another_network_does_not_name_the_row():
+    # "b" is a clip of network 15678 only; location 320453 is in network 25444.
+    df = _frame([27046, 320453]).with_columns(content_id=pl.Series(["b", "b"]))
+    assert df.vidi.with_clip_names(CLIPS)["content_name"].to_list() == ["Spot B", "Spot B"]
+    with pytest.warns(vf.UnmatchedIdWarning, match="clips \\(for the row's network\\): b"):
+        named = df.vidi.with_clip_names(CLIPS, locations=LOC, sites=SITES)
+    assert named["content_name"].to_list() == ["Spot B", None]

@@ -194,7 +194,8 @@ def with_clip_names(
     _no_clash(df, list(columns.values()))
     per_content = clip.select("content_id", *columns).unique()
     ambiguous = per_content.filter(pl.col("content_id").is_duplicated())
-    if not ambiguous.height:
+    knows_network = "network_id" in df.columns or (locations is not None and sites is not None)
+    if not ambiguous.height and not knows_network:
         table = _lookup(clip, "content_id", columns, "clips")
         _report(
             df.get_column("content_id"),
@@ -204,12 +205,12 @@ def with_clip_names(
             "content_name",
         )
         return _left(df, table, "content_id", "content_id")
-    # A clip id is unique within a network only: find each row's network.
+    # A clip id is unique within a network only: match it in the row's network.
     out = df
     network = "network_id" if "network_id" in df.columns else None
     helper: list[str] = []
     if network is None:
-        if locations is None or sites is None:
+        if not knows_network or locations is None or sites is None:
             ids = ambiguous.get_column("content_id").unique().sort().head(_SHOWN).to_list()
             raise InvalidRequestError(
                 f"content_id {', '.join(map(repr, ids))} name different clips in different "

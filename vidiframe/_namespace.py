@@ -719,10 +719,11 @@ class VidiFrame(_Vidi[pl.DataFrame]):
         """Add ``content_name`` (and ``advertiser_name``) for the frame's ``content_id``.
 
         ``clips`` is :func:`~vidiframe.read_clip_metadata`'s frame. A clip id is
-        unique within a network only: when ``clips`` gives one ``content_id``
-        different names in different networks, each row's network is needed,
-        from the frame's ``network_id`` or through ``locations=`` and ``sites=``
-        (location -> site -> network). Rows are kept, in order; ids without
+        unique within a network only, so a clip is matched in each row's network
+        when it is known: from the frame's ``network_id``, or through
+        ``locations=`` and ``sites=`` (location -> site -> network). Without
+        them, a ``content_id`` is matched across networks, which is refused when
+        ``clips`` gives it different names in different networks. Rows are kept, in order; ids without
         metadata keep a null name and are reported
         (:class:`~vidiframe.UnmatchedIdWarning`). For ``viewers_apc``, explode
         the contents first (:meth:`explode_contents`).
