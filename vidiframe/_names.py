@@ -193,10 +193,15 @@ def with_clip_names(
         columns["advertiser_name"] = "advertiser_name"
     _no_clash(df, list(columns.values()))
     per_content = clip.select("content_id", *columns).unique()
-    ambiguous = per_content.filter(pl.col("content_id").is_duplicated())
+    # Only the clip ids the frame uses matter: another ambiguous id is no obstacle.
+    ambiguous = per_content.filter(
+        pl.col("content_id").is_duplicated(),
+        pl.col("content_id").is_in(df.get_column("content_id").drop_nulls().implode()),
+    )
     knows_network = "network_id" in df.columns or (locations is not None and sites is not None)
     if not ambiguous.height and not knows_network:
-        table = _lookup(clip, "content_id", columns, "clips")
+        used = pl.col("content_id").is_in(df.get_column("content_id").drop_nulls().implode())
+        table = _lookup(clip.filter(used), "content_id", columns, "clips")
         _report(
             df.get_column("content_id"),
             table.get_column("content_id"),
