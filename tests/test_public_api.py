@@ -59,6 +59,7 @@ PUBLIC = {
     "ExportNotReadyError",
     "ExportFailedError",
     "SchemaError",
+    "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
     "AuthenticationError",

@@ -34,6 +34,7 @@ from vidiframe._errors import (
     UnmatchedIdWarning,
     VidiFrameError,
     VidiFrameWarning,
+    WrongExportError,
 )
 from vidiframe._version import __version__
 
@@ -153,6 +154,7 @@ __all__ = [
     "VidiCenterClient",
     "VidiFrameError",
     "VidiFrameWarning",
+    "WrongExportError",
     "__version__",
     "by_period",
     "dimension_schema",
