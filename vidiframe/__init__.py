@@ -18,6 +18,7 @@ from vidiframe import _namespace  # noqa: F401 - registers df.vidi / lf.vidi on 
 from vidiframe._errors import (
     AuthenticationError,
     DatasetError,
+    DroppedColumnsWarning,
     ExportFailedError,
     ExportNotReadyError,
     InsecureURLError,
@@ -43,7 +44,16 @@ if TYPE_CHECKING:
     from vidiframe._chunking import ChunkPlanner
     from vidiframe._client import VidiCenterClient
     from vidiframe._contents import explode_contents
-    from vidiframe._datasets import scan_partitions, write_partitions
+    from vidiframe._datasets import (
+        DatasetInventory,
+        PartitionChanges,
+        dataset_lock,
+        delete_partitions,
+        read_inventory,
+        replace_days,
+        scan_partitions,
+        write_partitions,
+    )
     from vidiframe._dimension_registry import dimension_schema
     from vidiframe._dimensions import (
         read_alerts,
@@ -86,6 +96,12 @@ _LAZY: dict[str, str] = {
     "RetryPolicy": "vidiframe._policies",
     "write_partitions": "vidiframe._datasets",
     "scan_partitions": "vidiframe._datasets",
+    "read_inventory": "vidiframe._datasets",
+    "delete_partitions": "vidiframe._datasets",
+    "replace_days": "vidiframe._datasets",
+    "dataset_lock": "vidiframe._datasets",
+    "DatasetInventory": "vidiframe._datasets",
+    "PartitionChanges": "vidiframe._datasets",
     "by_period": "vidiframe._partitioning",
     "period_for_resolution": "vidiframe._partitioning",
     "SyncConfig": "vidiframe._sync",
@@ -131,6 +147,8 @@ __all__ = [
     "CallBudget",
     "ChunkPlanner",
     "DatasetError",
+    "DatasetInventory",
+    "DroppedColumnsWarning",
     "ExportFailedError",
     "ExportNotReadyError",
     "ExportSpec",
@@ -139,6 +157,7 @@ __all__ = [
     "InvalidRequestError",
     "Limits",
     "MissingDependencyError",
+    "PartitionChanges",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
@@ -157,6 +176,8 @@ __all__ = [
     "WrongExportError",
     "__version__",
     "by_period",
+    "dataset_lock",
+    "delete_partitions",
     "dimension_schema",
     "drop_placeholders",
     "explode_contents",
@@ -170,12 +191,14 @@ __all__ = [
     "read_boxes",
     "read_clip_metadata",
     "read_dimension",
+    "read_inventory",
     "read_location_tags",
     "read_locations",
     "read_networks",
     "read_site_tags",
     "read_sites",
     "read_vidicenter",
+    "replace_days",
     "scan_partitions",
     "scan_vidicenter",
     "sync",
