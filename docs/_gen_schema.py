@@ -605,6 +605,12 @@ SIGNATURE_ALIASES = (
     "vidiframe._partitioning.Period",
     "vidiframe._namespace.TimeUnit",
     "vidiframe._client.StateCallback",
+    "vidiframe._datasets.DatasetFormat",
+    "vidiframe._datasets.PartitionValues",
+    "vidiframe._datasets.Root",
+    "vidiframe._datasets.SchemaMode",
+    "vidiframe._dimension_frame.DimensionSource",
+    "vidiframe._dimensions.Id",
 )
 ALIASES_MARKER = "<!-- vidiframe: signature aliases -->"
 
