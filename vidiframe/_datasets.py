@@ -244,10 +244,16 @@ def write_partitions(
         if frame.height == 0 and not location.local.exists():
             return []
     with _lease.hold(location, options):
-        _check_format(location, options, format)
+        is_delta = _check_format(location, options, format)
         if format == "delta":
             parts = _delta.write(
-                frame, layout, location, options, mode=mode, schema_mode=schema_mode
+                frame,
+                layout,
+                location,
+                options,
+                mode=mode,
+                schema_mode=schema_mode,
+                exists=is_delta,
             )
             if location.local is not None:
                 return [location.local / p.rel for p in parts]
@@ -514,12 +520,10 @@ def replace_days(
             f"(first: {outside[date_column][0]}); nothing was written"
         )
     with _lease.hold(location, options):
-        _check_format(location, options, format)
+        is_delta = _check_format(location, options, format)
         scan: Callable[[], pl.LazyFrame] | None = None
         if format == "delta":
-            stored = (
-                _delta.inspect(location, options)[2] if _delta.is_delta(location, options) else []
-            )
+            stored = _delta.inspect(location, options)[2] if is_delta else []
             if stored:
                 scan = partial(_delta.scan, location, options)
         else:
@@ -560,6 +564,7 @@ def replace_days(
                 mode="replace",
                 schema_mode=schema_mode,
                 partitions=sorted(touched),
+                exists=is_delta,
             )
             written = {p.values for p in parts}
             return PartitionChanges(
@@ -681,8 +686,8 @@ def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise InvalidRequestError(f"{name} must be one of {shown}, not {value!r}")
 
 
-def _check_format(location: Location, options: Mapping[str, str], format: str) -> None:
-    """Refuse to write one format into a dataset of the other."""
+def _check_format(location: Location, options: Mapping[str, str], format: str) -> bool:
+    """Refuse to write one format into a dataset of the other; return whether it is Delta."""
     is_delta = _delta.is_delta(location, options)
     if format == "delta" and not is_delta:
         existing, _ = _hive.inspect(location, options)
@@ -693,3 +698,4 @@ def _check_format(location: Location, options: Mapping[str, str], format: str) -
             )
     elif format == "parquet" and is_delta:
         raise DatasetError(f"{location} holds a Delta table; write it with format='delta'")
+    return is_delta

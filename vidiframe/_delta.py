@@ -154,10 +154,13 @@ def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
 
 def _layout(table: Any, location: Location) -> Layout:
     """The layout recorded by the last commit vidiframe made; else the table's own schema."""
-    for commit in table.history(_HISTORY_DEPTH):
-        text = commit.get(METADATA_KEY)
-        if isinstance(text, str):
-            return Layout.from_json(text, where=f"{location} (commit {commit.get('version')})")
+    # The last commit is nearly always vidiframe's own: read it alone first.
+    for depth in (1, _HISTORY_DEPTH):
+        for commit in table.history(depth):
+            text = commit.get(METADATA_KEY)
+            if isinstance(text, str):
+                where = f"{location} (commit {commit.get('version')})"
+                return Layout.from_json(text, where=where)
     schema = pl.Schema(pl.from_arrow(table.schema().to_arrow().empty_table()).schema)  # type: ignore[union-attr]
     partition_by = tuple(table.metadata().partition_columns)
     return Layout(
@@ -176,10 +179,10 @@ def _stored_schema(table: Any) -> pl.Schema:
 
 
 def inspect(
-    location: Location, storage_options: Mapping[str, str]
+    location: Location, storage_options: Mapping[str, str], *, table: Any = None
 ) -> tuple[Layout, pl.Schema, list[tuple[object, ...]]]:
     """The table's layout, its scan schema, and its partitions' values (sorted)."""
-    table = _table(location, storage_options)
+    table = table if table is not None else _table(location, storage_options)
     layout = _layout(table, location)
     values = set()
     for raw in table.partitions():
@@ -242,6 +245,7 @@ def write(
     mode: str,
     schema_mode: SchemaMode,
     partitions: Collection[tuple[object, ...]] | None = None,
+    exists: bool | None = None,
 ) -> list[Part]:
     """One commit: replace the frame's partitions, or all of ``partitions`` when given.
 
@@ -249,10 +253,15 @@ def write(
     commit (the overwrite's predicate covers them).
     """
     deltalake = require("deltalake", extra="lake")
-    exists = is_delta(location, storage_options)
+    if exists is None:
+        exists = is_delta(location, storage_options)
     have_parts: set[tuple[object, ...]] = set()
+    table = None
     if exists:
-        have, have_schema, stored = inspect(location, storage_options)
+        # Opened once: read here, then handed to write_deltalake, which would
+        # otherwise read the log again.
+        table = _table(location, storage_options)
+        have, have_schema, stored = inspect(location, storage_options, table=table)
         frame, layout = fit_frame(
             frame, layout, have, have_schema, schema_mode=schema_mode, where=location.url
         )
@@ -285,13 +294,14 @@ def write(
         if not partitions or (not exists and frame.height == 0):
             return []
         predicate = _partition_predicate(layout, partitions) if exists and partitions else None
-    data = _to_storage(frame.select(layout.columns)).to_arrow()
+    # Handed over as a Polars frame: deltalake reads it through the Arrow C stream.
+    data = _to_storage(frame.select(layout.columns))
     commit = deltalake.CommitProperties(
         custom_metadata={METADATA_KEY: layout.to_json(with_schema=True)}
     )
     try:
         deltalake.write_deltalake(
-            _uri(location),
+            table if table is not None else _uri(location),
             data,
             partition_by=list(layout.partition_by),
             mode="overwrite" if exists else "append",

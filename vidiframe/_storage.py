@@ -322,7 +322,8 @@ class ObjectStorage:
             )
         elif "NoSuchBucket" in str(exc) or "bucket does not exist" in str(exc):
             advice = "the bucket does not exist: create it, or correct the URL"
-        elif "403" in str(exc) or "AccessDenied" in str(exc) or "InvalidAccessKeyId" in str(exc):
+        elif any(k in str(exc) for k in ("403 Forbidden", "AccessDenied", "InvalidAccessKeyId")):
+            # Whole phrases: a bare "403" may be part of the endpoint's port.
             advice = (
                 "access was refused: check the credentials (storage_options or the "
                 "environment) and the bucket policy"
