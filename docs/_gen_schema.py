@@ -609,6 +609,8 @@ SIGNATURE_ALIASES = (
     "vidiframe._partitioning.Period",
     "vidiframe._namespace.TimeUnit",
     "vidiframe._client.StateCallback",
+    "vidiframe._dimension_frame.DimensionSource",
+    "vidiframe._dimensions.Id",
 )
 ALIASES_MARKER = "<!-- vidiframe: signature aliases -->"
 

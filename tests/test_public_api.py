@@ -44,6 +44,17 @@ PUBLIC = {
     "export_schema",
     "get_export",
     "iter_exports",
+    # dimensions (SPEC section 10)
+    "read_networks",
+    "read_sites",
+    "read_locations",
+    "read_boxes",
+    "read_site_tags",
+    "read_location_tags",
+    "read_clip_metadata",
+    "read_alerts",
+    "read_dimension",
+    "dimension_schema",
     # errors and warnings
     "VidiFrameError",
     "InvalidRequestError",
@@ -63,6 +74,7 @@ PUBLIC = {
     "VidiFrameWarning",
     "UnknownFieldWarning",
     "UnknownCodeWarning",
+    "UnmatchedIdWarning",
     "DroppedColumnsWarning",
 }
 

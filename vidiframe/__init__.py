@@ -32,6 +32,7 @@ from vidiframe._errors import (
     TransportError,
     UnknownCodeWarning,
     UnknownFieldWarning,
+    UnmatchedIdWarning,
     VidiFrameError,
     VidiFrameWarning,
     WrongExportError,
@@ -52,6 +53,18 @@ if TYPE_CHECKING:
         replace_days,
         scan_partitions,
         write_partitions,
+    )
+    from vidiframe._dimension_registry import dimension_schema
+    from vidiframe._dimensions import (
+        read_alerts,
+        read_boxes,
+        read_clip_metadata,
+        read_dimension,
+        read_location_tags,
+        read_locations,
+        read_networks,
+        read_site_tags,
+        read_sites,
     )
     from vidiframe._fields import Field
     from vidiframe._frame import drop_placeholders, fill_placeholders
@@ -101,6 +114,16 @@ _LAZY: dict[str, str] = {
     "export_schema": "vidiframe._registry",
     "get_export": "vidiframe._registry",
     "iter_exports": "vidiframe._registry",
+    "read_networks": "vidiframe._dimensions",
+    "read_sites": "vidiframe._dimensions",
+    "read_locations": "vidiframe._dimensions",
+    "read_boxes": "vidiframe._dimensions",
+    "read_site_tags": "vidiframe._dimensions",
+    "read_location_tags": "vidiframe._dimensions",
+    "read_clip_metadata": "vidiframe._dimensions",
+    "read_alerts": "vidiframe._dimensions",
+    "read_dimension": "vidiframe._dimensions",
+    "dimension_schema": "vidiframe._dimension_registry",
 }
 
 
@@ -146,6 +169,7 @@ __all__ = [
     "TransportError",
     "UnknownCodeWarning",
     "UnknownFieldWarning",
+    "UnmatchedIdWarning",
     "VidiCenterClient",
     "VidiFrameError",
     "VidiFrameWarning",
@@ -154,6 +178,7 @@ __all__ = [
     "by_period",
     "dataset_lock",
     "delete_partitions",
+    "dimension_schema",
     "drop_placeholders",
     "explode_contents",
     "export_schema",
@@ -162,7 +187,16 @@ __all__ = [
     "iter_exports",
     "period_for_resolution",
     "plan_sync",
+    "read_alerts",
+    "read_boxes",
+    "read_clip_metadata",
+    "read_dimension",
     "read_inventory",
+    "read_location_tags",
+    "read_locations",
+    "read_networks",
+    "read_site_tags",
+    "read_sites",
     "read_vidicenter",
     "replace_days",
     "scan_partitions",

@@ -224,6 +224,54 @@ class VidiCenterClient:
             raise ResponseFormatError("whoami answer is not a JSON object", position=0)
         return document
 
+    def get_resource(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        use_cache: bool = True,
+        refresh: bool = False,
+    ) -> bytes:
+        """GET one of the API's plain JSON endpoints (topology, tags, clips, alerts).
+
+        The request counts against the same call budget and connection limit as
+        exports and is retried alike; the body is not parsed here.
+
+        Parameters
+        ----------
+        path
+            The path, e.g. ``/api/v1/locations/`` (see
+            :data:`vidiframe._protocol.DIMENSION_PATHS`).
+        params
+            Query parameters.
+        use_cache
+            Serve a cached body when there is a fresh one, and cache the answer.
+        refresh
+            Ask the server even when the cache has a body (and replace it).
+
+        Raises
+        ------
+        AuthenticationError, InvalidRequestError, RateLimitError, TransportError
+            As for every request (a 404 names the path).
+        """
+        params = dict(params or {})
+        key = entry_key(
+            "GET " + path + "?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())),
+            base_url=self.base_url,
+            username=self.username,
+        )
+        if use_cache and not refresh and self.cache is not None:
+            body = self.cache.get(key)
+            if body is not None:
+                with self._stats_lock:
+                    self.stats["cache_hits"] += 1
+                logger.info("GET %s: from the cache", path)
+                return body
+        body = self._request(path, params, what=f"GET {path}").body
+        if use_cache and self.cache is not None:
+            self.cache.put(key, body)
+        return body
+
     def fetch_export(
         self,
         query: ExportQuery,

@@ -29,6 +29,7 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
     ├── UnknownCodeWarning    a coded field holds a code without a documented label
+    ├── UnmatchedIdWarning    ids of a frame that a dimension (names, time zones) lacks
     └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
 
@@ -53,6 +54,7 @@ __all__ = [
     "TransportError",
     "UnknownCodeWarning",
     "UnknownFieldWarning",
+    "UnmatchedIdWarning",
     "VidiFrameError",
     "VidiFrameWarning",
     "WrongExportError",
@@ -225,6 +227,26 @@ class UnknownFieldWarning(VidiFrameWarning):
 
 class UnknownCodeWarning(VidiFrameWarning):
     """A coded field holds a code without a documented label; the label is null."""
+
+
+class UnmatchedIdWarning(VidiFrameWarning):
+    """Ids of a frame that the dimension joined to it does not have.
+
+    Their rows are kept, with null names (or a null UTC time); the message names
+    the ids.
+
+    Attributes
+    ----------
+    column
+        The id column (``location_id``, ``site_id``, ``content_id`` ...).
+    ids
+        The ids without a match, sorted.
+    """
+
+    def __init__(self, message: str, *, column: str = "", ids: tuple[object, ...] = ()):
+        super().__init__(message)
+        self.column = column
+        self.ids = ids
 
 
 class DroppedColumnsWarning(VidiFrameWarning):

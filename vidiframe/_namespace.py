@@ -647,6 +647,156 @@ class VidiFrame(_Vidi[pl.DataFrame]):
 
         return self._df.to_pandas(types_mapper=types_mapper)
 
+    # -- dimensions: names and time zones (SPEC section 10) -------------------------------
+
+    def with_names(
+        self,
+        *,
+        locations: pl.DataFrame | None = None,
+        sites: pl.DataFrame | None = None,
+        networks: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """Add the names of the frame's locations, sites and networks, in one call.
+
+        Adds ``location_label`` (from ``locations``), ``site_label``,
+        ``venue_type`` and ``venue_subtype`` (from ``sites``) and
+        ``network_label`` (from ``networks``). A frame without ``site_id`` gets
+        the location's ``site_id``, one without ``network_id`` the site's
+        ``network_id``: labels need not be unique (the docs show two sites named
+        "VidiReports"), so group by the ids and show the labels.
+
+        Every row is kept, in order. An id the dimension lacks keeps null names
+        and is reported by an :class:`~vidiframe.UnmatchedIdWarning` naming it.
+
+        Parameters
+        ----------
+        locations, sites, networks
+            Frames of :func:`~vidiframe.read_locations`,
+            :func:`~vidiframe.read_sites`, :func:`~vidiframe.read_networks`; at
+            least one. ``networks`` needs the rows' ``network_id``: from the
+            frame, or from ``sites`` (and ``locations``).
+
+        Raises
+        ------
+        InvalidRequestError
+            No dimension given; one that cannot be reached from the frame's ids;
+            a column the frame already has.
+        SchemaError
+            A dimension listing one id twice with different values.
+
+        Examples
+        --------
+        >>> import vidiframe as vf
+        >>> df = pl.DataFrame({"location_id": [27046, 204452, 99], "ots_count": [4, 2, 7]})
+        >>> loc = vf.read_locations('''[{"id": 204452, "site_id": 8654, "label": "Main hall"},
+        ...                            {"id": 27046, "site_id": 54422, "label": "Entrance"}]''')
+        >>> sites = vf.read_sites('''[{"id": 8654, "network_id": 15678, "label": "VidiReports"},
+        ...     {"id": 54422, "network_id": 15678, "label": "Another site",
+        ...      "venue_type": "Entertainment / hospitality"}]''')
+        >>> nets = vf.read_networks('[{"id": 15678, "label": "My first network"}]')
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     named = df.vidi.with_names(locations=loc, sites=sites, networks=nets)
+        >>> for row in named.select("location_id", "location_label", "site_label",
+        ...                         "network_label").iter_rows():
+        ...     print(row)
+        (27046, 'Entrance', 'Another site', 'My first network')
+        (204452, 'Main hall', 'VidiReports', 'My first network')
+        (99, None, None, None)
+        >>> print(caught[0].message)
+        1 location_id value(s) have no row in locations: 99; their location_label stay null
+        (the rows are kept)
+        """
+        from vidiframe._names import with_names
+
+        return with_names(self._df, locations=locations, sites=sites, networks=networks)
+
+    def with_clip_names(
+        self,
+        clips: pl.DataFrame,
+        *,
+        locations: pl.DataFrame | None = None,
+        sites: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """Add ``content_name`` (and ``advertiser_name``) for the frame's ``content_id``.
+
+        ``clips`` is :func:`~vidiframe.read_clip_metadata`'s frame. A clip id is
+        unique within a network only, so a clip is matched in each row's network
+        when it is known: from the frame's ``network_id``, or through
+        ``locations=`` and ``sites=`` (location -> site -> network). Without
+        them, a ``content_id`` is matched across networks, which is refused when
+        ``clips`` gives it different names in different networks. Rows are kept, in order; ids without
+        metadata keep a null name and are reported
+        (:class:`~vidiframe.UnmatchedIdWarning`). For ``viewers_apc``, explode
+        the contents first (:meth:`explode_contents`).
+
+        Raises
+        ------
+        InvalidRequestError
+            An ambiguous ``content_id`` and no way to find the rows' networks.
+
+        Examples
+        --------
+        >>> import vidiframe as vf
+        >>> plays = pl.DataFrame({"location_id": [1, 1], "content_id": ["clip_123", "clip_9"],
+        ...                       "plays": [3, 1]})
+        >>> clips = vf.read_clip_metadata('''[{"network_id": 9876, "clip_id": "clip_123", "id": 3,
+        ...                                   "name": "My clip name"}]''')
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     named = plays.vidi.with_clip_names(clips)
+        >>> named.select("content_id", "content_name", "plays").rows()
+        [('clip_123', 'My clip name', 3), ('clip_9', None, 1)]
+        >>> caught[0].category.__name__, caught[0].message.ids
+        ('UnmatchedIdWarning', ('clip_9',))
+        """
+        from vidiframe._names import with_clip_names
+
+        return with_clip_names(self._df, clips, locations=locations, sites=sites)
+
+    def with_utc(self, locations: pl.DataFrame) -> pl.DataFrame:
+        """Add ``period_start_utc`` from each location's ``last_timezone``, explicitly.
+
+        Exports give ``period_start`` in each location's local time, without a
+        zone. This adds ``utc_offset`` (the location's ``last_timezone`` as a
+        Duration) and ``period_start_utc = period_start - utc_offset``, a
+        ``Datetime("us", "UTC")``; ``period_start`` itself is not touched.
+
+        The limits of ``last_timezone``: it is the offset of the location's
+        **latest upload**, a fixed number of seconds, not a time zone. Across a
+        daylight-saving change (or a location that moved), rows from before the
+        change had another offset, so their UTC time is off by that difference
+        (one hour, for a DST change). Use it to compare locations across zones,
+        not to place events to the minute across a DST change. A location
+        without ``last_timezone`` (or missing from ``locations``) gets a null UTC
+        time and is reported (:class:`~vidiframe.UnmatchedIdWarning`).
+
+        Parameters
+        ----------
+        locations
+            :func:`~vidiframe.read_locations`'s frame.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import vidiframe as vf
+        >>> df = pl.DataFrame({"location_id": [320453],
+        ...                    "period_start": [dt.datetime(2025, 1, 1, 10)]})
+        >>> loc = vf.read_locations('[{"id": 320453, "site_id": 66531, "last_timezone": -14400}]')
+        >>> utc = df.vidi.with_utc(loc)
+        >>> utc.schema["period_start_utc"]
+        Datetime(time_unit='us', time_zone='UTC')
+        >>> utc.select("period_start", pl.col("period_start_utc").dt.to_string("%F %T %Z")).row(0)
+        (datetime.datetime(2025, 1, 1, 10, 0), '2025-01-01 14:00:00 UTC')
+        >>> utc["utc_offset"].item() == dt.timedelta(hours=-4)
+        True
+        """
+        from vidiframe._names import with_utc
+
+        return with_utc(self._df, locations)
+
 
 def _register(kind: str, cls: type[Any]) -> None:
     """Register ``cls`` as ``vidi`` on Polars' ``kind`` class, once.

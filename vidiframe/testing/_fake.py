@@ -3,7 +3,9 @@
 :class:`FakeVidiCenter` answers ``GET /api/v1/whoami/`` and ``GET /api/v1/data/``
 with the export state machine (``started`` -> ``in_progress`` -> ``finished`` or
 ``failed``), Basic auth, the server limits of SPEC section 4, deterministic data
-for every export of the registry, and scheduled faults. It records everything it
+for every export of the registry, and scheduled faults. It also answers the
+topology, tags, clip metadata and alerts endpoints, consistently with its exports
+(:mod:`vidiframe.testing._fake_dimensions`). It records everything it
 saw, for tests to check what a client did.
 
 Two ways in share one request handler (:meth:`FakeVidiCenter.handle`, which
@@ -44,6 +46,12 @@ import orjson
 
 from vidiframe._transport import Response
 from vidiframe.testing._clock import Clock, system_clock
+from vidiframe.testing._dimension_data import (
+    DEFAULT_ACCOUNT_LOCATIONS,
+    FakeAccount,
+    served_locations,
+)
+from vidiframe.testing._fake_dimensions import dimension_reply, is_dimension_path
 from vidiframe.testing._faults import (
     Call,
     DropConnection,
@@ -289,6 +297,12 @@ class FakeVidiCenter:
         Users whose valid credentials get HTTP 403 on every call.
     forbidden_locations
         Location ids a data call may not ask for (HTTP 403).
+    account_locations
+        The locations the account has, as its topology, tags and alerts endpoints
+        list them (default
+        :data:`~vidiframe.testing._dimension_data.DEFAULT_ACCOUNT_LOCATIONS`). Every
+        location an export is asked for joins them, so every ``location_id`` of
+        an export is in ``/api/v1/locations/``.
     generator
         A :class:`~vidiframe.testing.DataGenerator` to use instead of the one
         built from ``seed``, ``legacy`` and ``quirks``.
@@ -349,6 +363,7 @@ class FakeVidiCenter:
         users: Mapping[str, str] | None = None,
         forbidden_users: Iterable[str] = (),
         forbidden_locations: Iterable[int | str] = (),
+        account_locations: Iterable[int] | None = None,
         generator: DataGenerator | None = None,
         port: int = 0,
         serve: bool = True,
@@ -364,6 +379,10 @@ class FakeVidiCenter:
         self.credentials: dict[str, str] = {username: token, **(users or {})}
         self.forbidden_users = frozenset(forbidden_users)
         self.forbidden_locations = frozenset(int(loc) for loc in forbidden_locations)
+        self._account_locations = frozenset(
+            DEFAULT_ACCOUNT_LOCATIONS if account_locations is None else map(int, account_locations)
+        )
+        self._served_locations: set[int] = set()
         self.port = port
         self.serve = serve
 
@@ -721,7 +740,7 @@ class FakeVidiCenter:
             self._log.append(entry)
 
     def _route(self, call: Call, sent: tuple[str, str] | None, outcome: _Outcome) -> Reply:
-        if call.path not in _PATHS:
+        if call.path not in _PATHS and not is_dimension_path(call.path):
             return _error(404, "Not found.")
         if call.method != "GET":
             return _error(405, f'Method "{call.method}" not allowed.', Allow="GET")
@@ -743,6 +762,8 @@ class FakeVidiCenter:
             return throttled
         if call.path == WHOAMI_PATH:
             return _json_reply(200, {"username": username})
+        if call.path != DATA_PATH:
+            return self._dimension(call)
         return self._data(call, username, outcome)
 
     def _throttle(self, user: str, now: float) -> Reply | None:
@@ -763,6 +784,27 @@ class FakeVidiCenter:
             bisect.insort(calls, now)
         return None
 
+    # -- dimensions (topology, tags, clip metadata, alerts) ------------------------------
+
+    @property
+    def account(self) -> FakeAccount:
+        """The account's dimension data: the declared locations and those exported so far."""
+        with self._lock:
+            locations = self._account_locations | self._served_locations
+        return FakeAccount(self.generator, frozenset(locations))
+
+    def _serve_locations(self, query: FakeQuery) -> None:
+        by_site = "location_id" not in query.spec.by_name and "site_id" in query.spec.by_name
+        served = served_locations(query.sources, by_site=by_site)
+        with self._lock:
+            self._served_locations.update(served)
+
+    def _dimension(self, call: Call) -> Reply:
+        if call.method != "GET":
+            return _error(405, f'Method "{call.method}" not allowed.', Allow="GET")
+        status, payload = dimension_reply(self.account, call.path, call.params, call.time)
+        return Reply(status, dict(_JSON), orjson.dumps(payload))
+
     def _build_seconds(self, query: FakeQuery) -> float:
         if callable(self.build_seconds):
             return float(self.build_seconds(query))
@@ -781,6 +823,7 @@ class FakeVidiCenter:
         denied = sorted(self.forbidden_locations.intersection(query.requested_locations))
         if denied:
             return _error(403, f"You do not have access to location {denied[0]}.")
+        self._serve_locations(query)
         key = (user, _canonical(params))
         with self._lock:
             exp = self._exports.get(key)

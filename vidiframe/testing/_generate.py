@@ -29,9 +29,11 @@ source, fixed for that source: ``1, 2, 3`` for integers, ``"content 1",
 filters on those. Coded keys (``group_by_demographics``) give one row per
 combination of codes, its counts weighted by a share of the audience that varies
 by code (from the seed) and by source, so the demographic mix has a shape.
-Aggregated exports have gaps: with probability ``placeholder_rate`` a (source,
-period) pair is a placeholder, its rows kept with every metric null, as the
-documentation describes.
+Aggregated exports have gaps: a source is offline during an hour with
+probability ``placeholder_rate`` (:meth:`DataGenerator.offline`), and a period
+starting in an offline hour is a placeholder, its rows kept with every metric
+null, as the documentation describes. The outages are the same for every
+export, so the fake's alerts can report them.
 
 Sources follow a small fixed topology: location ``l`` belongs to site ``l // 10``
 (site ``s`` holds locations ``10s`` to ``10s + 9``); location tag ``t`` holds
@@ -671,6 +673,31 @@ class DataGenerator:
             {"state": "finished", "data": self.rows(query), "creation_date": creation_date}
         )
 
+    def offline(self, kind: str, source: int | None, hour: int) -> bool:
+        """Whether a source uploads nothing during the hour starting at ``hour``.
+
+        The gaps of aggregated exports: a period is a placeholder when its source
+        is offline during the hour the period starts in, whatever the export, so
+        the fake's alerts (an outage per run of offline hours) coincide with the
+        placeholder rows of hourly and finer exports.
+
+        Parameters
+        ----------
+        kind
+            ``location``, ``site`` (exports by site) or ``none`` (extrapolated).
+        source
+            The location or site id.
+        hour
+            The hour's start, in seconds since 1970 of the naive local time.
+
+        Examples
+        --------
+        >>> gen = DataGenerator(seed=3, placeholder_rate=0.5)
+        >>> [gen.offline("location", 4636, h * 3600) for h in range(6)]
+        [False, True, True, False, True, True]
+        """
+        return _hash_unit(f"{self.seed}|offline|{kind}|{source}|{hour}") < self.placeholder_rate
+
     # -- internals --------------------------------------------------------------------
 
     def _key(self, query: FakeQuery, source: int | None, moment: int) -> str:
@@ -754,6 +781,7 @@ class DataGenerator:
         step = 0 if monthly else _FIXED_STEPS[query.time_resolution][0]
         slots = self._compiled(plan)
         sources = self._sources(query)
+        kind = _source_kind(query.spec)
         names = [f.name for f in plan.dims] + [f.name for w, f, _ in plan.slots if w == "group"]
         combos = {
             source: [
@@ -768,7 +796,7 @@ class DataGenerator:
             when = from_epoch_seconds(moment)
             for source in sources:
                 key = self._key(query, source, moment)
-                gap = _hash_unit(key + "|gap") < self.placeholder_rate
+                gap = self.offline(kind, source, moment // _HOUR * _HOUR)
                 rng = random.Random(key)  # noqa: S311 - test data, not secrets
                 ctx = _Context(self, query, source, rng.random)
                 for fixed, weight in combos[source]:
@@ -1009,6 +1037,13 @@ class DataGenerator:
 
 
 # -- module-level helpers ------------------------------------------------------------------
+
+
+def _source_kind(spec: ExportSpec) -> str:
+    """What an export's sources are: ``location``, ``site`` or ``none`` (extrapolated)."""
+    if LOCATION_ID.name in spec.by_name:
+        return "location"
+    return "site" if SITE_ID.name in spec.by_name else "none"
 
 
 def _query_and_generator(

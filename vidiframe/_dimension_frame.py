@@ -1,0 +1,310 @@
+"""Typing a dimension response (topology, tags, clips, alerts) into its frame.
+
+A dimension response is a JSON list of objects (one clip's detail is a single
+object). :func:`parse_dimension` renames what the registry renames (``id`` ->
+``location_id``, nested objects too), types every declared field with the same
+conversions as the exports (:mod:`vidiframe._frame`: ids sent as text are cast,
+time stamps parsed, a value that cannot take its type raises
+:class:`~vidiframe.SchemaError`), adds label and derived columns, and keeps
+every field the registry does not know, reported with
+:class:`~vidiframe.UnknownFieldWarning`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import IO, Any, Union
+
+import orjson
+import polars as pl
+
+from vidiframe._dimension_registry import DimensionSpec
+from vidiframe._errors import (
+    InvalidRequestError,
+    ResponseFormatError,
+    SchemaError,
+    UnknownCodeWarning,
+    UnknownFieldWarning,
+)
+from vidiframe._fields import Field
+from vidiframe._frame import _element_struct, _typed, label_expr, to_seconds
+from vidiframe._json import ColumnHints, decode_response, read_source
+
+__all__ = ["DimensionSource", "parse_dimension", "read_dimension_source"]
+
+#: What the dimension readers accept as a saved response: the forms of
+#: :func:`~vidiframe.read_vidicenter`, plus an already decoded list.
+DimensionSource = Union[
+    str,
+    "os.PathLike[str]",
+    bytes,
+    bytearray,
+    memoryview,
+    Mapping[str, Any],
+    Sequence[Mapping[str, Any]],
+    IO[bytes],
+]
+
+
+def read_dimension_source(source: DimensionSource) -> Any:
+    """The decoded JSON document of a saved dimension response.
+
+    Raises
+    ------
+    InvalidRequestError
+        A source of another type, or a path that cannot be read.
+    ResponseFormatError
+        Bytes that are not JSON.
+
+    Examples
+    --------
+    >>> read_dimension_source('[{"id": 1}]')
+    [{'id': 1}]
+    """
+    if isinstance(source, (list, tuple)):
+        return list(source)
+    try:
+        raw = read_source(source)  # type: ignore[arg-type]
+    except OSError as error:
+        raise InvalidRequestError(
+            f"cannot read the saved response {os.fspath(source)!r}: {error.strerror or error}"  # type: ignore[arg-type]
+        ) from None
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        excerpt = raw[max(0, error.pos - 30) : error.pos + 30].decode(errors="replace")
+        raise ResponseFormatError(
+            f"the response is not valid JSON: {error.msg} at position {error.pos} "
+            f"(near {excerpt!r})",
+            position=error.pos,
+        ) from None
+
+
+def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False) -> pl.DataFrame:
+    """Type a decoded dimension response into the dimension's frame.
+
+    Parameters
+    ----------
+    document
+        The decoded JSON: a list of objects, or one object (a detail endpoint).
+    spec
+        The dimension's registry entry.
+    strict
+        Raise :class:`~vidiframe.SchemaError` on a field the registry does not
+        know instead of keeping it with an :class:`~vidiframe.UnknownFieldWarning`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``spec.schema`` followed by the unknown fields, rows in the server's order.
+
+    Raises
+    ------
+    ResponseFormatError
+        A document that is not a list of objects (an export response, an error body).
+    SchemaError
+        A value that cannot take its column's type; an unknown field when strict.
+
+    Examples
+    --------
+    >>> from vidiframe._dimension_registry import get_dimension
+    >>> df = parse_dimension([{"id": "15678", "label": "Mine", "active": True}],
+    ...                      get_dimension("networks"))
+    >>> df.row(0)
+    (15678, 'Mine', True)
+    """
+    rows = _rows(document, spec)
+    renamed = [_rename(row, spec.renames, index) for index, row in enumerate(rows)]
+    text = {f.name for f in spec.fields if f.kind == "datetime"}
+    raw = decode_response({"data": renamed}, hints=ColumnHints(text=frozenset(text))).rows
+    assert raw is not None
+    raw = _nested_times(raw, spec)
+    unknown = [c for c in raw.columns if c not in spec.by_name]
+    if unknown:
+        _report(
+            f"{spec.name} response has fields the registry does not know: {', '.join(unknown)}",
+            strict,
+            unknown[0],
+        )
+    columns = [_typed_field(raw, f, spec, strict) for f in spec.fields]
+    frame = pl.DataFrame(columns, height=len(rows))
+    frame = frame.with_columns(
+        *(label_expr(f) for f in spec.fields if f.labels is not None),
+        *(to_seconds(frame.get_column(f.name), f) for f in spec.fields if f.seconds_column),
+        *(d.expr.alias(d.name) for d in spec.derived),
+    ).select(spec.schema.names())
+    _warn_unknown_codes(frame, spec)
+    if unknown:
+        frame = frame.hstack(raw.select(unknown))
+    return frame
+
+
+def _warn_unknown_codes(frame: pl.DataFrame, spec: DimensionSpec) -> None:
+    """A code without a documented label keeps its code, gets a null label, and is reported."""
+    for f in spec.fields:
+        if f.label_column is None:
+            continue
+        odd = frame.filter(pl.col(f.name).is_not_null() & pl.col(f.label_column).is_null())
+        if odd.height:
+            codes = ", ".join(map(str, odd.get_column(f.name).unique().sort().head(10)))
+            warnings.warn(
+                f"{spec.name}: column {f.name!r} has codes without a documented label: "
+                f"{codes} ({odd.height} rows); their {f.label_column} is null",
+                UnknownCodeWarning,
+                stacklevel=5,
+            )
+
+
+def _rows(document: Any, spec: DimensionSpec) -> list[Mapping[str, Any]]:
+    if isinstance(document, Mapping):
+        if "state" in document:
+            raise ResponseFormatError(
+                f"this is a data export response (it has a 'state'), not a {spec.name} "
+                "response; read it with vf.read_vidicenter",
+                key="state",
+            )
+        if "message" in document and "id" not in document:
+            raise ResponseFormatError(
+                f"the saved {spec.name} response is an error from the server: "
+                f"{document.get('error', '')} {document['message']}".replace("  ", " "),
+                key="message",
+            )
+        if "id" not in document:
+            raise ResponseFormatError(
+                f"a {spec.name} response is a JSON list of objects with an 'id'; this object "
+                f"has keys {', '.join(list(document)[:8])}",
+                position=0,
+            )
+        # A detail endpoint (one clip's metadata) answers with the object itself.
+        return [document]
+    if not isinstance(document, list):
+        raise ResponseFormatError(
+            f"a {spec.name} response is a JSON list of objects, not a JSON "
+            f"{type(document).__name__}",
+            position=0,
+        )
+    for index, row in enumerate(document):
+        if not isinstance(row, Mapping):
+            raise ResponseFormatError(
+                f"{spec.name}[{index}] must be a JSON object, not "
+                f"{orjson.dumps(row).decode()[:60]}",
+                key=str(index),
+            )
+    return document
+
+
+def _nested_times(raw: pl.DataFrame, spec: DimensionSpec) -> pl.DataFrame:
+    """Time stamps inside nested objects, parsed (the nested typing only casts).
+
+    Text that is not a time stamp raises a :class:`~vidiframe.SchemaError`
+    naming the column; nothing is nulled.
+    """
+    for f in spec.fields:
+        if f.name not in raw.columns:
+            continue
+        dtype = raw.schema[f.name]
+        inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+        if not isinstance(inner, pl.Struct):
+            continue
+        present = {fld.name: fld.dtype for fld in inner.fields}
+        times = [
+            s.name for s in f.fields if s.kind == "datetime" and present.get(s.name) == pl.String
+        ]
+        if not times:
+            continue
+        element = pl.element() if isinstance(dtype, pl.List) else pl.col(f.name)
+        parsed = element.struct.with_fields(
+            pl.field(name).str.to_datetime(time_unit="us", strict=True) for name in times
+        )
+        expr = pl.col(f.name).list.eval(parsed) if isinstance(dtype, pl.List) else parsed
+        try:
+            raw = raw.with_columns(expr.alias(f.name))
+        except pl.exceptions.PolarsError as exc:
+            raise SchemaError(
+                f"column {f.name!r}: a nested time stamp cannot be read "
+                f"({str(exc).splitlines()[0]})",
+                column=f.name,
+            ) from None
+    return raw
+
+
+def _rename(row: Mapping[str, Any], renames: Mapping[str, str], index: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key, given in row.items():
+        name = renames.get(key, key)
+        prefix = f"{key}."
+        nested = {k.removeprefix(prefix): v for k, v in renames.items() if k.startswith(prefix)}
+        value = given
+        if nested and isinstance(given, list):
+            value = [
+                _rename(element, nested, index) if isinstance(element, Mapping) else element
+                for element in given
+            ]
+        elif nested and isinstance(given, Mapping):
+            value = _rename(given, nested, index)
+        if name in out and out[name] != value:
+            # The API sent both the renamed field and the name it is renamed to.
+            first, second = sorted((key, origin[name]))
+            raise SchemaError(
+                f"row {index} has both {first!r} and {second!r}, with different values "
+                f"({value!r} and {out[name]!r})",
+                column=name,
+                value=value,
+                row=index,
+            )
+        out[name] = value
+        origin[name] = key
+    return out
+
+
+def _typed_field(raw: pl.DataFrame, f: Field, spec: DimensionSpec, strict: bool) -> pl.Series:
+    if f.name not in raw.columns or raw.get_column(f.name).dtype == pl.Null:
+        return pl.repeat(None, raw.height, dtype=f.dtype, eager=True).alias(f.name)
+    if f.kind != "struct":
+        typed = _typed(raw, f)
+        if f.kind == "list":
+            _report_nested(typed, f, spec, strict)
+        return typed
+    column = raw.get_column(f.name)
+    if not isinstance(column.dtype, pl.Struct):
+        raise SchemaError(f"column {f.name!r} must hold objects, not {column.dtype}", column=f.name)
+    try:
+        built = _element_struct(pl.col(f.name), f, column.dtype)
+        # pl.struct builds an object of nulls where the row had none: keep it null.
+        struct = raw.select(
+            pl.when(pl.col(f.name).is_null()).then(None).otherwise(built).alias(f.name)
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise SchemaError(
+            f"column {f.name!r}: a nested value has the wrong type ({str(exc).splitlines()[0]})",
+            column=f.name,
+        ) from None
+    series = struct.to_series()
+    _report_nested(series, f, spec, strict)
+    return series
+
+
+def _report_nested(series: pl.Series, f: Field, spec: DimensionSpec, strict: bool) -> None:
+    dtype = series.dtype.inner if isinstance(series.dtype, pl.List) else series.dtype
+    if not isinstance(dtype, pl.Struct):
+        return
+    declared = {sub.name for sub in f.fields}
+    extra = [fld.name for fld in dtype.fields if fld.name not in declared]
+    if extra:
+        _report(
+            f"{spec.name} response has fields the registry does not know inside "
+            f"{f.name!r}: {', '.join(extra)}",
+            strict,
+            f.name,
+        )
+
+
+def _report(message: str, strict: bool, column: str) -> None:
+    if strict:
+        raise SchemaError(message + " (strict=True)", column=column)
+    warnings.warn(message + "; they are kept as columns", UnknownFieldWarning, stacklevel=5)
