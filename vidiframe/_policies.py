@@ -30,6 +30,8 @@ import tenacity
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
+from vidiframe._errors import InvalidRequestError
+
 __all__ = [
     "CALLS_PER_MINUTE",
     "MAX_CONCURRENT_EXPORTS",
@@ -43,6 +45,7 @@ __all__ = [
     "RetryPolicy",
     "Retryable",
     "ServerFailure",
+    "check_number",
     "parse_retry_after",
 ]
 
@@ -85,11 +88,10 @@ class Backoff:
         *,
         rng: random.Random | None = None,
     ):
-        if initial < 0 or factor < 1 or maximum < initial or not 0 <= jitter < 1:
-            raise ValueError(
-                f"invalid backoff: initial={initial}, factor={factor}, maximum={maximum}, "
-                f"jitter={jitter}"
-            )
+        check_number("initial", initial, low=0.0)
+        check_number("factor", factor, low=1.0)
+        check_number("maximum", maximum, low=initial)
+        check_number("jitter", jitter, low=0.0, high=1.0, high_open=True)
         self.initial = initial
         self.factor = factor
         self.maximum = maximum
@@ -401,6 +403,12 @@ class RetryPolicy:
     )
     max_retry_after: float = 900.0
 
+    def __post_init__(self) -> None:
+        check_number("max_attempts", self.max_attempts, low=1, integer=True)
+        check_number("max_retry_after", self.max_retry_after, low=0.0)
+        if not isinstance(self.backoff, Backoff):
+            raise InvalidRequestError(f"backoff must be a Backoff, got {self.backoff!r}")
+
     def retrying(
         self,
         *,
@@ -511,8 +519,9 @@ class CallBudget:
         margin: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if calls < 1 or period <= 0 or margin < 0:
-            raise ValueError(f"invalid call budget: {calls} calls per {period} s (+{margin} s)")
+        check_number("calls", calls, low=1, integer=True)
+        check_number("period", period, low=0.0, low_open=True)
+        check_number("margin", margin, low=0.0)
         self.calls = calls
         self.window = period + margin
         self._clock = clock
@@ -557,7 +566,46 @@ class Limits:
     connections: int = MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
-        if not 1 <= self.exports <= MAX_CONCURRENT_EXPORTS:
-            raise ValueError(f"exports must be 1..{MAX_CONCURRENT_EXPORTS}, got {self.exports}")
-        if not 1 <= self.connections <= MAX_CONNECTIONS:
-            raise ValueError(f"connections must be 1..{MAX_CONNECTIONS}, got {self.connections}")
+        # Above the server's limits the extra exports or connections only earn 429s.
+        check_number("exports", self.exports, low=1, high=MAX_CONCURRENT_EXPORTS, integer=True)
+        check_number("connections", self.connections, low=1, high=MAX_CONNECTIONS, integer=True)
+
+
+def check_number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> None:
+    """Raise :class:`~vidiframe.InvalidRequestError` unless ``value`` is a number in range.
+
+    Examples
+    --------
+    >>> check_number("exports", 5, low=1, high=3, integer=True)
+    Traceback (most recent call last):
+    ...
+    vidiframe._errors.InvalidRequestError: exports must be an integer in [1, 3], got 5
+    """
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok:
+        number = float(value)  # type: ignore[arg-type]
+        ok = math.isfinite(number) or (high is None and number == math.inf and not integer)
+        if low is not None:
+            ok = ok and (number > low if low_open else number >= low)
+        if high is not None:
+            ok = ok and (number < high if high_open else number <= high)
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        bounds = f"{left}{_fmt(low, '-inf')}, {_fmt(high, 'inf')}{right}"
+        raise InvalidRequestError(f"{name} must be {kind} in {bounds}, got {value!r}")
+
+
+def _fmt(bound: float | None, default: str) -> str:
+    return default if bound is None else f"{bound:g}"
