@@ -49,14 +49,12 @@ from vidiframe._policies import (
     ServerFailure,
     parse_retry_after,
 )
-from vidiframe._protocol import PENDING_STATES, Done, ExportProtocol, Send, Wait
+from vidiframe._protocol import Done, ExportProtocol, Send, Wait
 from vidiframe._query import ExportQuery
 from vidiframe._transport import Response, Transport
+from vidiframe._wire import DATA_PATH, PENDING_STATES, WHOAMI_PATH
 
 __all__ = ["DATA_PATH", "WHOAMI_PATH", "Cancelled", "VidiCenterClient"]
-
-DATA_PATH: Final = "/api/v1/data/"
-WHOAMI_PATH: Final = "/api/v1/whoami/"
 
 logger = logging.getLogger("vidiframe")
 

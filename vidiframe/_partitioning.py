@@ -106,7 +106,9 @@ def by_period(every: Period = "day", *, column: str = "period_start_date") -> pl
     (datetime.date(2025, 3, 1), 2025)
     """
     if every not in _PERIODS:
-        raise InvalidRequestError(f"every must be a period, not {every!r}: {choices_hint(every, _PERIODS)}")
+        raise InvalidRequestError(
+            f"every must be a period, not {every!r}: {choices_hint(every, _PERIODS)}"
+        )
     if not isinstance(column, str) or not column:
         raise InvalidRequestError(f"column must be a column name, got {column!r}")
     if every == "day":

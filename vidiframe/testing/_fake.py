@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from vidiframe._transport import Response
+from vidiframe._wire import DATA_PATH, FLAGS, FORCE_REBUILD, STATUS_ONLY, WHOAMI_PATH
 from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._faults import (
     Call,
@@ -68,14 +69,8 @@ __all__ = [
     "Reply",
 ]
 
-#: The data export endpoint.
-DATA_PATH = "/api/v1/data/"
-#: The endpoint that names the authenticated user.
-WHOAMI_PATH = "/api/v1/whoami/"
 _PATHS = (DATA_PATH, WHOAMI_PATH)
 _HOST = "127.0.0.1"
-# Parameters that change how an export is served, not which export it is.
-_FLAGS = ("force_rebuild", "status_only")
 # Beyond this many (source, hour) pairs, counting a finest export exactly would
 # take seconds; its expected size is reported instead (it is far over any limit).
 _EXACT_COUNT_BUDGET = 2_000_000
@@ -240,7 +235,7 @@ def _param(value: Any) -> str:
 
 
 def _canonical(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, _param(v)) for k, v in params.items() if k not in _FLAGS))
+    return tuple(sorted((k, _param(v)) for k, v in params.items() if k not in FLAGS))
 
 
 def basic_auth_header(username: str, token: str) -> dict[str, str]:
@@ -787,7 +782,7 @@ class FakeVidiCenter:
             if exp is not None and now >= exp.ready_at + self.limits.cache_seconds:
                 del self._exports[key]
                 exp = None
-            if exp is None or "force_rebuild" in params:
+            if exp is None or FORCE_REBUILD in params:
                 return self._start_build(call, user, query, key, replacing=exp, outcome=outcome)
             if exp.building(now):
                 outcome.state = "in_progress"
@@ -807,7 +802,7 @@ class FakeVidiCenter:
                 },
             )
         outcome.state = "finished"
-        if "status_only" in params:
+        if STATUS_ONLY in params:
             return _json_reply(200, {"state": "finished", "creation_date": exp.creation_date})
         body = exp.body
         if body is None:

@@ -69,6 +69,7 @@ from vidiframe._periods import (
     month_start,
 )
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
+from vidiframe._wire import FLAGS
 
 __all__ = [
     "DataGenerator",
@@ -99,7 +100,7 @@ _HOUR = 3600
 # The undocumented vehicle colour of the 2025-04 example (SPEC § 8.4).
 _UNDOCUMENTED_CODE = 12356
 # Parameters that are not part of what an export contains.
-_FLAG_PARAMS = ("force_rebuild", "status_only")
+_FLAG_PARAMS = FLAGS
 _SOURCE_PARAMS = ("locations", "sites", "location_tags", "site_tags")
 
 
