@@ -167,7 +167,8 @@ def test_retry_policy_honours_retry_after_exactly() -> None:
 
     policy = RetryPolicy(max_attempts=5, backoff=Backoff(initial=0.5, jitter=0.0))
     assert policy.call(flaky, sleep=sleeps.append) == "ok"
-    assert sleeps == [17.0, 1.0]
+    # The first server failure waits the backoff's first step: a 429 before it does not count.
+    assert sleeps == [17.0, 0.5]
 
 
 def test_retry_policy_gives_up_on_a_retry_after_beyond_its_patience() -> None:
