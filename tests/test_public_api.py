@@ -55,6 +55,7 @@ PUBLIC = {
     "VidiFrameWarning",
     "UnknownFieldWarning",
     "UnknownCodeWarning",
+    "OutOfRangeWarning",
 }
 
 

@@ -163,9 +163,11 @@ class FileLedgers:
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             return {}
         accounts = document.get("accounts")
-        return {k: v for k, v in accounts.items() if isinstance(v, dict)} if isinstance(
-            accounts, dict
-        ) else {}
+        return (
+            {k: v for k, v in accounts.items() if isinstance(v, dict)}
+            if isinstance(accounts, dict)
+            else {}
+        )
 
     def _write(self, books: dict[str, Any]) -> None:
         payload = orjson.dumps({"format": _FORMAT, "accounts": books})
@@ -207,8 +209,11 @@ def account_key(base_url: str, username: str) -> str:
 
 
 def default_state_file() -> Path:
-    """The budget file of this user: ``$VIDIFRAME_STATE_DIR/calls.json``, else in the
-    platform's per-user state directory (``~/.local/state/vidiframe`` on Linux)."""
+    """The budget file of this user on this machine.
+
+    ``$VIDIFRAME_STATE_DIR/calls.json``, else ``calls.json`` in the platform's
+    per-user state directory (``~/.local/state/vidiframe`` on Linux).
+    """
     explicit = os.environ.get("VIDIFRAME_STATE_DIR")
     if explicit:
         return Path(explicit).expanduser() / "calls.json"

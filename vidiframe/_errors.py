@@ -27,7 +27,8 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
 
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
-    └── UnknownCodeWarning    a coded field holds a code without a documented label
+    ├── UnknownCodeWarning    a coded field holds a code without a documented label
+    └── OutOfRangeWarning     a chunk returned rows outside its range: dropped, counted
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "InsecureURLError",
     "InvalidRequestError",
     "MissingDependencyError",
+    "OutOfRangeWarning",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
@@ -200,3 +202,11 @@ class UnknownFieldWarning(VidiFrameWarning):
 
 class UnknownCodeWarning(VidiFrameWarning):
     """A coded field holds a code without a documented label; the label is null."""
+
+
+class OutOfRangeWarning(VidiFrameWarning):
+    """A chunk's response held rows outside the chunk's time range; they were dropped.
+
+    The neighbouring chunk covers those times and returns the same rows: kept,
+    they would be duplicates. The message gives the chunk and how many rows.
+    """

@@ -150,7 +150,8 @@ class RequestsTransport:
                 headers=headers,
                 auth=_HeaderAuth(authorization) if authorization is not None else None,
                 timeout=timeout,
-                proxies=proxies_for(url),
+                # None values switch a scheme's proxy off (requests' own convention).
+                proxies=proxies_for(url),  # type: ignore[arg-type]
                 # A redirect could carry the credentials elsewhere: report it, never follow.
                 allow_redirects=False,
                 stream=True,
@@ -167,9 +168,7 @@ class RequestsTransport:
             raise _connection_error(error, url) from None
         return Response(status=reply.status_code, body=body, headers=dict(reply.headers))
 
-    def _read_body(
-        self, reply: requests.Response, started: float, deadline: float | None
-    ) -> bytes:
+    def _read_body(self, reply: requests.Response, started: float, deadline: float | None) -> bytes:
         raw = reply.raw
         pieces: list[bytes] = []
         received = 0
@@ -210,9 +209,7 @@ def _connection_error(error: BaseException, url: str) -> ConnectionError:
         return UnreachableError(f"connection refused by {host}")
     if isinstance(root, socket.gaierror):
         return UnreachableError(f"cannot resolve host {where.hostname!r} (DNS: {root.strerror})")
-    if isinstance(root, (TimeoutError, socket.timeout)) or isinstance(
-        error, requests.Timeout
-    ):
+    if isinstance(root, (TimeoutError, socket.timeout)) or isinstance(error, requests.Timeout):
         return ConnectionError(f"timed out talking to {host}")
     detail = str(root).split(" (Caused by", 1)[0]
     return ConnectionError(f"{type(root).__name__} talking to {host}: {detail[:160]}")

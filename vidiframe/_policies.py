@@ -553,8 +553,10 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 
 
 class CallBudget:
-    """A sliding-window budget of API calls, shared by the threads of a client, or by
-    every process of the user on the machine.
+    """A sliding-window budget of API calls.
+
+    Shared by the threads of a client, or, with a ``state_file``, by every
+    process of the user on the machine.
 
     :meth:`reserve` books the earliest slot at which one more call keeps at most
     ``calls`` calls in any window of ``period + margin`` seconds, and returns how

@@ -98,6 +98,4 @@ def accepts_deadline(transport: Transport) -> bool:
         parameters = inspect.signature(transport.get).parameters.values()
     except (TypeError, ValueError):  # a callable without a signature: assume the old one
         return False
-    return any(
-        p.name == "deadline" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
-    )
+    return any(p.name == "deadline" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from vidiframe._transport import Response
+from vidiframe._transport import DeadlineExceededError, Response
 from vidiframe._wire import DATA_PATH, FLAGS, FORCE_REBUILD, STATUS_ONLY, WHOAMI_PATH
 from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._faults import (
@@ -913,7 +913,9 @@ class FakeTransport:
     out as a socket would show them: a dropped connection raises
     :class:`ConnectionResetError`, a truncated body :class:`ConnectionError`, a
     slow body longer than ``timeout`` sleeps ``timeout`` and raises
-    :class:`TimeoutError`.
+    :class:`TimeoutError`, a trickle that outlasts the client's ``deadline``
+    sleeps ``deadline`` and raises
+    :class:`~vidiframe._transport.DeadlineExceededError`.
 
     Parameters
     ----------
@@ -943,6 +945,7 @@ class FakeTransport:
         params: Mapping[str, str],
         headers: Mapping[str, str],
         timeout: float,
+        deadline: float | None = None,
     ) -> Response:
         """Send ``GET url?params``; see the class for how faults show."""
         split = urlsplit(url)
@@ -964,10 +967,19 @@ class FakeTransport:
                     f"connection closed after {sent} of {len(reply.body)} body bytes"
                 )
             if isinstance(fault, SlowBody):
-                if fault.delay > timeout:
+                # The longest a single read waits: the gap between two bytes of a trickle.
+                gap = fault.trickle if fault.trickle is not None else fault.delay
+                if gap > timeout:
                     fake.sleep(timeout)
                     raise TimeoutError(f"read timed out after {timeout} seconds")
-                fake.sleep(fault.delay)
+                duration = fault.duration(reply.body)
+                if deadline is not None and duration > deadline:
+                    fake.sleep(deadline)
+                    got = int(deadline / gap) if gap > 0 else len(reply.body)
+                    raise DeadlineExceededError(
+                        f"the response was not complete after {deadline:g} s ({got} bytes received)"
+                    )
+                fake.sleep(duration)
             return Response(reply.status, reply.body, dict(reply.headers))
         finally:
             fake._close_connection(self.client)
@@ -1078,7 +1090,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         body = reply.body
         try:
-            if isinstance(fault, SlowBody):
+            if isinstance(fault, SlowBody) and fault.trickle is not None:
+                for offset in range(len(body)):
+                    if self.server.closing.is_set():
+                        break
+                    self.server.fake.sleep(fault.trickle)
+                    self.wfile.write(body[offset : offset + 1])
+                    self.wfile.flush()
+            elif isinstance(fault, SlowBody):
                 half = len(body) // 2
                 self.wfile.write(body[:half])
                 self.wfile.flush()
