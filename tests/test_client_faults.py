@@ -247,9 +247,12 @@ def test_connection_refused_fails_within_seconds_in_one_line(
     client = VidiCenterClient(
         "demo", TOKEN, f"http://127.0.0.1:{port}", clock=clock, sleep=clock.sleep, cache_dir=None
     )
-    with caplog.at_level(logging.INFO, logger="vidiframe"), client:
-        with pytest.raises(vf.TransportError) as info:
-            client.whoami()
+    with (
+        caplog.at_level(logging.INFO, logger="vidiframe"),
+        client,
+        pytest.raises(vf.TransportError) as info,
+    ):
+        client.whoami()
     message = str(info.value)
     assert message == (
         f"cannot reach VidiCenter at http://127.0.0.1:{port}: connection refused by "
