@@ -495,3 +495,35 @@ def test_the_fake_and_the_client_share_the_wire_facts() -> None:
     with FakeVidiCenter(serve=False) as fake:
         reply = fake.handle("GET", _wire.DATA_PATH, {}, fake.auth_headers())
     assert reply.status == 400  # the path is the fake's data endpoint: it wants a query
+
+
+_BOOK_CALLS = """
+import sys
+from vidiframe._policies import CallBudget
+
+# One frozen instant for both processes: which process books first changes nothing.
+budget = CallBudget(clock=lambda: 1000.0, state_file=sys.argv[1], account="demo@server")
+print(" ".join(str(budget.reserve()) for _ in range(int(sys.argv[2]))))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_budget(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    state = tmp_path / "calls.json"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BOOK_CALLS, str(state), "30"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    waits = sorted(float(w) for out in outputs for w in out.split())
+    # 60 calls at one instant: 50 go now, 10 wait for the window (60 s + 1 s margin).
+    assert waits == [0.0] * 50 + [61.0] * 10
+    assert len(orjson.loads(state.read_bytes())["accounts"]["demo@server"]["slots"]) == 60
