@@ -1,4 +1,4 @@
-"""The API's wire facts: paths, export states, flag parameters, and how a state is read.
+"""The API's wire facts: paths, states, query parameters, and how a state is read.
 
 The client (:mod:`vidiframe._client`, :mod:`vidiframe._protocol`), the reader of
 saved responses (:mod:`vidiframe._reader`) and the fake server
@@ -35,11 +35,17 @@ from vidiframe._errors import ResponseFormatError
 __all__ = [
     "DATA_PATH",
     "FLAGS",
+    "FLAG_ON",
     "FORCE_REBUILD",
+    "GROUP_BY_DEMOGRAPHICS",
+    "LIST_SEPARATOR",
     "PENDING_STATES",
+    "REQUIRED_PARAMETERS",
+    "SOURCE_PARAMETERS",
     "STATES",
     "STATE_KEY",
     "STATUS_ONLY",
+    "TIME_FORMAT",
     "WHOAMI_PATH",
     "ExportState",
     "export_state",
@@ -67,6 +73,20 @@ STATUS_ONLY: Final = "status_only"
 #: treats ``force_rebuild=false`` as a rebuild): sent bare-true or not at all.
 #: They change how an export is served, not which export it is.
 FLAGS: Final[tuple[str, ...]] = (FORCE_REBUILD, STATUS_ONLY)
+
+
+#: The parameters every export request carries.
+REQUIRED_PARAMETERS: Final[tuple[str, ...]] = ("data_type", "time_resolution", "start", "end")
+#: The four source parameters (lists of ids), in the order they are sent.
+SOURCE_PARAMETERS: Final[tuple[str, ...]] = ("locations", "sites", "location_tags", "site_tags")
+#: The flag that adds the demographic breakdown; present-or-absent like the others.
+GROUP_BY_DEMOGRAPHICS: Final = "group_by_demographics"
+#: The value sent for a flag that is on (any value would switch it on).
+FLAG_ON: Final = "1"
+#: How ``start`` and ``end`` are sent (local time of the sources, no zone).
+TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
+#: What separates the ids of a list parameter.
+LIST_SEPARATOR: Final = ","
 
 
 def export_state(document: Mapping[str, Any]) -> str:

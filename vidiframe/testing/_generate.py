@@ -69,7 +69,12 @@ from vidiframe._periods import (
     month_start,
 )
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
-from vidiframe._wire import FLAGS
+from vidiframe._wire import (
+    FLAGS,
+    GROUP_BY_DEMOGRAPHICS,
+    REQUIRED_PARAMETERS,
+    SOURCE_PARAMETERS,
+)
 
 __all__ = [
     "DataGenerator",
@@ -358,7 +363,7 @@ class FakeQuery:
         ...     "locations": "4637,4636", "group_by_demographics": "1"}).spec.granularity
         'demographics'
         """
-        for name in ("data_type", "time_resolution", "start", "end"):
+        for name in REQUIRED_PARAMETERS:
             if not params.get(name):
                 raise QueryError(f"Missing mandatory argument: {name}")
         return cls.build(
@@ -366,11 +371,8 @@ class FakeQuery:
             params["time_resolution"],
             start=params["start"],
             end=params["end"],
-            locations=params.get("locations"),
-            sites=params.get("sites"),
-            location_tags=params.get("location_tags"),
-            site_tags=params.get("site_tags"),
-            group_by_demographics="group_by_demographics" in params,
+            **{kind: params.get(kind) for kind in SOURCE_PARAMETERS},
+            group_by_demographics=GROUP_BY_DEMOGRAPHICS in params,
             content_ids=params.get("content_ids"),
             extrapolation_amount=params.get("extrapolation_amount"),
             average_content_duration=params.get("average_content_duration"),
