@@ -64,8 +64,11 @@ class Ledger:
 class Ledgers(Protocol):
     """Runs ``update`` on the ledger of the budget's account, atomically."""
 
-    def update(self, update: Callable[[Ledger], T]) -> T:
-        """Apply ``update`` to the ledger and keep what it changed; return its result."""
+    def update(self, update: Callable[[Ledger], T], *, write: bool = True) -> T:
+        """Apply ``update`` to the ledger and keep what it changed; return its result.
+
+        ``write=False`` for a look that changes nothing (no file is rewritten).
+        """
         ...
 
 
@@ -76,7 +79,7 @@ class MemoryLedgers:
         self._ledger = Ledger()
         self._lock = threading.Lock()
 
-    def update(self, update: Callable[[Ledger], T]) -> T:
+    def update(self, update: Callable[[Ledger], T], *, write: bool = True) -> T:  # noqa: ARG002
         """Apply ``update`` under the lock."""
         with self._lock:
             return update(self._ledger)
@@ -116,13 +119,13 @@ class FileLedgers:
         self._threads = threading.Lock()
         self._fallback: MemoryLedgers | None = None
 
-    def update(self, update: Callable[[Ledger], T]) -> T:
+    def update(self, update: Callable[[Ledger], T], *, write: bool = True) -> T:
         """Lock the file, read the ledger, apply ``update``, write the file back."""
         with self._threads:
             if self._fallback is not None:
                 return self._fallback.update(update)
             try:
-                return self._update_file(update)
+                return self._update_file(update, write=write)
             except (OSError, TimeoutError) as error:
                 # filelock's Timeout is a TimeoutError; both mean "no shared books".
                 logger.warning(
@@ -133,7 +136,7 @@ class FileLedgers:
                 self._fallback = MemoryLedgers()
                 return self._fallback.update(update)
 
-    def _update_file(self, update: Callable[[Ledger], T]) -> T:
+    def _update_file(self, update: Callable[[Ledger], T], *, write: bool) -> T:
         import filelock
 
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -148,6 +151,8 @@ class FileLedgers:
             )
             ledger.prune(now - self.window)
             result = update(ledger)
+            if not write:
+                return result
             books[self.account] = {"slots": ledger.slots, "paused_until": ledger.paused_until}
             self._write(_without_stale(books, now - self.window, now))
         return result

@@ -663,7 +663,7 @@ class CallBudget:
             now = self._clock()
             return sum(1 for slot in ledger.slots if slot > now - self.window)
 
-        return self._ledgers.update(count)
+        return self._ledgers.update(count, write=False)
 
     def __repr__(self) -> str:
         shared = "" if self.state_file is None else f", state_file={str(self.state_file)!r}"
