@@ -231,6 +231,21 @@ def test_https_goes_through_the_proxy_in_a_tunnel_without_credentials(
     assert TOKEN.encode() not in request
 
 
+def test_a_dead_proxy_is_named_as_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    client = VidiCenterClient(
+        "demo",
+        TOKEN,
+        "https://vidicenter.example",
+        cache_dir=None,
+        retry=RetryPolicy(max_attempts=1),
+        sleep=lambda _s: None,
+    )
+    with client, pytest.raises(vf.TransportError) as info:
+        client.whoami()
+    assert "the proxy for vidicenter.example failed: connection refused" in str(info.value)
+
+
 # -- nobody answering -------------------------------------------------------------------------
 
 

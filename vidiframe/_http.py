@@ -205,6 +205,10 @@ def _connection_error(error: BaseException, url: str) -> ConnectionError:
     where = urlsplit(url)
     host = f"{where.hostname}:{where.port}" if where.port else str(where.hostname)
     root = _root_cause(error)
+    if isinstance(error, requests.exceptions.ProxyError):
+        # The proxy of HTTPS_PROXY / ALL_PROXY, not the server, failed or refused.
+        detail = "connection refused" if isinstance(root, ConnectionRefusedError) else str(root)
+        return ConnectionError(f"the proxy for {host} failed: {detail[:160]}")
     if isinstance(root, ConnectionRefusedError):
         return UnreachableError(f"connection refused by {host}")
     if isinstance(root, socket.gaierror):
