@@ -178,9 +178,9 @@ class VidiCenterClient:
             ("request_timeout", request_timeout),
             ("export_timeout", export_timeout),
             ("download_timeout", download_timeout),
-            ("cache_ttl", cache_ttl),
         ):
             check_number(name, seconds, low=0.0, low_open=True)
+        check_number("cache_ttl", cache_ttl, low=0.0)  # 0: never reuse a cached response
         policies: tuple[tuple[str, object, type], ...] = (
             ("limits", limits, Limits),
             ("planner", planner, ChunkPlanner),
