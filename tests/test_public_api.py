@@ -11,6 +11,7 @@ PUBLIC = {
     "__version__",
     # reading
     "read_vidicenter",
+    "scan_vidicenter",
     "explode_contents",
     "drop_placeholders",
     "fill_placeholders",

@@ -54,12 +54,14 @@ if TYPE_CHECKING:
         get_export,
         iter_exports,
     )
+    from vidiframe._scan import scan_vidicenter
     from vidiframe._sync import SyncConfig, SyncReport, plan_sync, sync
 
 # Public name -> the private module that defines it. One line per name: a newcomer
 # finds where anything lives here.
 _LAZY: dict[str, str] = {
     "read_vidicenter": "vidiframe._api",
+    "scan_vidicenter": "vidiframe._scan",
     "explode_contents": "vidiframe._contents",
     "drop_placeholders": "vidiframe._frame",
     "fill_placeholders": "vidiframe._frame",
@@ -141,6 +143,7 @@ __all__ = [
     "plan_sync",
     "read_vidicenter",
     "scan_partitions",
+    "scan_vidicenter",
     "sync",
     "write_partitions",
 ]
