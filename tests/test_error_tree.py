@@ -101,6 +101,14 @@ CASES: dict[str, list[Any]] = {
             "decoder (issue 10 item 4): a missing path is a raw FileNotFoundError",
         ),
     ],
+    "scan_vidicenter": [
+        call(vf.scan_vidicenter, data_type="nope", time_resolution="1h"),
+        call(vf.scan_vidicenter, data_type="viewers", time_resolution="2h"),
+        call(vf.scan_vidicenter, data_type="viewers_apc", time_resolution="1h"),
+        call(vf.scan_vidicenter, start="2025-01-02", end="2025-01-01", **ONLINE),
+        call(vf.scan_vidicenter, start="2025-01-01", end="2025-01-01", client="x", **ONLINE),
+        call(vf.scan_vidicenter, start="2025-01-01", end="2025-01-01", placeholders="x", **ONLINE),
+    ],
     "explode_contents": [
         call(vf.explode_contents, pl.DataFrame({"a": [1]})),
         gap(
