@@ -381,9 +381,22 @@ def test_a_429_pauses_every_budget_on_the_state_file(clock: ManualClock, tmp_pat
     assert other_account.reserve() == 0.0
 
 
-def test_a_damaged_state_file_is_started_afresh(clock: ManualClock, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        b'{"format": 1, "accounts": {"a": {"slots": [1, 2',
+        b'{"format": 1, "accounts": {"a": {"slots": "many"}, "b": {"slots": [null]}}}',
+        b'{"format": 1, "accounts": {"a": {"slots": [], "paused_until": "soon"}}}',
+        b'{"format": 1, "accounts": []}',
+        b"[]",
+    ],
+    ids=["truncated", "slots-not-numbers", "pause-not-a-number", "accounts-a-list", "a-list"],
+)
+def test_a_damaged_state_file_is_started_afresh(
+    clock: ManualClock, tmp_path: Path, damaged: bytes
+) -> None:
     path = tmp_path / "calls.json"
-    path.write_bytes(b'{"format": 1, "accounts": {"a": {"slots": [1, 2')
+    path.write_bytes(damaged)
     budget = CallBudget(calls=2, clock=clock, state_file=path, account="a")
     assert [budget.reserve(), budget.reserve()] == [0.0, 0.0]
     assert budget.reserve() == 61.0

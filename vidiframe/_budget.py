@@ -144,11 +144,7 @@ class FileLedgers:
         with lock:
             books = self._read()
             now = self._clock()
-            entry = books.get(self.account, {})
-            ledger = Ledger(
-                slots=[float(s) for s in entry.get("slots", [])],
-                paused_until=float(entry.get("paused_until", 0.0)),
-            )
+            ledger = _ledger_of(books.get(self.account, {}))
             ledger.prune(now - self.window)
             result = update(ledger)
             if not write:
@@ -191,10 +187,21 @@ class FileLedgers:
         return f"FileLedgers({str(self.path)!r})"
 
 
+def _ledger_of(entry: dict[str, Any]) -> Ledger:
+    """The ledger an entry of the file describes; a damaged entry is an empty ledger."""
+    try:
+        slots = [float(s) for s in entry.get("slots", [])]
+        paused_until = float(entry.get("paused_until", 0.0))
+    except (TypeError, ValueError):
+        logger.warning("call budget: a damaged entry of the state file is started afresh")
+        return Ledger()
+    return Ledger(slots=slots, paused_until=paused_until)
+
+
 def _without_stale(books: dict[str, Any], before: float, now: float) -> dict[str, Any]:
     def alive(entry: dict[str, Any]) -> bool:
-        slots = entry.get("slots", [])
-        return any(float(s) > before for s in slots) or float(entry.get("paused_until", 0)) > now
+        ledger = _ledger_of(entry)
+        return any(s > before for s in ledger.slots) or ledger.paused_until > now
 
     return {account: entry for account, entry in books.items() if alive(entry)}
 
