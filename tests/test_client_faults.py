@@ -555,3 +555,42 @@ def test_two_processes_share_one_budget(tmp_path: Path) -> None:
     # 60 calls at one instant: 50 go now, 10 wait for the window (60 s + 1 s margin).
     assert waits == [0.0] * 50 + [61.0] * 10
     assert len(orjson.loads(state.read_bytes())["accounts"]["demo@server"]["slots"]) == 60
+
+
+def test_a_gzip_body_is_decoded_piece_by_piece() -> None:
+    # The real API may compress its answers: the deadline's piecewise read must
+    # decode them as requests' own read does.
+    import gzip
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    payload = orjson.dumps({"state": "finished", "data": [{"n": i} for i in range(20_000)]})
+
+    class Gzipped(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = gzip.compress(payload)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gzipped)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        from vidiframe._http import RequestsTransport
+
+        transport = RequestsTransport()
+        host, port = server.server_address[:2]
+        response = transport.get(
+            f"http://{host}:{port}/api/v1/data/", params={}, headers={}, timeout=10, deadline=60
+        )
+        transport.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status == 200
+    assert response.body == payload
