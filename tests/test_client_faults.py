@@ -307,6 +307,26 @@ def test_a_dns_failure_fails_within_seconds_in_one_line(
     assert sum(clock.sleeps) <= 1.0
 
 
+def test_a_connection_that_times_out_is_unreachable_too(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A firewall that drops packets: the connection never completes.
+    def black_hole(self: socket.socket, address: Any) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket.socket, "connect", black_hole)
+    client = VidiCenterClient(
+        "demo", TOKEN, "http://127.0.0.1:9", clock=clock, sleep=clock.sleep, cache_dir=None
+    )
+    with client, pytest.raises(vf.TransportError) as info:
+        client.whoami()
+    assert str(info.value) == (
+        "cannot reach VidiCenter at http://127.0.0.1:9: no answer from 127.0.0.1:9 "
+        "(connection timed out) (check base_url / VIDICENTER_URL)"
+    )
+    assert len(clock.sleeps) == 1
+
+
 # -- one call budget for every process of the user ------------------------------------------------
 
 

@@ -16,8 +16,9 @@ Three rules beyond plain ``requests``:
   honoured for ``https://`` servers (through a ``CONNECT`` tunnel, so the
   credentials travel inside TLS), never for a loopback host, and never for an
   ``http://`` URL: a proxy would receive the ``Authorization`` header in clear;
-- **unreachable servers are named**: a refused connection or a host name that
-  does not resolve raises :class:`~vidiframe._transport.UnreachableError`.
+- **unreachable servers are named**: a refused connection, a connection that
+  times out, or a host name that does not resolve raises
+  :class:`~vidiframe._transport.UnreachableError`.
 """
 
 from __future__ import annotations
@@ -211,6 +212,10 @@ def _connection_error(error: BaseException, url: str) -> ConnectionError:
         return ConnectionError(f"the proxy for {host} failed: {detail[:160]}")
     if isinstance(root, ConnectionRefusedError):
         return UnreachableError(f"connection refused by {host}")
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        # Nothing answered the connection at all (a firewall dropping packets, a
+        # wrong address): like a refusal, minutes of retries would not help.
+        return UnreachableError(f"no answer from {host} (connection timed out)")
     if isinstance(root, socket.gaierror):
         return UnreachableError(f"cannot resolve host {where.hostname!r} (DNS: {root.strerror})")
     if isinstance(root, (TimeoutError, socket.timeout)) or isinstance(error, requests.Timeout):

@@ -339,7 +339,7 @@ class RateLimited(Retryable):
 
 
 class Unreachable(Retryable):
-    """Nobody answers at the address (connection refused, no such host)."""
+    """Nobody answers at the address (connection refused or timed out, no such host)."""
 
 
 class _Tally:
@@ -429,7 +429,8 @@ class RetryPolicy:
       long as ``rate_limit_patience`` allows in total: a neighbour process of the
       same account spent the minute, the minute will pass. A single
       ``Retry-After`` beyond ``max_retry_after`` fails at once;
-    - nobody answering (connection refused, a host name that does not resolve):
+    - nobody answering (connection refused or timed out, a host name that does
+      not resolve):
       ``unreachable_attempts`` attempts, at most a second apart, so a wrong
       ``base_url`` fails in seconds rather than after minutes of backoff.
 
