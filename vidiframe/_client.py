@@ -323,7 +323,7 @@ class VidiCenterClient:
         )
         body = self._run(protocol, notify, cancel, estimator)
         if self.cache is not None:
-            self._keep(key, body, query)
+            self._keep(key, body, f"the export {query.describe()}")
         notify("downloaded")
         return body
 
@@ -354,15 +354,15 @@ class VidiCenterClient:
             )
             return None
 
-    def _keep(self, key: str, body: bytes, query: ExportQuery) -> None:
+    def _keep(self, key: str, body: bytes, what: str) -> None:
         """Cache ``body``; a full or read-only disk costs the cache entry, never the body."""
         assert self.cache is not None
         try:
             self.cache.put(key, body)
         except OSError as error:
             logger.warning(
-                "cache: cannot store the export %s in %s (%s); the read goes on without it",
-                query.describe(),
+                "cache: cannot store %s in %s (%s); the read goes on without it",
+                what,
                 self.cache.directory,
                 _reason(error),
             )
