@@ -205,7 +205,18 @@ def _unit(f: Field) -> str:
     return _UNIT_TEXT.get(f.unit, f.unit)
 
 
-def _source(citation: Citation | None, depth: int) -> str:
+#: Where a version of the documentation's public history can be read.
+HISTORY_URL = (
+    "https://github.com/quividi/vidicenter-api-documentation/blob/{commit}/docs/source/data.rst"
+)
+
+
+def _source(citation: Citation | None, depth: int, source: str = "") -> str:
+    history = re.fullmatch(r"docs@(\w+) \(([\d-]+)\) § (.+)", source)
+    if citation is None and history is not None:
+        commit, date, section = history.groups()
+        link = HISTORY_URL.format(commit=commit)
+        return f"doc history [{commit}]({link}) ({date}), *{_cell(section)}*"
     if citation is None:
         return "live API, after 2025-04 ([SPEC § 9](" + "../" * depth + "concepts/versions.md))"
     link = "../" * depth + f"{SOURCE_PAGES_DIR}/{citation.version}.md#{citation.anchor}"
@@ -241,7 +252,7 @@ _HEADER = (
 
 def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> str:
     citation = cite(f.source, field_names(spec, f))
-    legacy = ", ".join(_code(n) for n in f.legacy)
+    legacy = ", ".join(_code(r.old) + f" (until {r.commit}, {r.date})" for r in f.renamed)
     description = _cell(f.doc)
     if legacy:
         description += f"<br>Formerly: {legacy}"
@@ -251,7 +262,7 @@ def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> s
         description += "<br>Not sent: built from `period_start_date` + `period_start_time`."
     return (
         f"| {_code(prefix + f.name)} | {_dtype(f.dtype)} | {f.role} | {_unit(f)} "
-        f"| {_derived(f, prefix)} | {description} | {_source(citation, depth)} |\n"
+        f"| {_derived(f, prefix)} | {description} | {_source(citation, depth, f.source)} |\n"
     )
 
 

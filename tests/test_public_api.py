@@ -48,6 +48,7 @@ PUBLIC = {
     "ExportNotReadyError",
     "ExportFailedError",
     "SchemaError",
+    "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
     "AuthenticationError",

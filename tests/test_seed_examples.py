@@ -362,6 +362,13 @@ POP_BREAKDOWN = (
     "watchers_adult_female",
     "watchers_senior_female",
 )
+# Proof of play in seconds, 2022-01-27 to 2022-01-31 only (doc history 9ba386a): null here.
+POP_SECONDS_ERA = (
+    "total_dwell_time",
+    "total_dwell_time_s",
+    "total_attention_time",
+    "total_attention_time_s",
+)
 POP_TIMES = (
     "dwell_time_in_tenths_of_sec",
     "dwell_time_s",
@@ -551,7 +558,7 @@ POP_LOCATION_2020 = {
     "impressions_per_play": [None] * 3,
     "watchers": [8, 64, 4],
     "watchers_2sec": [6, 20, 1],
-    **nulls(3, *POP_BREAKDOWN, *POP_TIMES),
+    **nulls(3, *POP_BREAKDOWN, *POP_TIMES, *POP_SECONDS_ERA),
     "is_placeholder": [False] * 3,
 }
 
@@ -566,7 +573,7 @@ POP_SITE_2020 = {
     "impressions_per_play": [None] * 3,
     "watchers": [7, 14, 42],
     "watchers_2sec": [5, 14, 12],
-    **nulls(3, *POP_BREAKDOWN, *POP_TIMES),
+    **nulls(3, *POP_BREAKDOWN, *POP_TIMES, *POP_SECONDS_ERA),
     "is_placeholder": [False] * 3,
 }
 
@@ -598,6 +605,7 @@ POP_LOCATION_2025 = {
     "avg_dwell_time_s": [6.8, 1.6, 1.5],
     "avg_attention_time_in_tenths_of_sec": [15.0, 6.0, 8.0],
     "avg_attention_time_s": [1.5, 0.6, 0.8],
+    **nulls(3, *POP_SECONDS_ERA),
     "is_placeholder": [False] * 3,
 }
 
@@ -629,6 +637,7 @@ POP_SITE_2025 = {
     "avg_dwell_time_s": [1.3, 2.6, 2.3],
     "avg_attention_time_in_tenths_of_sec": [7.0, 14.0, 10.0],
     "avg_attention_time_s": [0.7, 1.4, 1.0],
+    **nulls(3, *POP_SECONDS_ERA),
     "is_placeholder": [False] * 3,
 }
 

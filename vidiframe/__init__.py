@@ -34,6 +34,7 @@ from vidiframe._errors import (
     UnknownFieldWarning,
     VidiFrameError,
     VidiFrameWarning,
+    WrongExportError,
 )
 from vidiframe._version import __version__
 
@@ -131,6 +132,7 @@ __all__ = [
     "VidiCenterClient",
     "VidiFrameError",
     "VidiFrameWarning",
+    "WrongExportError",
     "__version__",
     "by_period",
     "drop_placeholders",

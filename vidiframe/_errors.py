@@ -14,6 +14,7 @@ exceptions never escape: they are wrapped in :class:`TransportError`.
     │   ├── ExportNotReadyError               ``state`` is ``started`` / ``in_progress``
     │   └── ExportFailedError                 ``state`` is ``failed`` (carries ``fail_reason``)
     ├── SchemaError (ValueError)              a value that cannot take its column's type
+    │   └── WrongExportError                  the body is another export type's (names it)
     ├── DatasetError                          a Parquet dataset that cannot be written or read
     │   └── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
     ├── MissingDependencyError (ImportError)  an optional dependency is missing; names the extra
@@ -54,6 +55,7 @@ __all__ = [
     "UnknownFieldWarning",
     "VidiFrameError",
     "VidiFrameWarning",
+    "WrongExportError",
 ]
 
 
@@ -143,6 +145,27 @@ class SchemaError(VidiFrameError, ValueError):
         self.column = column
         self.value = value
         self.row = row
+
+
+class WrongExportError(SchemaError):
+    """The response is another export type's than the one asked for.
+
+    Raised when some of the body's fields are not the requested export's and
+    every field is another export's (an OTS body read with ``data_type="viewers"``),
+    rather than returning a frame of null metrics.
+
+    Attributes
+    ----------
+    likely
+        The ``(data_type, granularity)`` of the exports the body fits, the most
+        likely first.
+    """
+
+    def __init__(
+        self, message: str, *, likely: tuple[tuple[str, str], ...], column: str | None = None
+    ):
+        super().__init__(message, column=column)
+        self.likely = likely
 
 
 class DatasetError(VidiFrameError):

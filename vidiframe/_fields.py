@@ -14,13 +14,14 @@ columns.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
+
+from vidiframe._field_types import FIELD_TYPES, FieldType
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -29,10 +30,11 @@ __all__ = [
     "DURATION_UNITS",
     "Field",
     "Kind",
+    "Rename",
     "Role",
 ]
 
-Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list"]
+Kind = Literal["int", "float", "str", "bool", "datetime", "date", "time", "list", "struct"]
 Role = Literal["key", "metric"]
 
 #: Units that are durations, with the factor that turns one unit into seconds.
@@ -40,20 +42,49 @@ DURATION_UNITS: Mapping[str, float] = MappingProxyType(
     {"tenths_of_second": 10.0, "millisecond": 1000.0, "second": 1.0}
 )
 
+#: The date of the vendored 2020-10 documentation (commit 56fa7d1): "legacy" bodies
+#: (the fake's and the strategies' 2020 mode) use the names in effect then.
+LEGACY_DATE = "2020-10-21"
+
 # Suffixes that the seconds column drops from the field name (SPEC section 2).
 _DURATION_SUFFIXES = ("_in_tenths_of_sec", "_in_milliseconds")
 
-_POLARS_DTYPES: Mapping[str, pl.DataType] = MappingProxyType(
-    {
-        "int": pl.Int64(),
-        "float": pl.Float64(),
-        "str": pl.String(),
-        "bool": pl.Boolean(),
-        "datetime": pl.Datetime("us"),
-        "date": pl.Date(),
-        "time": pl.Time(),
-    }
-)
+
+@dataclass(frozen=True)
+class Rename:
+    """An older name of a field, and the documentation version that retired it.
+
+    Renames are declared per export type: the same old name may mean different
+    fields in different exports (``dwell_time`` was the viewers' dwell time, the
+    vehicles' presence time and the persons' presence time).
+
+    Parameters
+    ----------
+    old
+        The name the API used before.
+    commit
+        The commit of ``docs/source/data.rst`` that replaced it
+        (:mod:`vidiframe._doc_history`); its date is the date of the rename.
+    note
+        What else the documentation says about it (an example-only name, a
+        prose change that came before the examples followed...).
+
+    Examples
+    --------
+    >>> Rename("dwell_time", "d31936d").date
+    '2021-12-01'
+    """
+
+    old: str
+    commit: str
+    note: str = ""
+
+    @property
+    def date(self) -> str:
+        """The date of the documentation commit that renamed the field."""
+        from vidiframe._doc_history import doc_version
+
+        return doc_version(self.commit).date
 
 
 @dataclass(frozen=True)
@@ -65,12 +96,15 @@ class Field:
     name
         The field's name in the current API (the column name).
     kind
-        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``, or
-        ``list`` (a list of structs whose fields are ``fields``).
+        ``int``, ``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``,
+        ``list`` (a list of structs whose fields are ``fields``), or ``struct`` (one
+        object whose fields are ``fields``, as the sites' ``vehicles_factors``).
     role
-        ``key`` (identifies the row: ids, time, content, gate, product,
-        demographic group) or ``metric`` (a measured value). A row whose metrics
-        are all null is a placeholder.
+        ``key`` (identifies the row: ids, time, the record's own ``vr_id``,
+        content, gate, product, zone, demographic group, and names that only
+        describe one of those) or ``metric`` (any value: a measure, a legacy
+        field, a link to a matching record). A row whose metrics, and whose
+        fields the registry does not know, are all null is a placeholder.
     unit
         The unit of the value: a duration unit (``tenths_of_second``,
         ``millisecond``, ``second``) gives the field a ``<base>_s`` seconds column.
@@ -78,14 +112,16 @@ class Field:
         Documented labels of a coded field (code -> label); the field gains a
         ``<name>_label`` Enum column.
     legacy
-        Names the field had in older API versions, accepted when reading.
+        Names the field had in older API versions, accepted when reading; the
+        old names of ``renamed`` are added to it.
     doc
         The description, as the documentation gives it.
     source
         Where the documentation says it: ``"2025-04 § Finest viewers export"``,
         ``"2020-10 § ..."`` or ``"SPEC § 9"``.
     fields
-        For ``kind="list"``: the fields of each element.
+        For ``kind="list"``: the fields of each element; for ``kind="struct"``: the
+        object's fields.
     seconds_name
         Overrides the name of the seconds column (used inside nested lists, where
         the element's ``dwell_time_s`` would collide with the row's own).
@@ -101,6 +137,24 @@ class Field:
         For time stamps: the API may send microseconds.
     low, high
         The range of values the strategies and the fake server generate.
+    renamed
+        The renames this field went through in this export type, each with the
+        documentation commit that made it (:class:`Rename`).
+    time_parts
+        The time stamp the API also splits into ``period_start_date`` and
+        ``period_start_time``: the frame derives both columns from it.
+    sent_as_float
+        An integer the API sends as ``1.0`` (retail analytics' ``nb_visits``).
+    bounded_by
+        The names (current and older) of the field that bounds this one in a
+        row: an attention time never exceeds its dwell time. Generators draw
+        within it.
+    pooled
+        An id inside a list (a content's ``content_id``, a zone's ``id``) that
+        generators draw from the source's pool, so it repeats and can be filtered on.
+    describes
+        The id field this text names (``zone_name`` describes ``zone_id``):
+        generators derive it from that id.
     """
 
     name: str
@@ -119,15 +173,37 @@ class Field:
     fractional_seconds: bool = False
     low: float = 0
     high: float = 10_000
+    renamed: tuple[Rename, ...] = ()
+    time_parts: bool = False
+    sent_as_float: bool = False
+    bounded_by: tuple[str, ...] = ()
+    pooled: bool = False
+    describes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.renamed:
+            olds = (*self.legacy, *(r.old for r in self.renamed))
+            # Frozen: the merged names are set once, here, as dataclasses document.
+            object.__setattr__(self, "legacy", tuple(dict.fromkeys(olds)))
 
     # -- derived facts -------------------------------------------------------------
 
     @property
+    def type(self) -> FieldType:
+        """The class of the field's kind, which owns its dtype, derived columns and strategy.
+
+        Examples
+        --------
+        >>> from vidiframe._fields import Flag
+        >>> Flag("backup_value", bool_text="yes").type
+        FlagType()
+        """
+        return FIELD_TYPES[self.kind]
+
+    @property
     def dtype(self) -> pl.DataType:
         """The Polars dtype of the raw column."""
-        if self.kind == "list":
-            return pl.List(pl.Struct({f.name: f.dtype for f in self.fields}))
-        return _POLARS_DTYPES[self.kind]
+        return self.type.dtype(self)
 
     @property
     def is_duration(self) -> bool:
@@ -175,17 +251,23 @@ class Field:
         """The current name followed by the legacy names."""
         return (self.name, *self.legacy)
 
+    def name_at(self, date: str) -> str:
+        """The name the documentation used on ``date`` (``YYYY-MM-DD``).
+
+        Examples
+        --------
+        >>> from vidiframe._fields import Coded
+        >>> mustache = Coded("mustache", {1: "no mustache"},
+        ...                  renamed=(Rename("moustache", "2d33050"),))
+        >>> mustache.name_at("2016-09-01"), mustache.name_at(LEGACY_DATE)
+        ('moustache', 'mustache')
+        """
+        later = sorted((r for r in self.renamed if r.date > date), key=lambda r: r.date)
+        return later[0].old if later else self.name
+
     def derived_columns(self) -> dict[str, pl.DataType]:
         """The columns this field adds next to its own, with their dtypes."""
-        out: dict[str, pl.DataType] = {}
-        if self.kind == "datetime" and self.name == "period_start":
-            out["period_start_date"] = pl.Date()
-            out["period_start_time"] = pl.Time()
-        if self.seconds_column is not None:
-            out[self.seconds_column] = pl.Float64()
-        if self.label_column is not None:
-            out[self.label_column] = self.label_dtype
-        return out
+        return self.type.derived_columns(self)
 
     # -- generation ----------------------------------------------------------------
 
@@ -208,43 +290,8 @@ class Field:
         """
         from hypothesis import strategies as st
 
-        base = self._value_strategy(st, legacy=legacy)
+        base = self.type.values(self, st, legacy=legacy)
         return st.one_of(st.none(), base) if self.nullable else base
-
-    def _value_strategy(self, st: Any, *, legacy: bool) -> SearchStrategy[Any]:
-        low, high = int(self.low), int(self.high)
-        if self.labels is not None:
-            return st.sampled_from(sorted(self.labels))
-        if self.kind == "int":
-            return st.integers(low, high)
-        if self.kind == "float":
-            return st.floats(self.low, self.high, allow_nan=False, allow_infinity=False)
-        if self.kind == "str":
-            return st.text(
-                st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
-            )
-        if self.kind == "bool":
-            if self.bool_text is not None:
-                return st.sampled_from([self.bool_text, ""])
-            return st.booleans()
-        if self.kind == "datetime":
-            moments = st.datetimes(dt.datetime(2016, 1, 1), dt.datetime(2030, 12, 31))
-            if self.fractional_seconds:
-                return moments.map(lambda d: d.isoformat(sep=" "))
-            return moments.map(lambda d: d.replace(microsecond=0).isoformat(sep=" "))
-        if self.kind == "date":
-            return st.dates(dt.date(2016, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
-        if self.kind == "time":
-            return st.times().map(lambda t: t.replace(microsecond=0).isoformat())
-        # A list of structs: each element a dict of its fields' values.
-        element = st.fixed_dictionaries(
-            {
-                (f.legacy[0] if legacy and f.legacy else f.name): f.strategy(legacy=legacy)
-                for f in self.fields
-                if legacy or not f.dropped
-            }
-        )
-        return st.lists(element, max_size=3)
 
 
 # -- constructors, named after what the documentation says ---------------------------
@@ -301,3 +348,8 @@ def Coded(name: str, labels: Mapping[int, str], **kw: Any) -> Field:  # noqa: N8
 def Nested(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
     """A list of structs whose fields are ``fields``."""
     return Field(name, "list", fields=fields, **kw)
+
+
+def Object(name: str, fields: tuple[Field, ...], **kw: Any) -> Field:  # noqa: N802
+    """One nested object (a struct) whose fields are ``fields``."""
+    return Field(name, "struct", fields=fields, **kw)

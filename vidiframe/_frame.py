@@ -25,10 +25,11 @@ from vidiframe._errors import (
     SchemaError,
     UnknownCodeWarning,
     UnknownFieldWarning,
+    WrongExportError,
 )
 from vidiframe._fields import Field
 from vidiframe._json import ColumnHints
-from vidiframe._registry import ExportSpec, iter_exports
+from vidiframe._registry import ExportSpec, exports_fitting, iter_exports
 
 __all__ = ["PlaceholderMode", "build_frame", "drop_placeholders", "fill_placeholders"]
 
@@ -95,6 +96,7 @@ def build_frame(
     """
     if placeholders not in ("keep", "drop"):
         raise InvalidRequestError(f"placeholders must be 'keep' or 'drop', not {placeholders!r}")
+    _check_export_fits(raw, spec)
     raw = _apply_renames(raw, spec)
     unknown = [c for c in raw.columns if c not in spec.by_name and c not in _TIME_PARTS]
     if unknown:
@@ -115,7 +117,9 @@ def build_frame(
         *_derived(spec),
         *(to_seconds(columns[f.name], f) for f in spec.fields if f.seconds_column is not None),
     )
-    frame = frame.with_columns(is_placeholder=_placeholder_expr(spec)).select(spec.schema.names())
+    frame = frame.with_columns(is_placeholder=_placeholder_expr(spec, raw.select(unknown))).select(
+        spec.schema.names()
+    )
     _check_time_parts(raw, frame)
     _warn_unknown_codes(frame, spec)
     if unknown:
@@ -129,15 +133,75 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
     renames = {old: new for old, new in spec.renames.items() if old in raw.columns}
     if not renames:
         return raw
-    both = [old for old, new in renames.items() if new in raw.columns]
-    if both:
-        # A body with the old and the new name of one field: keep the new one
-        # where it has a value; a value only under the old name is not lost.
-        raw = raw.with_columns(
-            pl.coalesce(renames[old], old).alias(renames[old]) for old in both
-        ).drop(both)
-        renames = {old: new for old, new in renames.items() if old not in both}
+    names: dict[str, list[str]] = {}
+    for old, new in renames.items():
+        names.setdefault(new, [new] if new in raw.columns else []).append(old)
+    merged = {new: given for new, given in names.items() if len(given) > 1}
+    if merged:
+        # A body with several names of one field (the 2020 proof of play sent both
+        # estimated_ots and impressions, a transition may send both): they must
+        # agree where both have a value; a value under one name only is kept.
+        for given in merged.values():
+            for other in given[1:]:
+                _check_same_values(raw, given[0], other)
+        raw = raw.with_columns(pl.coalesce(given).alias(new) for new, given in merged.items()).drop(
+            [name for new, given in merged.items() for name in given if name != new]
+        )
+        renames = {old: new for old, new in renames.items() if new not in merged}
     return raw.rename(renames)
+
+
+def _check_same_values(raw: pl.DataFrame, first: str, second: str) -> None:
+    """Two names of one field in one body: a row where both hold different values is refused."""
+    a, b = raw.get_column(first), raw.get_column(second)
+    if a.dtype != b.dtype:
+        common = pl.Float64 if a.dtype.is_numeric() and b.dtype.is_numeric() else pl.String
+        a, b = a.cast(common, strict=False), b.cast(common, strict=False)
+    differ = (a.is_not_null() & b.is_not_null() & (a != b)).fill_null(False)
+    if differ.any():
+        row = int(differ.arg_true()[0])
+        left, right = raw.get_column(first)[row], raw.get_column(second)[row]
+        raise SchemaError(
+            f"row {row} has {first!r} = {left!r} and {second!r} = {right!r}: two names of one "
+            "field with different values; which one is right cannot be told",
+            column=first,
+            value=right,
+            row=row,
+        )
+
+
+def _check_export_fits(raw: pl.DataFrame, spec: ExportSpec) -> None:
+    """Refuse a body that is another export's: every field known there, some unknown here."""
+    known = spec.api_names
+    unknown = [name for name in raw.columns if name not in known]
+    if not unknown:
+        return
+    # The decoder adds the requested export's time stamp columns, null, when the body
+    # lacks them: such a column without a value says nothing about the body.
+    added = column_hints(spec).text
+    present = [
+        name
+        for name in raw.columns
+        if name not in added or raw.get_column(name).null_count() < raw.height
+    ]
+    fits = exports_fitting(present, other_than=spec, evidence=unknown)
+    if not fits:
+        return  # fields nobody documented yet: kept and reported as unknown fields
+    likely = fits[0]
+    how = {
+        "finest": "time_resolution='finest'",
+        "aggregated": "an aggregated time_resolution",
+        "demographics": "group_by_demographics=True",
+    }[likely.granularity]
+    others = "".join(f", or {s.data_type!r} ({s.granularity})" for s in fits[1:4])
+    raise WrongExportError(
+        f"this response is not a {spec.data_type!r} ({spec.granularity}) export: its fields "
+        f"{', '.join(map(repr, unknown[:6]))} are not {spec.data_type!r} fields, and every field "
+        f"fits {likely.data_type!r} ({likely.granularity}){others}; read it with "
+        f"data_type={likely.data_type!r} and {how}",
+        likely=tuple(s.key for s in fits),
+        column=unknown[0],
+    )
 
 
 # -- casting ---------------------------------------------------------------------------------
@@ -447,10 +511,10 @@ def _parts_agree(part: str, given: pl.Series, derived: pl.Series) -> pl.Series:
 def _derived(spec: ExportSpec) -> list[pl.Expr]:
     exprs: list[pl.Expr] = []
     for f in spec.fields:
-        if f.name == "period_start":
+        if f.time_parts:
             exprs += [
-                pl.col("period_start").dt.date().alias("period_start_date"),
-                pl.col("period_start").dt.time().alias("period_start_time"),
+                pl.col(f.name).dt.date().alias("period_start_date"),
+                pl.col(f.name).dt.time().alias("period_start_time"),
             ]
         if f.labels is not None:
             exprs.append(label_expr(f))
@@ -491,10 +555,19 @@ def label_expr(f: Field) -> pl.Expr:
     )
 
 
-def _placeholder_expr(spec: ExportSpec) -> pl.Expr:
-    if not spec.metrics:
+def _placeholder_expr(spec: ExportSpec, unknown: pl.DataFrame | None = None) -> pl.Expr:
+    """True where every value of the row is null.
+
+    Values are the metrics, legacy fields included, and the fields the registry
+    does not know (``unknown``, the raw columns: they may be values under a new name).
+    """
+    nulls = [pl.col(name).is_null() for name in spec.metrics]
+    if unknown is not None and unknown.width:
+        unset = unknown.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        nulls.append(pl.lit(unset))
+    if not nulls:
         return pl.lit(False)
-    return pl.all_horizontal(pl.col(name).is_null() for name in spec.metrics)
+    return pl.all_horizontal(nulls)
 
 
 def _warn_unknown_codes(frame: pl.DataFrame, spec: ExportSpec) -> None:

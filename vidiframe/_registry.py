@@ -11,16 +11,18 @@ Look an export up with :func:`get_export`, which also validates the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import Literal
 
 import polars as pl
 
+from vidiframe._doc_history import doc_source
 from vidiframe._errors import InvalidRequestError
 from vidiframe._fields import (
+    LEGACY_DATE,
     Coded,
     Field,
     Flag,
@@ -28,6 +30,7 @@ from vidiframe._fields import (
     Int,
     Millis,
     Nested,
+    Rename,
     Seconds,
     Tenths,
     Text,
@@ -41,6 +44,7 @@ __all__ = [
     "ExportSpec",
     "Granularity",
     "export_schema",
+    "exports_fitting",
     "get_export",
     "iter_exports",
 ]
@@ -74,6 +78,25 @@ _SPEC9 = "SPEC § 9"
 
 def _src(version: str, section: str) -> str:
     return f"{version} § {section}"
+
+
+# The commits of docs/source/data.rst that renamed or retired fields (vidiframe._doc_history).
+_SPELLING = "2d33050"  # 2017-01-25: "moustache" of the expert prose spelt "mustache"
+_DURATION_NAMES = "d31936d"  # 2021-12-01: *_in_tenths_of_sec / *_in_milliseconds, presence times
+_FOOTFALL_NAMES = "d4a932c"  # 2021-12-07: persons -> footfall, impressions -> vehicle_impressions
+_HOMOGENIZE = "f0bfa44"  # 2022-02-02: proof of play and IM column names homogenized
+_FOOTFALL_LINK = "031f01d"  # 2025-10-09: person_id / person_start -> footfall_id / footfall_start
+_LIVE_FIXES = "6c3790f"  # 2026-07-06: missing fields documented, examples fixed
+
+#: The 2021-12-01 rename of the two viewer durations, in every export that had them then.
+_DWELL_RENAMED = (Rename("dwell_time", _DURATION_NAMES),)
+# Every name of the dwell time that bounds an attention time in the same row.
+_DWELL_NAMES = (
+    "dwell_time_in_tenths_of_sec",
+    "dwell_time",
+    "total_dwell_time_in_tenths_of_sec",
+)
+_ATTENTION_RENAMED = (Rename("attention_time", _DURATION_NAMES),)
 
 
 # -- labels of the coded fields ----------------------------------------------------------
@@ -119,6 +142,7 @@ SITE_ID = Int(
 PERIOD_START = Timestamp(
     "period_start",
     role="key",
+    time_parts=True,
     doc="starting date and time for the current event or aggregate",
     source=_DATA_NOTE,
     nullable=False,
@@ -133,18 +157,25 @@ def _age(role: Literal["key", "metric"], source: str) -> Field:
     return Coded("age", AGE, role=role, doc="numeric identifier for age group", source=source)
 
 
-def _dwell(source: str, doc: str = "dwell time, in tenths of seconds", high: int = 36_000) -> Field:
-    return Tenths(
-        "dwell_time_in_tenths_of_sec", legacy=("dwell_time",), doc=doc, source=source, high=high
-    )
+def _dwell(
+    source: str,
+    doc: str = "dwell time, in tenths of seconds",
+    high: int = 36_000,
+    renamed: tuple[Rename, ...] = _DWELL_RENAMED,
+) -> Field:
+    return Tenths("dwell_time_in_tenths_of_sec", renamed=renamed, doc=doc, source=source, high=high)
 
 
 def _attention(
-    source: str, doc: str = "attention time, in tenths of seconds", high: int = 36_000
+    source: str,
+    doc: str = "attention time, in tenths of seconds",
+    high: int = 36_000,
+    renamed: tuple[Rename, ...] = _ATTENTION_RENAMED,
 ) -> Field:
     return Tenths(
         "attention_time_in_tenths_of_sec",
-        legacy=("attention_time",),
+        renamed=renamed,
+        bounded_by=_DWELL_NAMES,
         doc=doc,
         source=source,
         high=high,
@@ -190,6 +221,14 @@ VIEWER_EVENT: tuple[Field, ...] = (
     Coded(
         "mustache",
         MUSTACHE,
+        renamed=(
+            Rename(
+                "moustache",
+                _SPELLING,
+                note="the expert prose of 4e7f12f (2016-08-25) spelt it moustache; "
+                "its example already sent mustache",
+            ),
+        ),
         dropped=True,
         doc="viewer's mustache information (expert only)",
         source=_FINEST_VIEWERS_2020,
@@ -203,47 +242,68 @@ VIEWER_EVENT: tuple[Field, ...] = (
     ),
 )
 
+# Keys and values among the links between records (SPEC section 2, placeholders): ``vr_id``
+# identifies the record itself, so it is a key; the matching record's id and start are
+# what the tracker found for this record, values like any metric: a row that holds only
+# them is not a placeholder.
+_VIEWER_LINK_SRC = doc_source("9a591a9", "Finest viewers export")
 VIEWER_LINKS: tuple[Field, ...] = (
-    Int("vr_id", role="key", doc="identifier of the viewer record", source=_SPEC9),
-    Int("footfall_id", role="key", doc="identifier of the matching footfall record", source=_SPEC9),
+    Int("vr_id", role="key", doc="identifier of the viewer record", source=_VIEWER_LINK_SRC),
+    Int(
+        "footfall_id",
+        renamed=(Rename("person_id", _FOOTFALL_LINK),),
+        doc="identifier of the matching footfall record",
+        source=_VIEWER_LINK_SRC,
+    ),
     Timestamp(
-        "footfall_start", role="key", doc="start of the matching footfall record", source=_SPEC9
+        "footfall_start",
+        renamed=(Rename("person_start", _FOOTFALL_LINK),),
+        doc="start of the matching footfall record",
+        source=_VIEWER_LINK_SRC,
     ),
 )
 
+_WATCHER_LINK_SRC = doc_source("9a591a9", "Finest footfall export")
 WATCHER_LINKS: tuple[Field, ...] = (
-    Int("vr_id", role="key", doc="identifier of the record", source=_SPEC9),
-    Int("watcher_id", role="key", doc="identifier of the matching watcher", source=_SPEC9),
+    Int("vr_id", role="key", doc="identifier of the record", source=_WATCHER_LINK_SRC),
+    Int("watcher_id", doc="identifier of the matching watcher", source=_WATCHER_LINK_SRC),
     Timestamp(
         "watcher_start",
         fractional_seconds=True,
-        role="key",
         doc="start of the matching watcher (may have microseconds, may be null)",
-        source=_SPEC9,
+        source=_WATCHER_LINK_SRC,
     ),
-    Int("tracking_mode", doc="tracking mode of the record", source=_SPEC9, high=5),
+    Int(
+        "tracking_mode",
+        doc="tracking mode of the record",
+        source=doc_source(_LIVE_FIXES, "Finest footfall export"),
+        high=5,
+    ),
 )
 
 _APC = _src(_V2025, "Finest viewers APC export")
 APC_CONTENT: tuple[Field, ...] = (
-    Text("content_id", role="key", doc="identifier of the content played", source=_APC),
+    Text(
+        "content_id", role="key", pooled=True, doc="identifier of the content played", source=_APC
+    ),
     Text(
         "app_id",
         dropped=True,
-        doc="app_id of the content (dropped by the live API, SPEC § 9)",
+        doc="app_id of the content (removed from the docs by 9fe05c2, 2025-08-05)",
         source=_APC,
     ),
     Text("campaign_id", doc="campaign_id of the content", source=_APC),
     Millis(
         "dwell_time_in_milliseconds",
-        legacy=("dwell_time",),
+        renamed=(Rename("dwell_time", _DURATION_NAMES),),
         seconds_name="content_dwell_time_s",
         doc="cumulated dwell time, in milliseconds",
         source=_APC,
     ),
     Millis(
         "attention_time_in_milliseconds",
-        legacy=("attention_time",),
+        renamed=(Rename("attention_time", _DURATION_NAMES),),
+        bounded_by=("dwell_time_in_milliseconds", "dwell_time"),
         seconds_name="content_attention_time_s",
         doc="cumulated attention time, in milliseconds",
         source=_APC,
@@ -262,8 +322,21 @@ WATCHER_COUNT = Int(
 )
 
 
-def _pop_watchers(source: str) -> tuple[Field, ...]:
-    """The proof-of-play watchers metrics, with the demographic breakdown (quirk 10)."""
+def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
+    """The proof-of-play watchers metrics, with the demographic breakdown (quirk 10).
+
+    ``section`` is the title of the export's section in the documentation history.
+    """
+    # 9ba386a (2022-01-27) added total_dwell_time / total_attention_time in seconds;
+    # 44989fe (2022-02-01) replaced them with total_*_in_tenths_of_sec: another unit,
+    # so another field, not a rename (its values must not land in a tenths column);
+    # f0bfa44 (2022-02-02) renamed those to dwell_time_in_tenths_of_sec /
+    # attention_time_in_tenths_of_sec, the same unit: a rename.
+    seconds_era = doc_source("9ba386a", section)
+    totals = tuple(
+        Rename(f"total_{what}_time_in_tenths_of_sec", _HOMOGENIZE)
+        for what in ("dwell", "attention")
+    )
     groups = [
         f"{age}_{gender}"
         for gender in ("male", "female")
@@ -286,7 +359,8 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
             "estimated_ots",
             dropped=True,
             unit="count",
-            doc="estimated amount of OTS (deprecated, 2020 only)",
+            doc="estimated amount of OTS calculated using the conversion ratio (deprecated by "
+            "2ed1c6c, 2020-03-18, for impressions, sent next to it; removed by fdcd324, 2021-12-10)",
             source=source.replace(_V2025, _V2020),
         ),
         Int("play_count", unit="count", doc="how many times the content was played", source=source),
@@ -312,8 +386,21 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
             )
             for group in groups
         ),
-        _dwell(source, "cumulated dwell time, in tenths of seconds"),
-        _attention(source, "cumulated attention time, in tenths of seconds"),
+        _dwell(source, "cumulated dwell time, in tenths of seconds", renamed=totals[:1]),
+        _attention(source, "cumulated attention time, in tenths of seconds", renamed=totals[1:]),
+        Seconds(
+            "total_dwell_time",
+            dropped=True,
+            doc="total dwell time, in seconds (9ba386a to 0c54055, 2022-01-27 to 2022-01-31)",
+            source=seconds_era,
+        ),
+        Seconds(
+            "total_attention_time",
+            dropped=True,
+            bounded_by=("total_dwell_time",),
+            doc="total attention time, in seconds (9ba386a to 0c54055, 2022-01-27 to 2022-01-31)",
+            source=seconds_era,
+        ),
         Tenths(
             "avg_dwell_time_in_tenths_of_sec",
             kind="float",
@@ -322,6 +409,7 @@ def _pop_watchers(source: str) -> tuple[Field, ...]:
         ),
         Tenths(
             "avg_attention_time_in_tenths_of_sec",
+            bounded_by=("avg_dwell_time_in_tenths_of_sec",),
             kind="float",
             doc="average attention time per watcher, in tenths of seconds",
             source=source,
@@ -398,17 +486,37 @@ def _pop_vehicle_person(source: str) -> tuple[Field, ...]:
 
 
 _FINEST_VEHICLES = _src(_V2025, "Finest vehicles export")
+_VEHICLES_DWELL = (Rename("dwell_time", _DURATION_NAMES),)
+_VEHICLES_IMPRESSIONS = (Rename("impressions", _FOOTFALL_NAMES),)
+_PERSONS_DWELL = (Rename("dwell_time", _DURATION_NAMES),)
 VEHICLE_CODES: tuple[Field, ...] = (
     Coded("type", VEHICLE_TYPE, doc="vehicle type", source=_FINEST_VEHICLES),
     Coded("color", VEHICLE_COLOR, doc="vehicle color", source=_FINEST_VEHICLES),
 )
 
 
-def _im_fields(source: str) -> tuple[Field, ...]:
-    return (
+_IM_NOTE = "the prose renamed it in f0bfa44 (2022-02-02), the examples followed in f36521c"
+
+
+def _im_fields(source: str, *, renamed: bool = True, dropped: bool = False) -> tuple[Field, ...]:
+    """The fields of the IAB impression multiplier exports.
+
+    ``renamed``: the export existed under the 2021 names (``im`` since fdcd324,
+    2021-12-10, ``im_ccs`` since e2feb97, 2022-02-21, "identical to the standard IM
+    export"). ``dropped``: the fields as the OTS formula exports' documentation
+    listed them by mistake, from 69b63c0 (2025-06-18) until 6c3790f (2026-07-06).
+    """
+    vehicle_renamed = (
+        (Rename("vehicle_total_presence_time", _HOMOGENIZE, note=_IM_NOTE),) if renamed else ()
+    )
+    footfall_renamed = (
+        (Rename("footfall_total_dwell_time", _HOMOGENIZE, note=_IM_NOTE),) if renamed else ()
+    )
+    fields = (
         Int("vehicle_count", unit="count", doc="number of vehicles", source=source),
         Tenths(
             "vehicle_presence_time",
+            renamed=vehicle_renamed,
             doc="cumulated presence time, in tenths of seconds",
             source=source,
         ),
@@ -424,11 +532,17 @@ def _im_fields(source: str) -> tuple[Field, ...]:
         ),
         Tenths(
             "footfall_presence_time",
+            renamed=footfall_renamed,
             doc="cumulated footfall presence time, in tenths of seconds",
             source=source,
         ),
         Float("im_footfall", doc="impression multiplier for footfall", source=source),
         Float("im_vehicle", doc="impression multiplier for vehicles", source=source),
+    )
+    if dropped:
+        return tuple(replace(f, dropped=True) for f in fields)
+    return (
+        *fields,
         Float("im", doc="combined impression multiplier", source=source),
         *_im_tail(source),
     )
@@ -488,6 +602,10 @@ class ExportSpec:
         ``period_start``.
     time_api_name
         The name under which the API sends ``period_start`` (``start_time`` for APC).
+    demographics_in_columns
+        ``group_by_demographics`` adds the ``watchers_*`` breakdown columns this
+        spec already declares, instead of grouping rows (proof of play, SPEC
+        quirk 10, documented with its example since 73a2ae8, 2022-06-23).
     """
 
     data_type: str
@@ -502,6 +620,7 @@ class ExportSpec:
     accepts_average_content_duration: bool = False
     time_as_parts: bool = False
     time_api_name: str = "period_start"
+    demographics_in_columns: bool = False
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -535,8 +654,23 @@ class ExportSpec:
         return MappingProxyType(out)
 
     @cached_property
+    def api_names(self) -> frozenset[str]:
+        """Every name the API sends a field of this export under, in any documented era."""
+        names = {name for f in self.fields for name in f.all_names}
+        return frozenset({*names, self.time_api_name, "period_start_date", "period_start_time"})
+
+    @cached_property
     def metrics(self) -> tuple[str, ...]:
-        """Names of the metric fields: a row with all of them null is a placeholder."""
+        """Names of the value fields: a row with all of them null is a placeholder.
+
+        Every field that is not a key is a value, legacy (``dropped``) fields
+        included. Keys are what identifies the row: the source ids, the time, the
+        record id (``vr_id``), and what an aggregate is grouped by (``content_id``,
+        ``gate_id``, ``product``, ``zone_id``, the demographic group); names that only
+        describe a key (``location_name``, ``zone_name``) are keys too. The link to
+        a matching record (``watcher_id``, ``footfall_id`` and their start) is a
+        value: it is what the tracker found for this record.
+        """
         return tuple(f.name for f in self.fields if f.role == "metric")
 
     @cached_property
@@ -578,10 +712,10 @@ class ExportSpec:
         return pl.Schema(columns)
 
     def api_name(self, f: Field, *, legacy: bool = False) -> str:
-        """The name under which the API sends ``f`` (its 2020 name when ``legacy``)."""
+        """The name under which the API sends ``f`` (its 2020-10 name when ``legacy``)."""
         if f.name == "period_start":
             return self.time_api_name
-        return f.legacy[0] if legacy and f.legacy else f.name
+        return f.name_at(LEGACY_DATE) if legacy else f.name
 
 
 def _finest(
@@ -757,7 +891,8 @@ def _declare() -> tuple[ExportSpec, ...]:
     )
     for by, source_key in (("location", LOCATION_ID), ("site", SITE_ID)):
         src = _src(_V2025, f"Proof of play by {by} export")
-        fields = (source_key, PERIOD_START, content_key, *_pop_watchers(src))
+        pop_section = f"Proof of play by {by} export"
+        fields = (source_key, PERIOD_START, content_key, *_pop_watchers(src, pop_section))
         add(
             _aggregated(
                 f"proof_of_play_by_{by}",
@@ -765,6 +900,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 fields,
                 src,
                 accepts_content_ids=True,
+                demographics_in_columns=True,
             )
         )
         ff_src = _src(_V2025, f"Proof of play by {by} (footfall + faces) export")
@@ -775,6 +911,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 fields,
                 ff_src,
                 accepts_content_ids=True,
+                demographics_in_columns=True,
             )
         )
         vp_src = _src(_V2025, f"Proof of play by {by} export for Vehicles & Footfall data")
@@ -827,6 +964,9 @@ def _declare() -> tuple[ExportSpec, ...]:
     )
 
     # footfall, vehicles ------------------------------------------------------------------------------
+    # 08b0096 (2021-03-16) documented `vehicles` and `persons` with a `dwell_time` in tenths;
+    # d31936d (2021-12-01) renamed it per export type, d4a932c (2021-12-07) renamed
+    # persons to footfall, its person_count and the vehicles' impressions.
     ff_finest = _src(_V2025, "Finest footfall export")
     ff_agg = _src(_V2025, "Aggregated footfall export")
     add(
@@ -838,6 +978,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 PERIOD_START,
                 Tenths(
                     "footfall_presence_time",
+                    renamed=_PERSONS_DWELL,
                     doc="presence time of the current person, in tenths of seconds",
                     source=ff_finest,
                 ),
@@ -857,12 +998,13 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Float(
                     "footfall_impressions",
                     unit="count",
-                    legacy=("person_count",),
+                    renamed=(Rename("person_count", _FOOTFALL_NAMES),),
                     doc="number of footfall impressions (person_count in the 2021 persons export)",
                     source=ff_agg,
                 ),
                 Tenths(
                     "footfall_presence_time",
+                    renamed=_PERSONS_DWELL,
                     doc="cumulated presence time, in tenths of seconds",
                     source=ff_agg,
                 ),
@@ -882,12 +1024,14 @@ def _declare() -> tuple[ExportSpec, ...]:
                 *VEHICLE_CODES,
                 Tenths(
                     "vehicle_presence_time",
+                    renamed=_VEHICLES_DWELL,
                     doc="vehicle presence time, in tenths of seconds",
                     source=_FINEST_VEHICLES,
                 ),
                 Float(
                     "vehicle_impressions",
                     unit="count",
+                    renamed=_VEHICLES_IMPRESSIONS,
                     doc="number of impressions",
                     source=_FINEST_VEHICLES,
                 ),
@@ -910,11 +1054,16 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int("vehicle_count", unit="count", doc="number of vehicles", source=veh_agg),
                 Tenths(
                     "vehicle_presence_time",
+                    renamed=_VEHICLES_DWELL,
                     doc="cumulated presence time, in tenths of seconds",
                     source=veh_agg,
                 ),
                 Float(
-                    "vehicle_impressions", unit="count", doc="number of impressions", source=veh_agg
+                    "vehicle_impressions",
+                    unit="count",
+                    renamed=_VEHICLES_IMPRESSIONS,
+                    doc="number of impressions",
+                    source=veh_agg,
                 ),
                 Float(
                     "impressions_per_vehicle",
@@ -1046,7 +1195,7 @@ def _declare() -> tuple[ExportSpec, ...]:
         _aggregated(
             "im_nobackup",
             "Impression multiplier export, no backup values",
-            (LOCATION_ID, PERIOD_START, *_im_fields(_IM)),
+            (LOCATION_ID, PERIOD_START, *_im_fields(_IM, renamed=False)),
             _SPEC9,
             resolutions=hourly,
         )
@@ -1063,11 +1212,17 @@ def _declare() -> tuple[ExportSpec, ...]:
         ),
         Tenths(
             "watcher_attention_time",
+            bounded_by=("watcher_dwell_time",),
             doc="cumulated watcher attention time, in tenths of seconds",
             source=_SPEC9,
         ),
         Float("im", doc="impression multiplier", source=_SPEC9),
         *_im_tail(_SPEC9),
+        *_im_fields(
+            doc_source("69b63c0", "Impression multiplier export (OTS formula)"),
+            renamed=False,
+            dropped=True,
+        ),
     )
     add(
         _aggregated(
@@ -1143,6 +1298,15 @@ def _declare() -> tuple[ExportSpec, ...]:
                     doc="numeric identifier for age group (finest only)",
                     source=pmp_src,
                 ),
+                Int(
+                    "age_absolute",
+                    unit="years",
+                    dropped=True,
+                    doc="age in years, finest only (a67281b, 2023-03-21; removed by 455ad15, "
+                    "2023-04-05)",
+                    source=doc_source("a67281b", "Product sales by demographics export"),
+                    high=99,
+                ),
             ),
             pmp_src,
         )
@@ -1181,9 +1345,9 @@ def _declare() -> tuple[ExportSpec, ...]:
         )
     )
     funnel_src = _src(_V2025, "Product sales funnel export")
-    funnel_common = (
-        _dwell(funnel_src),
-        _attention(funnel_src),
+    funnel_common = (  # documented from a67281b (2023-03-21) on: never under older names
+        _dwell(funnel_src, renamed=()),
+        _attention(funnel_src, renamed=()),
         Float("estimated_sales", unit="count", doc="number of estimated sales", source=funnel_src),
         Int("product_touches", unit="count", doc="number of product touches", source=funnel_src),
         Int(
@@ -1243,13 +1407,19 @@ def _declare() -> tuple[ExportSpec, ...]:
             "Compass export",
             (
                 LOCATION_ID,
-                Text("location_name", role="key", doc="name of the location", source=_SPEC9),
+                Text(
+                    "location_name",
+                    role="key",
+                    describes="location_id",
+                    doc="name of the location",
+                    source=_SPEC9,
+                ),
                 PERIOD_START,
                 Int(
                     "ots_count_impressions",
                     unit="count",
-                    legacy=("ots_count",),
-                    doc="number of OTS counted for this segment (ots_count before SPEC § 9)",
+                    renamed=(Rename("ots_count", _LIVE_FIXES),),
+                    doc="number of OTS counted for this segment (ots_count before 6c3790f)",
                     source=compass_src,
                 ),
                 Int(
@@ -1317,7 +1487,20 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Seconds(
                     "content_duration", doc="duration of the content, in seconds", source=_SPEC9
                 ),
-                Int("plays", unit="count", doc="number of plays", source=_SPEC9),
+                Int(
+                    "plays",
+                    unit="count",
+                    renamed=(
+                        Rename(
+                            "play_count",
+                            _LIVE_FIXES,
+                            note="only in the example of 04f669f (2025-07-24), whose prose "
+                            "already said plays",
+                        ),
+                    ),
+                    doc="number of plays",
+                    source=_SPEC9,
+                ),
             ),
             _SPEC9,
             accepts_content_ids=True,
@@ -1328,8 +1511,8 @@ def _declare() -> tuple[ExportSpec, ...]:
         Millis("duration", doc="duration, in milliseconds", source=_SPEC9),
     )
     zone = (
-        Int("id", role="key", doc="identifier", source=_SPEC9),
-        Text("name", role="key", doc="name", source=_SPEC9),
+        Int("id", role="key", pooled=True, doc="identifier", source=_SPEC9),
+        Text("name", role="key", describes="id", doc="name", source=_SPEC9),
         Nested(
             "timings", timing, doc="start and duration of each pass", source=_SPEC9, nullable=False
         ),
@@ -1350,6 +1533,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_visits",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of visits (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1357,6 +1541,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_clips",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of clips (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1364,6 +1549,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Int(
                     "nb_doorpass",
                     unit="count",
+                    sent_as_float=True,
                     doc="number of door passes (sent as 1.0)",
                     source=_SPEC9,
                     high=20,
@@ -1388,7 +1574,13 @@ def _declare() -> tuple[ExportSpec, ...]:
                     source=_SPEC9,
                     nullable=False,
                 ),
-                Text("zone_name", role="key", doc="name of the zone", source=_SPEC9),
+                Text(
+                    "zone_name",
+                    role="key",
+                    describes="zone_id",
+                    doc="name of the zone",
+                    source=_SPEC9,
+                ),
                 PERIOD_START,
                 Float("total_impressions", unit="count", doc="total impressions", source=_SPEC9),
                 Int("nb_visits", unit="count", doc="number of visits", source=_SPEC9),
@@ -1427,6 +1619,35 @@ DATA_TYPE_ALIASES: Mapping[str, str] = MappingProxyType(
 
 #: Every current ``data_type``, sorted.
 DATA_TYPES: tuple[str, ...] = tuple(sorted({s.data_type for s in EXPORTS.values()}))
+
+
+def exports_fitting(
+    names: Iterable[str], *, other_than: ExportSpec, evidence: Iterable[str] | None = None
+) -> tuple[ExportSpec, ...]:
+    """The exports other than ``other_than`` that know every one of ``names``.
+
+    Used to tell a response of the wrong export type from one with fields nobody
+    documented yet; the tightest fit (fewest fields) comes first. With
+    ``evidence``, only the exports that send one of those names as a current
+    field count: a legacy field (``estimated_ots``) alone says little about
+    which export a body is.
+
+    Examples
+    --------
+    >>> ots_body = ["location_id", "period_start", "ots_count", "duration", "watcher_count"]
+    >>> exports_fitting(ots_body, other_than=get_export("viewers", "1h"))
+    (ExportSpec('ots', 'aggregated'),)
+    """
+    wanted = set(names)
+    clues = wanted if evidence is None else set(evidence)
+    fits = [
+        spec
+        for spec in EXPORTS.values()
+        if spec.key != other_than.key
+        and wanted <= spec.api_names
+        and any(name in clues for f in spec.fields if not f.dropped for name in f.all_names)
+    ]
+    return tuple(sorted(fits, key=lambda spec: len(spec.fields)))
 
 
 def iter_exports() -> Iterator[ExportSpec]:
@@ -1499,11 +1720,15 @@ def get_export(
             raise InvalidRequestError(
                 "group_by_demographics only works with aggregated exports, not time_resolution='finest'"
             )
-        if (data_type, "demographics") not in EXPORTS:
+        grouped = (data_type, "demographics") in EXPORTS
+        in_columns = EXPORTS.get((data_type, "aggregated"))
+        if not grouped and not (in_columns is not None and in_columns.demographics_in_columns):
             raise InvalidRequestError(
-                f"group_by_demographics only works with aggregated viewers exports, not {data_type!r}"
+                "group_by_demographics only works with aggregated viewers exports, not "
+                f"{data_type!r} (proof of play exports take it too, for their watchers_* columns)"
             )
-        granularity = "demographics"
+        if grouped:
+            granularity = "demographics"
     spec = EXPORTS.get((data_type, granularity))
     if spec is None:
         offered = [s.resolutions for s in EXPORTS.values() if s.data_type == data_type]

@@ -61,7 +61,7 @@ from typing import Any
 import orjson
 
 from vidiframe._errors import InvalidRequestError
-from vidiframe._fields import Field
+from vidiframe._fields import LEGACY_DATE, Field
 from vidiframe._periods import (
     epoch_seconds,
     from_epoch_seconds,
@@ -514,10 +514,6 @@ _Slot = tuple[str, str, str, _Drawer, bool]
 _COMPILED: dict[tuple[Any, int, bool], tuple[_Plan, tuple[_Slot, ...]]] = {}
 
 
-def _is_pooled_id(f: Field) -> bool:
-    return f.role == "key" and f.kind in ("int", "str") and f.name.endswith("id")
-
-
 def _timestamp_drawer(f: Field) -> _Drawer:
     """Draw moments up to 10 minutes before ``when``.
 
@@ -852,7 +848,7 @@ class DataGenerator:
                 return coded_quirk
             return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
         kind = f.kind
-        if kind in ("int", "float") and "attention" in f.name:
+        if kind in ("int", "float") and f.bounded_by:
             return self._attention_drawer(f)
         if kind in ("int", "float") and (
             f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")
@@ -860,7 +856,7 @@ class DataGenerator:
             return self._audience_drawer(f)
         if kind == "int":
             lo, span = int(f.low), int(f.high) - int(f.low) + 1
-            if quirks and "sent as 1.0" in f.doc:
+            if quirks and f.sent_as_float:
                 return lambda ctx, _when, _row: float(lo + int(ctx.random() * span))
             return lambda ctx, _when, _row: lo + int(ctx.random() * span)
         if kind == "float":
@@ -888,7 +884,7 @@ class DataGenerator:
     def _audience_drawer(self, f: Field) -> _Drawer:
         """Counts and cumulated times of aggregates follow :func:`audience`."""
         low, width = f.low, f.high - f.low
-        as_float = f.kind == "float" or (self.quirks and "sent as 1.0" in f.doc)
+        as_float = f.kind == "float" or (self.quirks and f.sent_as_float)
 
         def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
             query = ctx.query
@@ -905,7 +901,7 @@ class DataGenerator:
 
     def _attention_drawer(self, f: Field) -> _Drawer:
         """Attention never exceeds the dwell drawn just before it, in the same unit."""
-        partners = tuple(name.replace("attention", "dwell") for name in f.all_names)
+        partners = f.bounded_by
         fallback = self._audience_drawer(f)
 
         def draw(ctx: _Context, when: dt.datetime, row: Mapping[str, Any]) -> Any:
@@ -933,12 +929,13 @@ class DataGenerator:
 
     @staticmethod
     def _text_drawer(f: Field) -> _Drawer:
-        # A name next to its id reads as the id's name ("zone_name" of "zone_id").
-        sibling = f.name.removesuffix("name") + "id"
-        stem = (f.name.removesuffix("name").rstrip("_") or "item").replace("_", " ").title()
+        # A name next to its id reads as the id's name ("Zone 60" for zone_id 60).
+        sibling = f.describes
+        stem = (sibling or "item").removesuffix("id").rstrip("_").replace("_", " ").title()
+        stem = stem or "Item"
 
         def text(ctx: _Context, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
-            if f.name.endswith("name") and sibling in row:
+            if sibling is not None and sibling in row:
                 return None if row[sibling] is None else f"{stem} {row[sibling]}"
             return f"{f.name} {1 + int(ctx.random() * 5)}"
 
@@ -947,10 +944,10 @@ class DataGenerator:
     def _nested_drawer(self, f: Field) -> _Drawer:
         subs = [
             (
-                sub.legacy[0] if self.legacy and sub.legacy else sub.name,
+                sub.name_at(LEGACY_DATE) if self.legacy else sub.name,
                 # Ids inside lists (content ids, zone ids) come from the source's pool,
                 # so they repeat and can be filtered on.
-                self._dim_drawer(sub) if _is_pooled_id(sub) else self._drawer(sub),
+                self._dim_drawer(sub) if sub.pooled else self._drawer(sub),
                 sub.nullable,
             )
             for sub in f.fields
