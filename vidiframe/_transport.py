@@ -10,8 +10,8 @@ connection fails or drops; the client turns that into
 :class:`~vidiframe.TransportError`. HTTP error statuses are *returned*, not raised.
 Two failures are told apart because the client treats them differently:
 
-- :class:`UnreachableError`: nobody answers at the address (connection refused,
-  a host name that does not resolve). Retrying for minutes would not help: the
+- :class:`UnreachableError`: nobody answers at the address (connection refused
+  or timed out, a host name that does not resolve). Retrying for minutes would not help: the
   client fails within seconds, in one line.
 - :class:`DeadlineExceededError`: the whole exchange took longer than the
   ``deadline`` the client gave (a body that trickles in a byte at a time never
@@ -32,7 +32,7 @@ __all__ = ["DeadlineExceededError", "Response", "Transport", "UnreachableError",
 
 
 class UnreachableError(ConnectionError):
-    """Nobody answers at the server's address: connection refused, or no such host."""
+    """Nobody answers at the server's address: connection refused or timed out, no such host."""
 
 
 class DeadlineExceededError(TimeoutError):
