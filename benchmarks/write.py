@@ -9,7 +9,21 @@ ways and prints the median times and their ratio:
 - ``vidiframe, replace``: the same frame again onto that dataset, the path of a
   re-fetch (schema check against the stored files, every partition replaced).
 
-Runs are interleaved so that drift in the machine's speed hits all three alike.
+With ``--s3`` (the default; ``--no-s3`` skips it) the same frame is also
+written to a local S3 server (moto's ``ThreadedMotoServer`` on 127.0.0.1, in a
+child process), each vidiframe write against Polars' own write of it:
+
+- ``polars s3 parquet``: ``df.write_parquet("s3://.../", partition_by=...)``;
+- ``vidiframe s3 hive, new`` / ``, replace``: ``vf.write_partitions`` to a new
+  prefix, then the same frame again (each object compared, none rewritten);
+- ``polars s3 delta``: ``df.write_delta(...)`` of the frame in Delta's types
+  (Polars' own ``write_delta`` refuses the ``Time`` column), new table, and
+  ``polars s3 delta, overwrite`` onto it;
+- ``vidiframe s3 delta, new`` / ``, replace``: ``vf.write_partitions(...,
+  format="delta")``, new table, then the same frame again (a predicate
+  overwrite of every partition), against those two.
+
+Runs are interleaved so that drift in the machine's speed hits all of them alike.
 The ratio compares the fastest run of each (as ``timeit`` does: on a shared
 machine the least disturbed run is the one that measures the code); medians
 are printed too. Exits with status 1 when a ratio exceeds ``--max-ratio`` (1.3).
@@ -22,13 +36,15 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -101,12 +117,167 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
+MOTO = """
+import socket, sys
+from moto.server import ThreadedMotoServer
+
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+port = sock.getsockname()[1]
+sock.close()
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+server.start()
+print(port, flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[dict[str, str]]:
+    """A local S3 server in a child process (no GIL shared with the writers); its options."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MOTO],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    try:
+        endpoint = f"http://127.0.0.1:{int(proc.stdout.readline())}"
+        yield {
+            "aws_endpoint_url": endpoint,
+            "aws_access_key_id": "bench",
+            "aws_secret_access_key": "bench-secret",
+            "aws_region": "us-east-1",
+            "aws_allow_http": "true",
+        }
+    finally:
+        proc.stdin.close()
+        proc.wait()
+        proc.stdout.close()
+
+
+def s3_runs(df: pl.DataFrame, repeat: int) -> dict[str, tuple[list[float], str]]:
+    """Each S3 variant's run times and the name of the Polars run it is compared with."""
+    import boto3
+
+    from vidiframe._delta import _to_storage
+
+    delta_df = _to_storage(df)  # Polars' write_delta takes no Time column
+    times: dict[str, list[float]] = {
+        name: []
+        for name in (
+            "polars s3 parquet",
+            "vidiframe s3 hive, new",
+            "vidiframe s3 hive, replace",
+            "polars s3 delta",
+            "polars s3 delta, overwrite",
+            "vidiframe s3 delta, new",
+            "vidiframe s3 delta, replace",
+        )
+    }
+    with s3_server() as options:
+        client = boto3.client(
+            "s3",
+            endpoint_url=options["aws_endpoint_url"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench-secret",
+            region_name="us-east-1",
+        )
+        for run in range(repeat + 1):  # run 0 warms up and is not counted
+            bucket = f"bench-{run}"
+            client.create_bucket(Bucket=bucket)
+            base = f"s3://{bucket}"
+            steps: list[tuple[str, Callable[[], object]]] = [
+                (
+                    "polars s3 parquet",
+                    lambda b=base: df.write_parquet(
+                        f"{b}/polars/", partition_by="period_start_date", storage_options=options
+                    ),
+                ),
+                (
+                    "vidiframe s3 hive, new",
+                    lambda b=base: vf.write_partitions(
+                        df, f"{b}/hive", partition_by="period_start_date", storage_options=options
+                    ),
+                ),
+                (
+                    "vidiframe s3 hive, replace",
+                    lambda b=base: vf.write_partitions(
+                        df, f"{b}/hive", partition_by="period_start_date", storage_options=options
+                    ),
+                ),
+                (
+                    "polars s3 delta",
+                    lambda b=base: delta_df.write_delta(
+                        f"{b}/polars-delta",
+                        storage_options=options,
+                        delta_write_options={"partition_by": ["period_start_date"]},
+                    ),
+                ),
+                (
+                    "polars s3 delta, overwrite",
+                    lambda b=base: delta_df.write_delta(
+                        f"{b}/polars-delta",
+                        mode="overwrite",
+                        storage_options=options,
+                        delta_write_options={"partition_by": ["period_start_date"]},
+                    ),
+                ),
+                (
+                    "vidiframe s3 delta, new",
+                    lambda b=base: vf.write_partitions(
+                        df,
+                        f"{b}/delta",
+                        partition_by="period_start_date",
+                        format="delta",
+                        storage_options=options,
+                    ),
+                ),
+                (
+                    "vidiframe s3 delta, replace",
+                    lambda b=base: vf.write_partitions(
+                        df,
+                        f"{b}/delta",
+                        partition_by="period_start_date",
+                        format="delta",
+                        storage_options=options,
+                    ),
+                ),
+            ]
+            for name, step in steps:
+                elapsed = _timed(step)
+                if run:
+                    times[name].append(elapsed)
+            if run == repeat:
+                # The benchmark measures a correct write, or nothing.
+                for root in (f"{base}/hive", f"{base}/delta"):
+                    back = vf.scan_partitions(root, storage_options=options).collect()
+                    assert back.equals(df.sort("period_start_date", maintain_order=True))
+    baselines = {
+        "polars s3 parquet": "polars s3 parquet",
+        "vidiframe s3 hive, new": "polars s3 parquet",
+        "vidiframe s3 hive, replace": "polars s3 parquet",
+        "polars s3 delta": "polars s3 delta",
+        "polars s3 delta, overwrite": "polars s3 delta, overwrite",
+        "vidiframe s3 delta, new": "polars s3 delta",
+        "vidiframe s3 delta, replace": "polars s3 delta, overwrite",
+    }
+    return {name: (runs, baselines[name]) for name, runs in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--max-ratio", type=float, default=1.3)
+    parser.add_argument("--s3", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--s3-rows", type=int, default=300_000)
+    parser.add_argument("--s3-repeat", type=int, default=5)
     args = parser.parse_args(argv)
 
     df = viewers_frame(args.rows, args.days)
@@ -147,6 +318,18 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(worst, ratio)
         median = statistics.median(runs)
         print(f"{name:<20} min {min(runs):6.3f} s  median {median:6.3f} s  ratio {ratio:.2f}")
+    if args.s3:
+        s3_df = viewers_frame(args.s3_rows, args.days)
+        print(f"S3 (moto on 127.0.0.1): {s3_df.height:,} rows, {args.days} days")
+        runs_by_name = s3_runs(s3_df, args.s3_repeat)
+        for name, (runs, base_name) in runs_by_name.items():
+            ratio = min(runs) / min(runs_by_name[base_name][0])
+            worst = max(worst, ratio)
+            median = statistics.median(runs)
+            print(
+                f"{name:<28} min {min(runs):6.3f} s  median {median:6.3f} s  "
+                f"ratio {ratio:.2f} (vs {base_name})"
+            )
     verdict = "ok" if worst <= args.max_ratio else "TOO SLOW"
     print(f"ratio: {worst:.2f} (limit {args.max_ratio}) {verdict}")
     return 0 if worst <= args.max_ratio else 1

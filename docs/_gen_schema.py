@@ -220,7 +220,8 @@ def _source(citation: Citation | None, depth: int, source: str = "") -> str:
     if citation is None:
         return "live API, after 2025-04 ([SPEC § 9](" + "../" * depth + "concepts/versions.md))"
     link = "../" * depth + f"{SOURCE_PAGES_DIR}/{citation.version}.md#{citation.anchor}"
-    return f"[{citation.file}, line {citation.line}]({link})"
+    # The version is enough in a narrow column; the file's name is in the tooltip.
+    return f'[{citation.version}, line {citation.line}]({link} "{citation.file}, line {citation.line}")'
 
 
 def _labels(f: Field) -> str:
@@ -248,6 +249,9 @@ _HEADER = (
     "| Column | Dtype | Role | Unit | Derived columns | Description | Source |\n"
     "|---|---|---|---|---|---|---|\n"
 )
+# A field table sits in a <div> that docs/stylesheets/extra.css lays out (md_in_html).
+_TABLE_OPEN = '<div class="vf-fields" markdown>\n'
+_TABLE_CLOSE = "\n</div>"
 
 
 def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> str:
@@ -308,6 +312,7 @@ def _granularity_section(spec: ExportSpec) -> str:
         f'time_resolution="{resolution}"{demographics})',
         "```",
         "",
+        _TABLE_OPEN,
         _HEADER.rstrip("\n"),
     ]
     rows = [_field_row(spec, f, depth=1).rstrip("\n") for f in spec.fields]
@@ -315,7 +320,7 @@ def _granularity_section(spec: ExportSpec) -> str:
         "| `is_placeholder` | `Boolean` | derived |  |  | true when every metric of the row "
         "is null (see [placeholders](../concepts/placeholders.md)) |  |"
     )
-    out += rows
+    out += [*rows, _TABLE_CLOSE]
     for f in spec.fields:
         if f.kind != "list":
             continue
@@ -331,8 +336,10 @@ def _granularity_section(spec: ExportSpec) -> str:
                 else "."
             ),
             "",
+            _TABLE_OPEN,
             _HEADER.rstrip("\n"),
             *(_field_row(spec, sub, depth=1, prefix=f"{f.name}.").rstrip("\n") for sub in f.fields),
+            _TABLE_CLOSE,
         ]
         for sub in f.fields:
             if sub.kind == "list":
@@ -340,11 +347,13 @@ def _granularity_section(spec: ExportSpec) -> str:
                     "",
                     f"Each element of `{f.name}.{sub.name}`:",
                     "",
+                    _TABLE_OPEN,
                     _HEADER.rstrip("\n"),
                     *(
                         _field_row(spec, s, depth=1, prefix=f"{f.name}.{sub.name}.").rstrip("\n")
                         for s in sub.fields
                     ),
+                    _TABLE_CLOSE,
                 ]
     schema = "\n".join(f"    {name!r}: {dtype}," for name, dtype in spec.schema.items())
     out += [
@@ -373,6 +382,9 @@ def render_export_page(data_type: str, specs: list[ExportSpec]) -> str:
     """The page of one export type: one section per granularity."""
     aliases = sorted(alias for alias, current in DATA_TYPE_ALIASES.items() if current == data_type)
     out = [
+        # The page's sections are linked from its first lines: the table of contents
+        # on the right would only take the width the field tables need.
+        "---\nhide:\n  - toc\n---\n",
         f"# `{data_type}`\n",
         "<!-- Generated from vidiframe's registry by docs/_gen_schema.py: do not edit. -->\n",
         f"{_cell(specs[0].title.split(' (')[0])}. Granularities: "
@@ -579,6 +591,49 @@ def _role_link(match: re.Match[str]) -> str:
     title = path.rsplit(".", 1)[-1] if short else path
     # "optional": an object that the API reference does not document stays plain code.
     return f'<autoref identifier="{path}" optional><code>{title}</code></autoref>'
+
+
+#: Aliases of ``Literal`` values (and callbacks) that public signatures use, listed
+#: with their values on the API reference where ``ALIASES_MARKER`` stands.
+SIGNATURE_ALIASES = (
+    "vidiframe._frame.PlaceholderMode",
+    "vidiframe._registry.Granularity",
+    "vidiframe._fields.Role",
+    "vidiframe._fields.Kind",
+    "vidiframe._datasets.WriteMode",
+    "vidiframe._datasets.ParquetCompression",
+    "vidiframe._partitioning.Period",
+    "vidiframe._namespace.TimeUnit",
+    "vidiframe._client.StateCallback",
+)
+ALIASES_MARKER = "<!-- vidiframe: signature aliases -->"
+
+
+def _alias_value(value: Any) -> str:
+    """``"keep"`` · ``"drop"`` for a ``Literal``, the type's text otherwise."""
+    import typing
+
+    if typing.get_origin(value) is typing.Literal:
+        return " · ".join(f'`"{v}"`' for v in typing.get_args(value))
+    text = repr(value).replace("typing.", "").replace("collections.abc.", "")
+    return f"`{text}`"
+
+
+def render_signature_aliases() -> str:
+    """One line per alias: a Markdown anchor the signatures link to, its name, its values."""
+    lines = []
+    for path in SIGNATURE_ALIASES:
+        module, _, name = path.rpartition(".")
+        value = getattr(importlib.import_module(module), name)
+        lines.append(f"- [](){{#{path}}} `{name}`: {_alias_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    """Put the aliases of the signatures, with their values from the code, in place."""
+    if ALIASES_MARKER in markdown:
+        return markdown.replace(ALIASES_MARKER, render_signature_aliases())
+    return markdown
 
 
 def on_page_content(html_text: str, **_: Any) -> str:

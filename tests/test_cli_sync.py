@@ -219,6 +219,13 @@ def test_ctrl_c_exits_130_and_says_what_is_kept(fake, config_file):
         (CONFIG.replace("locations", "location"), "unknown key 'location'"),
         (CONFIG.replace("2025-01-01", "2025-02-30"), "not valid TOML"),
         (CONFIG.replace('"1h"', '"7d"'), "'7d' cannot be synced"),
+        (
+            CONFIG.replace('root = "lake"', 'root = "s3://bucket/lake"')
+            + '[storage_options]\naws_secret_acces_key = "s3cret"\n',
+            r"\[storage_options\]: unknown key 'aws_secret_acces_key' "
+            r"\(did you mean 'aws_secret_access_key'\?\)",
+        ),
+        (CONFIG.replace("first_day", 'schema_mode = "keep"\nfirst_day'), "'schema_mode' must be"),
     ],
 )
 def test_an_invalid_configuration_exits_2_naming_the_key(fake, tmp_path, capsys, text, message):

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from polars.testing import assert_frame_equal
 
 import vidiframe as vf
-from vidiframe import _datasets
+from vidiframe import _hive as _datasets
 from vidiframe._partitioning import by_period, partition_dir, period_for_resolution
 from vidiframe._registry import EXPORTS, TIME_RESOLUTIONS, ExportSpec
 from vidiframe.testing.strategies import export_frames
@@ -485,7 +485,13 @@ def test_conflicting_frame_is_refused_with_nothing_written(
     before = snapshot(tmp_path)
     with pytest.raises(vf.SchemaConflictError, match="nothing was written") as info:
         # DAY3 is a new partition: not even it may appear.
-        vf.write_partitions(change(viewers), tmp_path / "ds", partition_by="period_start_date")
+        # schema_mode="error": a new column is a conflict too (the default evolves).
+        vf.write_partitions(
+            change(viewers),
+            tmp_path / "ds",
+            partition_by="period_start_date",
+            schema_mode="error",
+        )
     assert message in str(info.value)
     assert info.value.column is not None
     assert isinstance(info.value, vf.SchemaError)

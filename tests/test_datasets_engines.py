@@ -246,3 +246,15 @@ def test_spark_reads_monthly_partitions(spark, tmp_path: Path) -> None:
     got = pl.from_arrow(sdf.toArrow())
     assert isinstance(got, pl.DataFrame)
     assert_frame_equal(as_written(got, df), df.sort("period_start"))
+
+
+@pytest.mark.spark
+def test_spark_reads_an_evolved_dataset_with_merge_schema(spark, tmp_path: Path) -> None:
+    day1, day2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    old = pl.DataFrame({"period_start_date": [day1, day1], "n": [1, 2]})
+    new = pl.DataFrame({"period_start_date": [day2], "n": [3], "glasses": [True]})
+    vf.write_partitions(old, tmp_path, partition_by="period_start_date")
+    vf.write_partitions(new, tmp_path, partition_by="period_start_date")  # evolves
+    sdf = spark.read.option("mergeSchema", "true").parquet(str(tmp_path))
+    rows = sorted((r["period_start_date"], r["n"], r["glasses"]) for r in sdf.collect())
+    assert rows == [(day1, 1, None), (day1, 2, None), (day2, 3, True)]

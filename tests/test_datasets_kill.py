@@ -38,7 +38,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vidiframe import _datasets
+from vidiframe import _hive as _datasets
 
 root, frame, stop_at, tear = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "tear"
 
@@ -54,7 +54,8 @@ def stop(step):
 
 
 _datasets._checkpoint = stop
-_datasets.write_partitions(pl.read_parquet(frame), root, partition_by="period_start_date")
+import vidiframe as vf
+vf.write_partitions(pl.read_parquet(frame), root, partition_by="period_start_date")
 print("finished", flush=True)
 """
 

@@ -1,7 +1,8 @@
 """The documentation: a strict MkDocs build, the generated schema reference, runnable pages.
 
 The site is built once per session into a temporary directory with
-``mkdocs build --strict`` (any warning fails), then read as HTML: each export
+``mkdocs build --strict`` (any warning fails; the ``site`` fixture of
+``conftest.py``), then read as HTML: each export
 type and granularity of the registry must have its section, each column its
 row, each cited line of the vendored docs must name the field it is cited for.
 The ``pycon`` examples of the Markdown pages run as doctests.
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
-import os
+import pkgutil
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from types import ModuleType
 
@@ -52,23 +54,6 @@ def load_generator() -> ModuleType:
 
 
 gen = load_generator()
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
 
 
 def page(site: Path, path: str) -> str:
@@ -194,6 +179,26 @@ def test_each_cited_line_names_the_field_in_its_section(
     assert f'href="../../sources/{version}/#L{citation.line}"' in html
 
 
+def test_schema_tables_are_laid_out_to_fit_1280_px(site: Path) -> None:
+    # docs/stylesheets/extra.css lays out the tables in <div class="vf-fields">, its
+    # width budget assuming column names of 40 characters at most (the one column
+    # kept whole) and the table of contents hidden; the sources cited briefly.
+    names = [f"{f.name}.{sub.name}" for spec in SPECS for f in spec.fields for sub in f.fields] + [
+        f.name for spec in SPECS for f in spec.fields
+    ]
+    assert max(len(n) for n in names) <= 40, max(names, key=len)
+    css = (DOCS / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert ".vf-fields" in css
+    for data_type in {spec.data_type for spec in SPECS}:
+        html = page(site, f"schema/{data_type}")
+        assert html.count('<div class="vf-fields">') == html.count("<table>") > 0, data_type
+        assert 'data-md-type="toc" hidden' in html, data_type
+        for source in re.findall(
+            r'<a href="../../sources/[^"]+" title="([^"]+)">([^<]+)</a>', html
+        ):
+            assert source[1] == source[0].replace("data-export-api-", "").replace(".rst", "")
+
+
 def test_a_citation_by_hand() -> None:
     viewers = vf.get_export("viewers", "finest")
     dwell = viewers.by_name["dwell_time_in_tenths_of_sec"]
@@ -236,6 +241,59 @@ def test_the_api_reference_documents_every_public_name(site: Path) -> None:
         "to_pandas",
     ):
         assert f'id="vidiframe._namespace.VidiFrame.{method}"' in namespace, method
+
+
+# The aliases the public signatures use, with the anchor of their definition.
+SIGNATURE_ALIASES = {"When": "when", "Ids": "ids", "Source": "source"}
+
+
+def test_the_type_aliases_of_the_signatures_are_defined_and_linked(site: Path) -> None:
+    api = page(site, "api")
+    for alias, anchor in SIGNATURE_ALIASES.items():
+        assert f'id="{anchor}"><code>{alias}</code>' in api, alias
+        # Every use in a signature is a link to the definition, none is left bare.
+        links = re.findall(rf'title="vidiframe\._\w+\.{alias}" href="#{anchor}">{alias}</a>', api)
+        assert len(links) >= 2, alias
+        assert not re.search(rf'<span title="vidiframe\._\w+\.{alias}">', api), alias
+    # The definitions shown are the code's.
+    from vidiframe._api import Ids, When
+    from vidiframe._json import Source
+
+    assert f"<code>When = {When}</code>" in api
+    assert f"<code>Ids = {Ids}</code>".replace("collections.abc.", "") in api
+    shown = re.search(r"<code>Source = (.*?)</code>", api)
+    assert shown is not None
+    assert shown.group(1).split(" | ") == [_type_text(arg) for arg in Source.__args__]
+
+
+def test_no_type_alias_of_a_signature_is_left_unexplained(site: Path) -> None:
+    # An annotation that autorefs could not link is drawn as <span title="path">.
+    unlinked = set()
+    for path in ("api", "api/namespace", "api/testing"):
+        unlinked |= set(re.findall(r'<span title="(vidiframe\.[\w.]+)">', page(site, path)))
+    aliases = []
+    for path in sorted(unlinked):
+        try:
+            value = pkgutil.resolve_name(path)
+        except (ImportError, AttributeError):  # a parameter, an attribute of a class
+            continue
+        if typing.get_origin(value) is not None:  # Literal[...], Callable[...], a union
+            aliases.append(path)
+    assert not aliases
+    assert "vidiframe._frame.PlaceholderMode" in gen.SIGNATURE_ALIASES
+    assert '<code>PlaceholderMode</code>: <code>"keep"</code> · <code>"drop"</code>' in page(
+        site, "api"
+    )
+
+
+def _type_text(arg: object) -> str:
+    """A member of a union as the docs write it: ``Mapping[str, Any]``, ``os.PathLike[str]``."""
+    forward = getattr(arg, "__forward_arg__", None)
+    if forward is not None:
+        return str(forward)
+    if isinstance(arg, type):
+        return arg.__name__
+    return repr(arg).replace("typing.", "").replace("collections.abc.", "")
 
 
 def test_docstring_roles_become_links(site: Path) -> None:

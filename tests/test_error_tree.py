@@ -13,6 +13,7 @@ and pytest's summary (``-ra``) lists it on every run.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import tempfile
 from collections.abc import Callable
@@ -71,6 +72,7 @@ def gap(case: Case, raises: type[BaseException], owner: str) -> Any:
 
 
 EMPTY = b'{"state": "finished", "data": []}'
+DAY = dt.date(2025, 1, 1)
 ONLINE = {"data_type": "viewers", "time_resolution": "1h", "locations": [1]}
 CLIENT = {"username": "u", "token": "t", "cache_dir": None}
 HTTPS = "https://vidicenter.example"
@@ -180,13 +182,7 @@ CASES: dict[str, list[Any]] = {
     ],
     "write_partitions": [
         lambda: vf.write_partitions(viewers(), scratch(), partition_by=["nope"]),
-        gap(
-            lambda: vf.write_partitions(
-                viewers(), scratch(), partition_by=["location_id"], mode="x"
-            ),  # type: ignore[arg-type]
-            ValueError,
-            "lake: the mode check raises a plain ValueError",
-        ),
+        lambda: vf.write_partitions(viewers(), scratch(), partition_by=["location_id"], mode="x"),  # type: ignore[arg-type]
         gap(
             lambda: vf.write_partitions("not a frame", scratch(), partition_by=["a"]),  # type: ignore[arg-type]
             TypeError,
@@ -209,6 +205,44 @@ CASES: dict[str, list[Any]] = {
             call(vf.scan_partitions, 3),
             TypeError,
             "lake: a root that is not a path is a raw TypeError",
+        ),
+    ],
+    "read_inventory": [
+        call(vf.read_inventory, "ftp://host/lake"),
+        gap(
+            call(vf.read_inventory, 3),
+            TypeError,
+            "lake: a root that is not a path is a raw TypeError",
+        ),
+    ],
+    "dataset_lock": [
+        lambda: vf.dataset_lock("ftp://host/lake").__enter__(),
+        gap(
+            lambda: vf.dataset_lock(3).__enter__(),  # type: ignore[arg-type]
+            TypeError,
+            "lake: a root that is not a path is a raw TypeError",
+        ),
+    ],
+    "delete_partitions": [
+        call(vf.delete_partitions, "ftp://host/lake", [{"location_id": 1}]),
+    ],
+    "replace_days": [
+        lambda: vf.replace_days(
+            viewers(), scratch(), days=[DAY], partition_by=["period_start_date"], format="csv"
+        ),
+        lambda: vf.replace_days(
+            viewers(), scratch(), days=[DAY], partition_by=["period_start_date"], schema_mode="x"
+        ),
+        lambda: vf.replace_days(viewers(), scratch(), days=[DAY], partition_by=["nope"]),
+        lambda: vf.replace_days(
+            viewers(), "ftp://host/lake", days=[DAY], partition_by=["period_start_date"]
+        ),
+        gap(
+            lambda: vf.replace_days(
+                viewers(), scratch(), days=["x"], partition_by=["period_start_date"]
+            ),
+            pl.exceptions.InvalidOperationError,
+            "lake: a day that is not a date is a raw Polars InvalidOperationError",
         ),
     ],
     "by_period": [
@@ -294,6 +328,8 @@ NOT_INPUTS = {
     "Field": "a registry entry; issue 10 item 7 makes each kind of field a class",
     "ExportSpec": "a registry entry, built by the registry and looked up with get_export",
     "SyncReport": "what sync returns",
+    "PartitionChanges": "what write_partitions reports it changed",
+    "DatasetInventory": "what read_inventory returns",
 }
 
 

@@ -25,6 +25,12 @@ PUBLIC = {
     # datasets
     "write_partitions",
     "scan_partitions",
+    "read_inventory",
+    "delete_partitions",
+    "replace_days",
+    "dataset_lock",
+    "DatasetInventory",
+    "PartitionChanges",
     "by_period",
     "period_for_resolution",
     "SyncConfig",
@@ -58,6 +64,7 @@ PUBLIC = {
     "UnknownFieldWarning",
     "UnknownCodeWarning",
     "OutOfRangeWarning",
+    "DroppedColumnsWarning",
 }
 
 

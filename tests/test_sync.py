@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,8 @@ def fake(clock: ManualClock) -> Iterator[FakeVidiCenter]:
 def make_client(fake: FakeVidiCenter, clock: ManualClock, **kwargs: Any) -> vf.VidiCenterClient:
     kwargs.setdefault("cache_dir", None)
     kwargs.setdefault("transport", fake.transport())
-    return vf.VidiCenterClient(
-        "demo", "demo-token", fake.url, clock=clock, sleep=clock.sleep, **kwargs
-    )
+    kwargs.setdefault("sleep", clock.sleep)
+    return vf.VidiCenterClient("demo", "demo-token", fake.url, clock=clock, **kwargs)
 
 
 @pytest.fixture
@@ -334,28 +335,93 @@ def test_an_interrupted_run_resumes_without_redoing_finished_batches(
         assert {k: after[k] for k in kept} == kept
 
 
-def test_an_interruption_between_exports_keeps_the_finished_export(tmp_path, fake, client):
+def test_an_interruption_keeps_every_batch_written_and_the_next_run_fetches_the_rest(
+    tmp_path, fake, client
+):
     viewers = {"data_type": "viewers", "time_resolution": "1h", "locations": LOCATIONS}
     cfg = config(tmp_path, OTS, viewers)
+    today = D(2025, 1, 11)
 
     def stop_after_ots(result: Any) -> None:
-        if result.export == "ots_1h" and result.batch.refetch:
+        if result.export == "ots_1h" and not result.batch.refetch:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sync(cfg, client=client, today=D(2025, 1, 11), progress=False, on_batch=stop_after_ots)
-    assert not cfg.exports[1].path.exists()
+        sync(cfg, client=client, today=today, progress=False, on_batch=stop_after_ots)
+    assert stored(cfg).get_column("period_start_date").max() == D(2025, 1, 7)
+
     mark = len(fake.requests)
-    report = sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
-    assert {data_type for data_type, _, _ in ranges(calls_since(fake, mark))} == {
-        "ots",  # its trailing days, as every run
-        "viewers",
-    }
-    assert [(p.name, p.fetched, p.refetched) for p in report.plans] == [
-        ("ots_1h", 0, 3),
-        ("viewers_1h", 7, 3),
+    report = sync(cfg, client=client, today=today, progress=False)
+    ots_calls = [c for c in calls_since(fake, mark) if c.params["data_type"] == "ots"]
+    # Only the trailing days of ots, as every run: its first batch is kept.
+    assert {c.params["start"] for c in ots_calls} == {"2025-01-08T00:00:00"}
+    ots_plan = report.plans[0]
+    assert (ots_plan.name, ots_plan.fetched, ots_plan.refetched) == ("ots_1h", 0, 3)
+    for index in (0, 1):
+        assert_frame_equal(
+            stored(cfg, index), one_shot(client, cfg, index, D(2025, 1, 1), D(2025, 1, 10))
+        )
+
+
+class GatheringSleep:
+    """A manual clock's sleep that first waits until ``parties`` exports are building.
+
+    The client sleeps between polls while its export holds a build slot: the
+    first sleeps of ``parties`` threads meet at a barrier, which is passed only
+    when that many exports are building at the same time (and breaks, failing
+    the test, when they are fetched one after another).
+    """
+
+    def __init__(self, clock: ManualClock, parties: int) -> None:
+        self.clock = clock
+        self.parties = parties
+        self.barrier = threading.Barrier(parties, timeout=30)
+        self.seen: set[int] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self.lock:
+            first = threading.get_ident() not in self.seen and len(self.seen) < self.parties
+            self.seen.add(threading.get_ident())
+        if first:
+            self.barrier.wait()
+        self.clock.sleep(seconds)
+
+
+def test_the_batches_of_every_export_share_the_three_export_slots(tmp_path, fake, clock):
+    exports = [
+        {**OTS, "batch_rows": 48 * 3},  # 3 days a batch: 4 batches
+        {"data_type": "viewers", "time_resolution": "1h", "locations": LOCATIONS},
+        {"data_type": "viewers", "time_resolution": "1d", "locations": LOCATIONS},
+        {"data_type": "ots", "time_resolution": "15m", "locations": [4636]},
     ]
-    assert_frame_equal(stored(cfg, 1), one_shot(client, cfg, 1, D(2025, 1, 1), D(2025, 1, 10)))
+    cfg = config(tmp_path, *exports, trailing_days=0)
+    today = D(2025, 1, 11)
+    written: list[tuple[str, D]] = []
+    sleep = GatheringSleep(clock, 3)
+    with make_client(fake, clock, sleep=sleep) as client:
+        report = sync(
+            cfg,
+            client=client,
+            today=today,
+            progress=False,
+            on_batch=lambda r: written.append((r.export, r.batch.start)),
+        )
+        expected = [one_shot(client, cfg, i, D(2025, 1, 1), D(2025, 1, 10)) for i in range(4)]
+
+    assert not sleep.barrier.broken
+    assert fake.peak_concurrent_exports <= 3
+    # Each export's batches were written in calendar order.
+    for plan in report.plans:
+        starts = [start for name, start in written if name == plan.name]
+        assert starts == [b.start for b in plan.batches]
+    assert [r.export for r in report.results] == ["ots_1h"] * 4 + [
+        "viewers_1h",
+        "viewers_1d",
+        "ots_15m",
+    ]
+    for index, frame in enumerate(expected):
+        assert_frame_equal(stored(cfg, index), frame)
 
 
 # -- days without rows ----------------------------------------------------------------------
@@ -428,8 +494,36 @@ class WithNewField(DataGenerator):
             yield {**row, "brand_new": 1}
 
 
-def test_a_field_the_api_adds_later_stops_the_sync_before_writing(tmp_path, fake, client):
-    cfg = config(tmp_path, OTS)
+def test_a_field_the_api_adds_later_evolves_the_dataset_by_default(tmp_path, fake, client):
+    cfg = config(tmp_path, OTS, trailing_days=1)
+    sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
+    before = stored(cfg)
+    fake.generator = WithNewField()
+
+    with pytest.warns(vf.UnknownFieldWarning, match="brand_new"):
+        report = sync(cfg, client=client, today=D(2025, 1, 12), progress=False)
+
+    (result,) = report.results
+    assert (result.batch.describe(), result.added_fields) == (
+        "2025-01-11..2025-01-11",
+        ("brand_new",),
+    )
+    assert "new fields added to the dataset: brand_new" in result.describe()
+    after = stored(cfg)
+    old = after.filter(pl.col("period_start_date") < D(2025, 1, 11))
+    new = after.filter(pl.col("period_start_date") >= D(2025, 1, 11))
+    # Older rows are unchanged, with a null in the new column; new rows have it.
+    assert_frame_equal(
+        old.drop("brand_new"), before.filter(pl.col("period_start_date") < D(2025, 1, 11))
+    )
+    assert old.get_column("brand_new").null_count() == old.height == 10 * 24 * 2
+    assert new.get_column("brand_new").to_list() == [1] * (24 * 2)
+
+
+def test_a_field_the_api_adds_later_stops_the_sync_before_writing_in_error_mode(
+    tmp_path, fake, client
+):
+    cfg = config(tmp_path, {**OTS, "schema_mode": "error"})
     sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
     before = stored(cfg)
     fake.generator = WithNewField()
@@ -446,7 +540,7 @@ def test_a_field_the_api_adds_later_stops_the_sync_before_writing(tmp_path, fake
 
 
 def test_a_field_the_api_adds_later_is_dropped_when_the_config_says_so(tmp_path, fake, client):
-    cfg = config(tmp_path, {**OTS, "unknown_fields": "drop"})
+    cfg = config(tmp_path, {**OTS, "schema_mode": "drop"})
     sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
     schema = vf.scan_partitions(cfg.exports[0].path).collect_schema()
     fake.generator = WithNewField()
@@ -487,17 +581,36 @@ def test_a_dataset_partitioned_otherwise_is_refused(tmp_path, fake, client):
         plan_sync(config(tmp_path, {**OTS, "name": "by_location"}), today=D(2025, 1, 6))
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock")
-def test_a_second_sync_on_the_same_dataset_fails_at_once(tmp_path, client):
-    import fcntl
+HOLD_LOCK = """
+import sys
+from vidiframe._datasets import dataset_lock
+with dataset_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
 
+
+def test_a_second_sync_of_the_same_dataset_is_refused_at_once(tmp_path, fake, client):
     cfg = config(tmp_path, OTS)
-    lock = tmp_path / ".ots_1h.vidiframe-sync.lock"
-    with lock.open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(vf.DatasetError, match="another vidiframe sync"):
-            sync(cfg, client=client, today=D(2025, 1, 5), progress=False)
-    assert not cfg.exports[0].path.exists()
+    # Another process (another sync) holds the dataset's lock until told to stop.
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(cfg.exports[0].path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "held\n"
+            with pytest.raises(vf.DatasetError, match="another"):
+                sync(cfg, client=client, today=D(2025, 1, 5), progress=False)
+        finally:
+            holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+    assert fake.requests == []
+    # Once the other run is done, this one runs.
+    assert sync(cfg, client=client, today=D(2025, 1, 5), progress=False).complete
 
 
 # -- dry run ------------------------------------------------------------------------------------
@@ -533,110 +646,7 @@ def test_nothing_has_ended_yet(tmp_path, fake):
     assert "up to date" in plan.describe()
 
 
-# -- configuration ------------------------------------------------------------------------------
-
-
-def test_a_toml_file_is_read_with_root_relative_to_it(tmp_path, monkeypatch):
-    (tmp_path / "conf").mkdir()
-    file = tmp_path / "conf" / "lake.toml"
-    file.write_text(
-        """
-root = "../lake"
-first_day = 2025-01-01
-trailing_days = 5
-partition = "day"
-
-[[export]]
-data_type = "viewers"
-time_resolution = "1h"
-group_by_demographics = true
-locations = [4637, "4636"]
-
-[[export]]
-name = "pop"
-data_type = "proof_of_play_by_location"
-time_resolution = "1d"
-site_tags = "7"
-content_ids = ["a", "b"]
-first_day = "2024-12-01"
-trailing_days = 0
-batch_rows = 10
-"""
-    )
-    monkeypatch.chdir(tmp_path / "conf")  # the root must not depend on it
-    cfg = SyncConfig.load(file)
-    viewers, pop = cfg.exports
-    assert cfg.root == tmp_path / "conf" / ".." / "lake"
-    assert (viewers.name, viewers.path) == ("viewers_1h_demographics", cfg.root / viewers.name)
-    assert viewers.query.group_by_demographics
-    assert viewers.query.locations == ("4636", "4637")
-    assert (viewers.first_day, viewers.trailing_days, viewers.partition) == (
-        D(2025, 1, 1),
-        5,
-        "day",
-    )
-    assert (pop.name, pop.query.site_tags, pop.query.content_ids) == ("pop", ("7",), ("a", "b"))
-    assert (pop.first_day, pop.trailing_days, pop.batch_rows) == (D(2024, 12, 1), 0, 10)
-    assert cfg.with_trailing_days(1).exports[1].trailing_days == 1
-
-
-BASE: dict[str, Any] = {"root": "lake", "first_day": "2025-01-01", "export": [OTS]}
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"root": ...}, "'root' is required"),
-        ({"root": ""}, "'root' must be a directory path"),
-        ({"export": []}, r"at least one \[\[export\]\]"),
-        ({"exports": [OTS]}, "unknown key 'exports' \\(did you mean 'export'\\?\\)"),
-        (
-            {"export": [{**OTS, "unknown_fields": "keep"}]},
-            '\'unknown_fields\' must be "error" or "drop"',
-        ),
-        ({"first_day": ...}, "'first_day' is required"),
-        ({"first_day": "2025-13-01"}, "'first_day' must be a date"),
-        ({"first_day": dt.datetime(2025, 1, 1, 12)}, "must be a date, not a date and time"),
-        ({"trailing_days": -1}, "'trailing_days' must be a whole number >= 0"),
-        ({"trailing_days": True}, "'trailing_days' must be a whole number"),
-        ({"partition": "week"}, "'partition' must be one of"),
-        ({"batch_rows": 0}, "'batch_rows' must be a whole number >= 1"),
-        ({"export": [{**OTS, "trailing_day": 2}]}, "did you mean 'trailing_days'"),
-        ({"export": [{"time_resolution": "1h", "locations": 1}]}, "'data_type' is required"),
-        ({"export": [{**OTS, "data_type": "otss"}]}, r"#1 \(otss_1h\): unknown data_type"),
-        ({"export": [{**OTS, "time_resolution": "7d"}]}, "'7d' cannot be synced"),
-        ({"export": [{**OTS, "time_resolution": "30d"}]}, "'30d' cannot be synced"),
-        ({"export": [{**OTS, "locations": None}]}, "no source ids"),
-        ({"export": [{**OTS, "locations": [1.5]}]}, "locations: 1.5 is not an id"),
-        (
-            {"export": [{**OTS, "group_by_demographics": True}]},
-            "only works with aggregated viewers",
-        ),
-        ({"export": [{**OTS, "group_by_demographics": "yes"}]}, "must be True or False"),
-        ({"export": [{**OTS, "name": "../up"}]}, "'name' must be a directory name"),
-        ({"export": [{**OTS, "name": ".hidden"}]}, "'name' must be a directory name"),
-        (
-            {"export": [OTS, OTS]},
-            r"#2 \(ots_1h\): name 'ots_1h' is already used by \[\[export\]\] #1",
-        ),
-        ({"export": [{**OTS, "first_day": "soon"}]}, r"#1 \(ots_1h\): 'first_day' must be a date"),
-        ({"export": [{**OTS, "partition": "hour"}]}, r"#1 \(ots_1h\): 'partition' must be one of"),
-        ({"export": ["ots"]}, "expected a table of keys"),
-    ],
-)
-def test_an_invalid_configuration_names_the_key(change, message):
-    data = {k: v for k, v in {**BASE, **change}.items() if v is not ...}  # ... removes a key
-    with pytest.raises(vf.InvalidRequestError, match=message):
-        SyncConfig.from_dict(data)
-
-
-def test_an_unreadable_file_is_an_invalid_request(tmp_path):
-    with pytest.raises(vf.InvalidRequestError, match="does not exist"):
-        SyncConfig.load(tmp_path / "missing.toml")
-    bad = tmp_path / "bad.toml"
-    bad.write_text("root = \n")
-    with pytest.raises(vf.InvalidRequestError, match=r"bad\.toml is not valid TOML"):
-        SyncConfig.load(bad)
+# -- today ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("today", ["2025-01-05", dt.datetime(2025, 1, 5, 13, 0), D(2025, 1, 5)])
@@ -645,3 +655,39 @@ def test_today_accepts_dates_text_and_datetimes(tmp_path, today):
     assert plan.units == 4
     with pytest.raises(vf.InvalidRequestError, match="'today' must be a date"):
         plan_sync(config(tmp_path, OTS), today="yesterday")
+
+
+def test_a_file_url_root_is_the_local_directory(tmp_path, client):
+    cfg = SyncConfig.from_dict(
+        {"root": tmp_path.as_uri(), "first_day": "2025-01-01", "export": [OTS]}
+    )
+    assert cfg.exports[0].path == f"{tmp_path.as_uri()}/ots_1h"
+    sync(cfg, client=client, today=D(2025, 1, 4), progress=False)
+    local = vf.scan_partitions(tmp_path / "ots_1h").collect()
+    assert_frame_equal(local, vf.scan_partitions(cfg.exports[0].path).collect())
+    assert local.height == 3 * 24 * 2
+
+
+def test_an_unsupported_url_is_refused_before_any_request_and_creates_nothing(
+    tmp_path, fake, client, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    cfg = SyncConfig.from_dict(
+        {"root": "ftp://host/lake", "first_day": "2025-01-01", "export": [OTS]}
+    )
+    with pytest.raises(vf.InvalidRequestError, match="ftp"):
+        sync(cfg, client=client, today=D(2025, 1, 4), progress=False)
+    with pytest.raises(vf.InvalidRequestError, match="ftp"):
+        plan_sync(cfg, today=D(2025, 1, 4))
+    assert fake.requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_progress_bar_counts_the_runs_batches(tmp_path, client, capsys):
+    cfg = config(tmp_path, {**OTS, "batch_rows": 48 * 4})
+    sync(cfg, client=client, today=D(2025, 1, 11), progress=True)
+    err = capsys.readouterr().err
+    # 1-4, 5-7, then the trailing 8-10: three batches, one bar (no bar per read).
+    assert "sync: 100%" in err
+    assert "3/3" in err
+    assert "chunk" not in err

@@ -18,6 +18,7 @@ from vidiframe import _namespace  # noqa: F401 - registers df.vidi / lf.vidi on 
 from vidiframe._errors import (
     AuthenticationError,
     DatasetError,
+    DroppedColumnsWarning,
     ExportFailedError,
     ExportNotReadyError,
     InsecureURLError,
@@ -43,7 +44,16 @@ if TYPE_CHECKING:
     from vidiframe._chunking import ChunkPlanner
     from vidiframe._client import VidiCenterClient
     from vidiframe._contents import explode_contents
-    from vidiframe._datasets import scan_partitions, write_partitions
+    from vidiframe._datasets import (
+        DatasetInventory,
+        PartitionChanges,
+        dataset_lock,
+        delete_partitions,
+        read_inventory,
+        replace_days,
+        scan_partitions,
+        write_partitions,
+    )
     from vidiframe._fields import Field
     from vidiframe._frame import drop_placeholders, fill_placeholders
     from vidiframe._partitioning import by_period, period_for_resolution
@@ -74,6 +84,12 @@ _LAZY: dict[str, str] = {
     "RetryPolicy": "vidiframe._policies",
     "write_partitions": "vidiframe._datasets",
     "scan_partitions": "vidiframe._datasets",
+    "read_inventory": "vidiframe._datasets",
+    "delete_partitions": "vidiframe._datasets",
+    "replace_days": "vidiframe._datasets",
+    "dataset_lock": "vidiframe._datasets",
+    "DatasetInventory": "vidiframe._datasets",
+    "PartitionChanges": "vidiframe._datasets",
     "by_period": "vidiframe._partitioning",
     "period_for_resolution": "vidiframe._partitioning",
     "SyncConfig": "vidiframe._sync",
@@ -109,6 +125,8 @@ __all__ = [
     "CallBudget",
     "ChunkPlanner",
     "DatasetError",
+    "DatasetInventory",
+    "DroppedColumnsWarning",
     "ExportFailedError",
     "ExportNotReadyError",
     "ExportSpec",
@@ -118,6 +136,7 @@ __all__ = [
     "Limits",
     "MissingDependencyError",
     "OutOfRangeWarning",
+    "PartitionChanges",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
@@ -135,6 +154,8 @@ __all__ = [
     "WrongExportError",
     "__version__",
     "by_period",
+    "dataset_lock",
+    "delete_partitions",
     "drop_placeholders",
     "explode_contents",
     "export_schema",
@@ -143,7 +164,9 @@ __all__ = [
     "iter_exports",
     "period_for_resolution",
     "plan_sync",
+    "read_inventory",
     "read_vidicenter",
+    "replace_days",
     "scan_partitions",
     "scan_vidicenter",
     "sync",

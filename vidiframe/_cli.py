@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import logging
 import os
 import sys
@@ -198,7 +199,9 @@ def register_fetch(subparsers: Any) -> argparse.ArgumentParser:
     frame = parser.add_argument_group("frame")
     frame.add_argument("--placeholders", choices=("keep", "drop"), default="keep")
     frame.add_argument("--strict", action="store_true", help="fail on undocumented fields")
-    frame.add_argument("-o", "--output", type=Path, help="the Parquet file to write")
+    frame.add_argument(
+        "-o", "--output", help="the Parquet file to write: a path, or an s3:// gs:// az:// URL"
+    )
     add_client_options(parser)
     parser.set_defaults(func=run_fetch)
     return parser
@@ -211,8 +214,12 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from vidiframe._fetch import read_online
 
     out = out if out is not None else sys.stdout
-    if args.output is not None and args.output.suffix.lower() != ".parquet":
+    if args.output is not None and not args.output.lower().endswith(".parquet"):
         raise InvalidRequestError(f"--output must be a .parquet file, got {str(args.output)!r}")
+    if args.output is not None:
+        from vidiframe._storage import parse_root
+
+        parse_root(args.output)  # an unsupported URL scheme is refused before fetching
     cache: dict[str, Any] = {}
     if args.no_cache:
         cache["cache_dir"] = None
@@ -239,13 +246,26 @@ def run_fetch(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             progress=args.progress,
         )
     if args.output is not None:
-        _write_parquet_atomically(df, args.output)
+        _write_output(df, args.output)
         print(f"wrote {df.height:,} rows x {df.width} columns to {args.output}", file=out)
         return 0
     print(_summary(df, args), file=out)
     with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=30):
         print(df.head(10), file=out)
     return 0
+
+
+def _write_output(df: Any, output: str) -> None:
+    """A local file, or one object of an object store (credentials from the environment)."""
+    from vidiframe._storage import parse_root, write_object
+
+    location = parse_root(output)
+    if location.local is not None:
+        _write_parquet_atomically(df, location.local)
+        return
+    buffer = io.BytesIO()
+    df.write_parquet(buffer)
+    write_object(location.url, buffer.getvalue())  # one PUT: whole or nothing
 
 
 def _write_parquet_atomically(df: Any, path: Path) -> None:

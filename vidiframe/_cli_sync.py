@@ -39,9 +39,12 @@ __all__ = ["register", "run_sync"]
 
 _EXAMPLE = """\
 configuration (TOML):
-  root = "lake"              # datasets go to lake/<name>, relative to this file
+  root = "lake"              # datasets go to lake/<name>, relative to this file,
+                             # or a URL: "s3://bucket/lake" with a [storage_options] table
   first_day = 2025-01-01
   trailing_days = 3          # fetched again by every run (late uploads)
+  # format = "parquet"       # or "delta"
+  # schema_mode = "evolve"   # a new API field: evolve | error | drop
 
   [[export]]
   data_type = "viewers"

@@ -1,207 +1,219 @@
-"""Hive-partitioned Parquet datasets: replace partitions atomically, scan them lazily.
+"""Datasets of partitions: write, scan, inspect, delete and replace days, on any storage.
 
-Layout of a dataset written by :func:`write_partitions`::
+This is the public face of the dataset layer; each job lives in its own private
+module:
 
-    root/
-      period_start_date=2025-03-01/part-0.parquet
-      period_start_date=2025-03-02/part-0.parquet
+- :mod:`vidiframe._storage` -- URLs and ``storage_options``: which storage a root
+  names, the object store client, storage faults as :class:`DatasetError`;
+- :mod:`vidiframe._layout` -- the dataset's columns, dtypes and partition columns,
+  and schema evolution (``schema_mode``);
+- :mod:`vidiframe._hive` -- Hive-partitioned Parquet, one file (one object) per
+  partition, on a local disk or an object store;
+- :mod:`vidiframe._delta` -- Delta Lake tables through deltalake;
+- :mod:`vidiframe._lease` -- one writer per dataset: ``flock`` locally, a lease
+  object on object storage.
 
-One file per partition, partition columns only in the directory names (the Hive
-convention, which Spark, PyArrow, DuckDB and Polars read). Every file carries the
-dataset's layout (column order, partition columns and their dtypes) in its
-footer, under the key ``vidiframe.dataset``: the files are the only record of
-the schema, so there is no side file to fall out of step with them.
-
-A partition is replaced by writing the new file completely under a hidden
-temporary name outside ``root`` and renaming it onto ``part-0.parquet``; one
-``rename(2)`` is atomic on POSIX file systems, so an ``open()`` of a partition
-gets the old file or the new one, whole.
+Every operation that changes a dataset holds its lock; :func:`dataset_lock` lets
+a caller (``vidiframe sync``) hold it across several operations.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import datetime as dt
 import os
-import shutil
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
-from vidiframe._errors import DatasetError, SchemaConflictError
-from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
+from vidiframe import _delta, _hive, _lease
+from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
+from vidiframe._layout import Layout, partition_frame, split
+from vidiframe._optional import require
+from vidiframe._partitioning import partition_dir
+from vidiframe._storage import Location, check_storage_options, parse_root
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows has no flock; one writer is then up to the user
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["WriteMode", "scan_partitions", "write_partitions"]
+__all__ = [
+    "DatasetFormat",
+    "DatasetInventory",
+    "PartitionChanges",
+    "SchemaMode",
+    "WriteMode",
+    "dataset_lock",
+    "delete_partitions",
+    "read_inventory",
+    "replace_days",
+    "scan_partitions",
+    "write_partitions",
+]
 
 WriteMode = Literal["replace", "skip", "error"]
+DatasetFormat = Literal["parquet", "delta"]
+SchemaMode = Literal["evolve", "error", "drop"]
 ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
+#: A dataset root: a local path, or a ``file://``, ``s3://``, ``gs://``, ``az://``,
+#: ``abfs[s]://`` URL.
+Root = str | os.PathLike[str]
+#: One partition: the value of each partition column, in ``partition_by`` order.
+PartitionValues = tuple[object, ...]
 
-#: The footer key holding the dataset layout.
-METADATA_KEY = "vidiframe.dataset"
-#: The name of the one file of each partition.
-FILE_NAME = "part-0.parquet"
-_FORMAT = 1
-_STAGING_SUFFIX = ".vidiframe-staging"
-# Name prefixes engines skip: Spark and PyArrow skip such files and directories;
-# Polars skips only such files, and only when told (hidden_file_prefix).
-_HIDDEN = (".", "_")
+_DATE = "period_start_date"
+_DATE_DEFAULT = _DATE
 
 
-def _checkpoint(step: str) -> None:
-    """Mark a step of a write; a no-op the crash and reader tests replace to stop the writer.
+@dataclass(frozen=True)
+class DatasetInventory:
+    """What a dataset holds, read without reading its rows.
 
-    Steps, in order: ``locked``, ``recovered``, ``staged`` (every new file is
-    written and fsynced in the staging directory), then for each partition
-    ``committing:<partition dir>`` (its directories exist, the rename is next)
-    and ``committed:<partition dir>``, and last ``done``.
+    Attributes
+    ----------
+    format
+        ``"parquet"`` (Hive directories), ``"delta"``, or ``None`` when there is
+        no dataset at the root yet (then every other field is empty).
+    partition_by
+        The partition columns, in order.
+    partition_dtypes
+        The dtype of each partition column.
+    partitions
+        The partitions present: one tuple of values per partition, in
+        ``partition_by`` order (``(datetime.date(2025, 3, 1),)``), sorted.
+    days
+        The distinct ``period_start_date`` values the dataset holds: from the
+        partition values when it is partitioned by that column, else from a
+        streaming scan of that one column. Empty when there is no such column.
+    schema
+        The schema of :func:`scan_partitions` (partition columns included), or
+        ``None`` when there is no dataset.
     """
 
-
-@dataclass(frozen=True)
-class _Layout:
-    """What every file of a dataset records about the whole dataset."""
-
-    columns: tuple[str, ...]
-    partition_by: tuple[str, ...]
-    partition_dtypes: Mapping[str, pl.DataType]
+    format: DatasetFormat | None
+    partition_by: tuple[str, ...] = ()
+    partition_dtypes: Mapping[str, pl.DataType] = field(default_factory=dict)
+    partitions: tuple[PartitionValues, ...] = ()
+    days: frozenset[dt.date] = frozenset()
+    schema: pl.Schema | None = None
 
     @property
-    def data_columns(self) -> tuple[str, ...]:
-        """The columns stored inside the files, in order."""
-        return tuple(c for c in self.columns if c not in self.partition_by)
-
-    def to_json(self) -> str:
-        # Sorted keys and no whitespace: the same layout is the same footer bytes.
-        return json.dumps(
-            {
-                "format": _FORMAT,
-                "columns": list(self.columns),
-                "partition_by": list(self.partition_by),
-                "partition_dtypes": {k: str(v) for k, v in self.partition_dtypes.items()},
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str, *, path: Path) -> _Layout:
-        try:
-            raw = json.loads(text)
-            if raw["format"] != _FORMAT:
-                raise DatasetError(
-                    f"{path} was written by a newer vidiframe (dataset format {raw['format']})"
-                )
-            return cls(
-                columns=tuple(raw["columns"]),
-                partition_by=tuple(raw["partition_by"]),
-                partition_dtypes={
-                    k: PARTITION_DTYPES[v] for k, v in raw["partition_dtypes"].items()
-                },
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DatasetError(f"{path} has an unreadable {METADATA_KEY!r} footer entry") from exc
+    def exists(self) -> bool:
+        """Whether a dataset is at the root."""
+        return self.format is not None
 
 
 @dataclass(frozen=True)
-class _Existing:
-    """The layout and file schema of a dataset on disk, read from one of its files."""
+class PartitionChanges:
+    """The partitions a call wrote and removed, as partition value tuples."""
 
-    layout: _Layout | None  # None for a file vidiframe did not write
-    schema: pl.Schema
-    file: Path
-
-
-# -- writing ------------------------------------------------------------------------------
+    written: tuple[PartitionValues, ...] = ()
+    removed: tuple[PartitionValues, ...] = ()
 
 
 def write_partitions(
     df: pl.DataFrame,
-    root: str | os.PathLike[str],
+    root: Root,
     *,
     partition_by: str | pl.Expr | Sequence[str | pl.Expr],
     mode: WriteMode = "replace",
+    format: DatasetFormat = "parquet",
+    schema_mode: SchemaMode = "evolve",
+    storage_options: Mapping[str, str] | None = None,
     compression: ParquetCompression = "zstd",
     compression_level: int | None = None,
     row_group_size: int = 262_144,
-) -> list[Path]:
-    """Write a frame as a Hive-partitioned Parquet dataset, replacing whole partitions.
+) -> list[Path] | list[str]:
+    """Write a frame as a partitioned dataset, replacing whole partitions.
 
-    Each distinct value of the partition columns is one partition, stored as
-    ``root/<column>=<value>/.../part-0.parquet``; the partition columns live in
-    the directory names only. Partitions of ``root`` that ``df`` has no rows for
-    are not touched.
+    Each distinct value of the partition columns is one partition. With
+    ``format="parquet"`` (Hive) it is stored as
+    ``root/<column>=<value>/.../part-0.parquet``, the partition columns living in
+    the directory names only; with ``format="delta"`` the dataset is a Delta
+    Lake table partitioned the same way. Partitions of ``root`` that ``df`` has
+    no rows for are not touched.
 
-    Guarantees, on a local POSIX file system:
+    Guarantees:
 
-    - **Atomic replacement.** The new file of a partition is written and fsynced
-      under a hidden temporary name in ``.<root name>.vidiframe-staging`` next to
-      ``root``, then renamed onto ``part-0.parquet`` (one ``rename(2)``). An
-      ``open()`` of a partition file returns the complete old file or the
-      complete new one; a reader that opened the old file keeps reading it; the
-      file never goes missing. No temporary file is ever inside ``root`` nor
-      named ``*.parquet``.
-    - **Crash safety.** A writer killed at any moment leaves every partition
-      either at its previous version or at its new version. The partitions of
-      one call are renamed one after the other in sorted order, after all of
-      them are staged: a killed call may leave some partitions new and the
-      others old. The next write removes what a killed writer left in the
-      staging directory. (Should ``root`` be a mount point, the staging
-      directory is ``root/.vidiframe-staging`` instead, which engines skip.)
-    - **Idempotence.** Writing an equal frame again (same rows in the same order,
-      however its memory is chunked) leaves byte-identical files, with the
-      same Polars version and options.
-    - **One schema per dataset.** The frame must have the dataset's columns and
-      dtypes and partition columns (column order may differ: the dataset's is
-      used). A conflicting frame raises :class:`~vidiframe.SchemaConflictError`
+    - **Atomic replacement.** Locally, the new file of a partition is written
+      and fsynced under a hidden temporary name in
+      ``.<root name>.vidiframe-staging`` next to ``root``, then renamed onto
+      ``part-0.parquet`` (one ``rename(2)``); an ``open()`` returns the
+      complete old file or the complete new one, and no temporary file is ever
+      inside ``root``. On object storage each partition is one object written
+      by one PUT: readers get the old object or the new one, and there is no
+      temporary object. For Delta, one call is one commit.
+    - **Crash safety.** A writer killed at any moment leaves every partition at
+      its previous version or at its new version (Delta: the whole call, since
+      it is one commit). The next write removes what a killed local writer left
+      in the staging directory.
+    - **Idempotence.** Writing an equal frame again leaves byte-identical
+      files; on object storage an object whose bytes would not change is not
+      written at all.
+    - **Schema policy.** The frame's columns are fitted to the dataset's by
+      ``schema_mode`` (see below); a changed dtype, a missing dataset column or
+      other partition columns raise :class:`~vidiframe.SchemaConflictError`
       before anything is written.
-    - **One writer at a time.** Writers to the same ``root`` wait for each other
-      (``flock`` on ``root``). Readers take no lock: a query that is running
-      while partitions are replaced may see some partitions old and others new,
-      each of them whole.
+    - **One writer at a time.** Locally, writers to the same ``root`` wait for
+      each other (``flock``); on object storage a second writer is refused with
+      :class:`~vidiframe.DatasetError` while the first holds the dataset's lease
+      (see :func:`dataset_lock`). Readers take no lock.
 
     Parameters
     ----------
     df
         The frame to write.
     root
-        The dataset directory, created if needed.
+        The dataset: a local directory (created if needed) or a URL:
+        ``file://``, ``s3://``, ``gs://``, ``az://`` / ``abfss://``.
     partition_by
         Partition columns: names of columns of ``df``, or expressions adding a
-        new column such as :func:`~vidiframe._partitioning.by_period`
-        ``("month")``. Partition columns must be ``Date``, ``String`` or integer
-        and hold no null (nor empty string).
+        new column such as :func:`~vidiframe.by_period` ``("month")``.
+        Partition columns must be ``Date``, ``String`` or integer and hold no
+        null (nor empty string).
     mode
         What to do with a partition that already exists: ``"replace"`` it,
         ``"skip"`` it (keep the stored version), or raise an ``"error"`` before
         anything is written.
+    format
+        ``"parquet"`` (Hive directories) or ``"delta"`` (needs the ``lake``
+        extra). A new dataset takes the format given; an existing one must be
+        written in its own format.
+    schema_mode
+        Columns of ``df`` the dataset does not have: ``"evolve"`` adds them
+        (older partitions read back with nulls), ``"error"`` raises
+        :class:`~vidiframe.SchemaConflictError`, ``"drop"`` leaves them out with
+        a :class:`~vidiframe.DroppedColumnsWarning`.
+    storage_options
+        Options of the object store, with the keys Polars and deltalake take
+        (``aws_endpoint_url``, ``aws_access_key_id``, ``aws_region``,
+        ``aws_allow_http``, ...). Credentials otherwise come from the
+        environment. Never shown in errors nor logs.
     compression, compression_level
-        Passed to :meth:`polars.DataFrame.write_parquet`.
+        Passed to :meth:`polars.DataFrame.write_parquet` (Hive only).
     row_group_size
-        Rows per Parquet row group. Fixed rather than Polars' default, whose row
-        groups follow the frame's memory chunks: equal frames give equal bytes.
+        Rows per Parquet row group (Hive only). Fixed rather than Polars'
+        default, whose row groups follow the frame's memory chunks: equal frames
+        give equal bytes.
 
     Returns
     -------
-    list of pathlib.Path
-        The partition files written, in the order they were replaced.
+    list of pathlib.Path or list of str
+        The partition files written, in order: paths for a local root, URLs for
+        object storage (an object left unchanged is not listed). For Delta, the
+        partition directories the commit replaced.
 
     Raises
     ------
     SchemaConflictError
-        The frame's columns, dtypes or partition columns differ from the dataset's.
+        The frame's columns, dtypes or partition columns conflict with the dataset's.
     DatasetError
         Invalid partition columns or values, an existing partition with
-        ``mode="error"``, or a ``root`` holding files vidiframe did not write.
+        ``mode="error"``, a ``root`` holding files vidiframe did not write, a
+        storage failure (naming the URL), or another writer holding the lease.
+    InvalidRequestError
+        An unsupported URL scheme, an unknown ``mode``, ``format`` or
+        ``schema_mode``, or malformed ``storage_options``; nothing is created.
 
     Examples
     --------
@@ -217,335 +229,64 @@ def write_partitions(
     ...     [f.relative_to(tmp).as_posix() for f in files]
     ['period_start_date=2025-03-01/part-0.parquet', 'period_start_date=2025-03-02/part-0.parquet']
     """
-    if not isinstance(df, pl.DataFrame):
-        raise TypeError(f"write_partitions expects a polars.DataFrame, not {type(df).__name__}")
-    if mode not in ("replace", "skip", "error"):
-        raise ValueError(f"mode must be 'replace', 'skip' or 'error', not {mode!r}")
-    frame, layout = _partition_frame(df, partition_by)
-    parts = _split(frame, layout)
-
-    root_path = Path(root)
-    if root_path.exists() and not root_path.is_dir():
-        raise DatasetError(f"dataset root {root_path} is not a directory")
-    if not parts and not root_path.exists():
-        return []
-    created_root = not root_path.exists()
-    root_path.mkdir(parents=True, exist_ok=True)
-    # Resolved only to place the staging directory: a symlinked root's parent may
-    # be on another file system. Returned paths stay under root as given.
-    real_root = root_path.resolve()
-
-    with _locked(root_path):
-        _checkpoint("locked")
-        staging = _staging_dir(real_root)
-        if staging.exists():
-            shutil.rmtree(staging)
-        _checkpoint("recovered")
-
-        existing = _read_existing(root_path)
-        if existing is not None:
-            if existing.layout is None:
-                raise DatasetError(
-                    f"{existing.file} was not written by vidiframe; "
-                    f"write to an empty directory or one vidiframe wrote"
-                )
-            layout = _align(frame, layout, existing.layout, existing, root_path)
-            parts = [(rel, part.select(layout.data_columns)) for rel, part in parts]
-        parts = _apply_mode(root_path, parts, mode)
-        if not parts:
+    _check_choice("mode", mode, ("replace", "skip", "error"))
+    _check_choice("format", format, ("parquet", "delta"))
+    _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if format == "delta":
+        require("deltalake", extra="lake")  # before the lock creates anything
+    frame, layout = partition_frame(df, partition_by)
+    split(frame, layout)  # bad partition values are refused before anything is created
+    if location.local is not None:
+        if location.local.exists() and not location.local.is_dir():
+            raise DatasetError(f"dataset root {location} is not a directory")
+        if frame.height == 0 and not location.local.exists():
             return []
-
-        staging.mkdir()
-        try:
-            staged = _stage(
-                parts,
-                staging,
-                metadata={METADATA_KEY: layout.to_json()},
-                compression=compression,
-                compression_level=compression_level,
-                row_group_size=row_group_size,
+    with _lease.hold(location, options):
+        _check_format(location, options, format)
+        if format == "delta":
+            parts = _delta.write(
+                frame, layout, location, options, mode=mode, schema_mode=schema_mode
             )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _checkpoint("staged")
-
-        written, to_sync = _commit(root_path, staged)
-        if created_root:
-            to_sync.add(real_root.parent)
-        for directory in sorted(to_sync):
-            _fsync_dir(directory)
-        staging.rmdir()
-        _checkpoint("done")
-    return written
-
-
-def _partition_frame(
-    df: pl.DataFrame, partition_by: str | pl.Expr | Sequence[str | pl.Expr]
-) -> tuple[pl.DataFrame, _Layout]:
-    """Add the partition columns computed by expressions; check every partition column."""
-    items = [partition_by] if isinstance(partition_by, (str, pl.Expr)) else list(partition_by)
-    if not items:
-        raise DatasetError("partition_by needs at least one column")
-    keys: list[str] = []
-    new_columns: list[pl.Expr] = []
-    for entry in items:
-        # pl.col("x") is the column x itself, not a new column.
-        item = (
-            entry.meta.output_name()
-            if isinstance(entry, pl.Expr) and entry.meta.is_column()
-            else entry
-        )
-        if isinstance(item, str):
-            if item not in df.columns:
-                raise DatasetError(f"partition column {item!r} is not a column of the frame")
-            keys.append(item)
-        elif isinstance(item, pl.Expr):
-            name = item.meta.output_name(raise_if_undetermined=False)
-            if name is None or name in df.columns:
-                # Partition columns are stored only in directory names: an
-                # expression overwriting a column would silently change its values.
-                raise DatasetError(
-                    f"partition_by expression {item} must add a new column: name it with .alias()"
-                )
-            keys.append(name)
-            new_columns.append(item)
-        else:
-            raise TypeError(
-                f"partition_by items must be str or polars.Expr, not {type(item).__name__}"
-            )
-    if len(set(keys)) != len(keys):
-        raise DatasetError(f"partition_by names a column twice: {keys}")
-    frame = df.with_columns(new_columns) if new_columns else df
-    for key in keys:
-        problem = check_partition_column(key, frame.schema[key])
-        if problem is not None:
-            raise DatasetError(problem)
-    if len(keys) == frame.width:
-        raise DatasetError("every column is a partition column: no column is left for the files")
-    nulls = frame.select(pl.col(keys).null_count()).row(0)
-    if any(nulls):
-        bad = [k for k, n in zip(keys, nulls, strict=True) if n]
-        raise DatasetError(f"partition column(s) {bad} hold nulls; fill or filter them first")
-    layout = _Layout(
-        columns=tuple(frame.columns),
-        partition_by=tuple(keys),
-        partition_dtypes={k: frame.schema[k] for k in keys},
-    )
-    return frame, layout
-
-
-def _split(frame: pl.DataFrame, layout: _Layout) -> list[tuple[str, pl.DataFrame]]:
-    """The frame's partitions as ``(relative dir, rows without partition columns)``, sorted."""
-    if frame.height == 0:
-        return []
-    keys = list(layout.partition_by)
-    runs = frame.select(pl.struct(keys).rle().alias("run")).unnest("run")
-    groups: dict[tuple[object, ...], pl.DataFrame]
-    if runs["value"].n_unique() == runs.height:
-        # Each partition's rows are already together (exports come in time order):
-        # zero-copy slices instead of partition_by's copy of the whole frame.
-        groups, offset = {}, 0
-        for length, value in zip(runs["len"], runs["value"], strict=True):
-            groups[tuple(value[k] for k in keys)] = frame.slice(offset, length)
-            offset += length
-    else:
-        groups = frame.partition_by(keys, maintain_order=True, as_dict=True)
-    out = []
-    for values in sorted(groups):
-        try:
-            rel = partition_dir(layout.partition_by, values)
-        except ValueError as exc:
-            raise DatasetError(str(exc)) from None
-        out.append((rel, groups[values].select(layout.data_columns)))
-    return out
-
-
-def _align(
-    frame: pl.DataFrame, layout: _Layout, have: _Layout, existing: _Existing, root: Path
-) -> _Layout:
-    """The dataset's layout ``have``, after checking the frame fits it."""
-    problems: list[str] = []
-    first_column: str | None = None
-    if layout.partition_by != have.partition_by:
-        problems.append(
-            f"partition_by: frame {list(layout.partition_by)}, dataset {list(have.partition_by)}"
-        )
-    frame_schema = frame.schema
-    dataset_schema = dict(existing.schema)
-    dataset_schema.update(have.partition_dtypes)
-    for name in frame.columns:
-        if name not in dataset_schema:
-            problems.append(f"only in the frame: {name} ({frame_schema[name]})")
-            first_column = first_column or name
-        elif frame_schema[name] != dataset_schema[name]:
-            problems.append(
-                f"{name}: frame has {frame_schema[name]}, dataset has {dataset_schema[name]}"
-            )
-            first_column = first_column or name
-    for name, dtype in dataset_schema.items():
-        if name not in frame_schema:
-            problems.append(f"only in the dataset: {name} ({dtype})")
-            first_column = first_column or name
-    if problems:
-        details = "\n  ".join(problems)
-        raise SchemaConflictError(
-            f"the frame does not fit the dataset at {root} "
-            f"(schema of {existing.file.relative_to(root).as_posix()}); "
-            f"nothing was written:\n  {details}",
-            column=first_column,
-        )
-    return have
-
-
-def _apply_mode(
-    root: Path, parts: list[tuple[str, pl.DataFrame]], mode: WriteMode
-) -> list[tuple[str, pl.DataFrame]]:
-    kept = []
-    existing = []
-    for rel, part in parts:
-        directory = root / rel
-        if directory.is_dir():
-            foreign = sorted(
-                e.name
-                for e in os.scandir(directory)
-                if e.name != FILE_NAME
-                and not e.name.startswith(_HIDDEN)
-                and e.name.endswith(".parquet")
-            )
-            if foreign:
-                # Replacing part-0.parquet would leave these next to the new rows.
-                raise DatasetError(
-                    f"partition {rel} holds files vidiframe did not write: {foreign}"
-                )
-        if (directory / FILE_NAME).exists():
-            existing.append(rel)
-            if mode == "skip":
-                continue
-        kept.append((rel, part))
-    if mode == "error" and existing:
-        shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-        raise DatasetError(f"{len(existing)} partition(s) already exist in {root}: {shown}")
-    return kept
-
-
-def _stage(
-    parts: list[tuple[str, pl.DataFrame]],
-    staging: Path,
-    *,
-    metadata: dict[str, str],
-    compression: ParquetCompression,
-    compression_level: int | None,
-    row_group_size: int,
-) -> list[tuple[str, Path]]:
-    """Write every partition's new file into ``staging``, fsynced; return ``(rel, temp)``."""
-    token = uuid.uuid4().hex
-
-    def write(index: int) -> tuple[str, Path]:
-        rel, part = parts[index]
-        # Leading '.' and a '.tmp' suffix: skipped by engines, unmatched by '*.parquet'.
-        temp = staging / f".{index:06d}-{token}.parquet.tmp"
-        part.write_parquet(
-            temp,
+            if location.local is not None:
+                return [location.local / p.rel for p in parts]
+            return [location.join(p.rel) for p in parts]
+        _, _, files = _hive.write(
+            frame,
+            layout,
+            location,
+            options,
+            mode=mode,
+            schema_mode=schema_mode,
             compression=compression,
             compression_level=compression_level,
             row_group_size=row_group_size,
-            metadata=metadata,
         )
-        _fsync_file(temp)
-        return rel, temp
-
-    workers = min(len(parts), os.cpu_count() or 1)
-    if workers <= 1:
-        return [write(i) for i in range(len(parts))]
-    # Polars releases the GIL while encoding: partitions are written side by side.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(write, range(len(parts))))
+        return files
 
 
-def _commit(root: Path, staged: list[tuple[str, Path]]) -> tuple[list[Path], set[Path]]:
-    """Rename each staged file onto its partition; return the files and the dirs to fsync."""
-    written: list[Path] = []
-    to_sync: set[Path] = set()
-    for rel, temp in staged:
-        directory = root / rel
-        parent = root
-        for name in rel.split("/"):
-            child = parent / name
-            if not child.is_dir():
-                child.mkdir(exist_ok=True)
-                to_sync.add(parent)
-            parent = child
-        _checkpoint(f"committing:{rel}")
-        target = directory / FILE_NAME
-        temp.replace(target)
-        to_sync.add(directory)
-        written.append(target)
-        _checkpoint(f"committed:{rel}")
-    return written, to_sync
-
-
-def _staging_dir(root: Path) -> Path:
-    """Where new files are written before their rename: beside ``root``, on its file system."""
-    parent = root.parent
-    if parent != root and _same_device(root, parent) and os.access(parent, os.W_OK):
-        # Outside root, so a reader listing root (pl.scan_parquet(root) reads every
-        # file it lists, hidden or not) never meets a temporary file.
-        return parent / f".{root.name}{_STAGING_SUFFIX}"
-    return root / _STAGING_SUFFIX
-
-
-def _same_device(a: Path, b: Path) -> bool:
-    return a.stat().st_dev == b.stat().st_dev
-
-
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the ``root`` directory; released even if killed."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    # A rename is durable only once its directory is synced.
-    with contextlib.suppress(OSError):  # some file systems refuse fsync on directories
-        _fsync_file(path)
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-def scan_partitions(root: str | os.PathLike[str]) -> pl.LazyFrame:
+def scan_partitions(
+    root: Root, *, storage_options: Mapping[str, str] | None = None
+) -> pl.LazyFrame:
     """Lazily scan a dataset written by :func:`write_partitions`, with its own dtypes.
 
-    The frame has the columns of the written frames, in their order and with
-    their Polars dtypes (``Enum`` and nested columns included); partition columns
-    keep the dtype they were written with (a ``Date`` partition stays ``Date``),
-    followed by any partition column a ``partition_by`` expression added.
-    Filters on partition columns are pushed down: partitions they exclude are
-    not read. Rows keep their order within a partition; partitions come in
-    directory-name order.
+    The format is recognised by itself: a ``_delta_log/`` means a Delta table,
+    anything else Hive-partitioned Parquet. The frame has the columns of the
+    written frames, in their order and with their Polars dtypes (``Enum``,
+    ``Time`` and nested columns included); partition columns keep the dtype they
+    were written with (a ``Date`` partition stays ``Date``). Columns added by
+    schema evolution read as nulls in older partitions. Filters on partition
+    columns are pushed down: partitions they exclude are not read.
 
     Parameters
     ----------
     root
-        The dataset directory. A Hive-partitioned dataset that vidiframe did not
-        write is scanned with the dtypes Polars infers.
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+        A Hive-partitioned dataset that vidiframe did not write is scanned with
+        the dtypes Polars infers.
+    storage_options
+        As for :func:`write_partitions`.
 
     Returns
     -------
@@ -554,7 +295,7 @@ def scan_partitions(root: str | os.PathLike[str]) -> pl.LazyFrame:
     Raises
     ------
     DatasetError
-        ``root`` is not a directory or holds no partition.
+        No dataset at ``root``, or a storage failure.
 
     Examples
     --------
@@ -572,58 +313,383 @@ def scan_partitions(root: str | os.PathLike[str]) -> pl.LazyFrame:
     >>> out.schema == df.schema, out.rows()
     (True, [(datetime.date(2025, 3, 2), 'female')])
     """
-    root_path = Path(root)
-    if not root_path.is_dir():
-        raise DatasetError(f"no dataset at {root_path}: not a directory")
-    existing = _read_existing(root_path)
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if location.local is not None and not location.local.is_dir():
+        raise DatasetError(f"no dataset at {location}: not a directory")
+    if _delta.is_delta(location, options):
+        return _delta.scan(location, options)
+    existing, _ = _hive.inspect(location, options)
     if existing is None:
-        raise DatasetError(f"no dataset at {root_path}: it holds no Parquet file")
-    hidden = list(_HIDDEN)
-    if existing.layout is None:
-        return pl.scan_parquet(root_path, hive_partitioning=True, hidden_file_prefix=hidden)
-    layout = existing.layout
-    lf = pl.scan_parquet(
-        root_path,
-        hive_partitioning=True,
-        hidden_file_prefix=hidden,
-        # Given, not inferred: a Date partition stays Date, a String one that looks
-        # like numbers stays String, and no file is opened before the query runs.
-        schema=existing.schema,
-        hive_schema=layout.partition_dtypes,
-    )
-    return lf.select(layout.columns)
+        raise DatasetError(f"no dataset at {location}: it holds no Parquet file")
+    return _hive.scan(location, options, existing)
 
 
-def _read_existing(root: Path) -> _Existing | None:
-    """The layout and schema of the dataset at ``root``, from its first file; ``None`` if empty.
+def read_inventory(
+    root: Root, *, storage_options: Mapping[str, str] | None = None
+) -> DatasetInventory:
+    """What the dataset at ``root`` holds, read from its listing and metadata.
 
-    ``layout`` is ``None`` for a file vidiframe did not write.
+    Parameters
+    ----------
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    storage_options
+        As for :func:`write_partitions`.
+
+    Returns
+    -------
+    DatasetInventory
+        Empty (``format=None``) when there is no dataset at ``root``.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({"period_start_date": [dt.date(2025, 3, 1)], "n": [1]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by=vf.by_period("month"))
+    ...     inventory = vf.read_inventory(tmp)
+    >>> inventory.format, inventory.partition_by, inventory.partitions, sorted(inventory.days)
+    ('parquet', ('period_start_month',), ((datetime.date(2025, 3, 1),),), [datetime.date(2025, 3, 1)])
     """
-    first = _first_file(root)
-    if first is None:
-        return None
-    metadata = pl.read_parquet_metadata(first)
-    schema = pl.Schema(pl.read_parquet_schema(first))
-    text = metadata.get(METADATA_KEY)
-    layout = None if text is None else _Layout.from_json(text, path=first)
-    if layout is not None and tuple(schema) != layout.data_columns:
-        raise DatasetError(f"{first} does not hold the columns its footer lists")
-    return _Existing(layout, schema, first)
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if location.local is not None and not location.local.exists():
+        return DatasetInventory(None)
+    if location.local is not None and not location.local.is_dir():
+        raise DatasetError(f"dataset root {location} is not a directory")
+    if _delta.is_delta(location, options):
+        layout, schema, partitions = _delta.inspect(location, options)
+        fmt: DatasetFormat = "delta"
+    else:
+        existing, partitions = _hive.inspect(location, options)
+        if existing is None:
+            return DatasetInventory(None)
+        if existing.layout is None:
+            raise DatasetError(
+                f"{existing.source} was not written by vidiframe: its partitions are unknown"
+            )
+        layout, schema, fmt = existing.layout, existing.full_schema, "parquet"
+    days: frozenset[dt.date] = frozenset()
+    if _DATE in layout.partition_by:
+        index = layout.partition_by.index(_DATE)
+        days = frozenset(p[index] for p in partitions)  # type: ignore[misc]
+    elif _DATE in schema and partitions:
+        # A month or year holds many days: ask the data which. Streaming keeps
+        # the memory to the distinct days, however many rows the dataset holds.
+        lf = scan_partitions(root, storage_options=storage_options)
+        found = lf.select(pl.col(_DATE).unique()).collect(engine="streaming")
+        days = frozenset(found.get_column(_DATE).drop_nulls().to_list())
+    return DatasetInventory(
+        format=fmt,
+        partition_by=layout.partition_by,
+        partition_dtypes=dict(layout.partition_dtypes),
+        partitions=tuple(partitions),
+        days=days,
+        schema=schema,
+    )
 
 
-def _first_file(directory: Path) -> Path | None:
-    """The first visible ``*.parquet`` file under ``directory``, in name order."""
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except FileNotFoundError:
-        return None
-    for entry in entries:
-        if entry.name.startswith(_HIDDEN):
-            continue
-        if entry.is_dir():
-            found = _first_file(Path(entry.path))
-            if found is not None:
-                return found
-        elif entry.name.endswith(".parquet") and entry.is_file():
-            return Path(entry.path)
-    return None
+def delete_partitions(
+    root: Root,
+    partitions: Collection[PartitionValues],
+    *,
+    storage_options: Mapping[str, str] | None = None,
+) -> tuple[PartitionValues, ...]:
+    """Remove whole partitions; return those that were there and are now gone.
+
+    Each removal is atomic for readers: locally one ``unlink`` of the
+    partition's file, on object storage one DELETE of its object; for Delta all
+    of them are one commit.
+
+    Parameters
+    ----------
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    partitions
+        Partition value tuples, in ``partition_by`` order, as
+        :attr:`DatasetInventory.partitions` gives them. Those not present are
+        ignored.
+    storage_options
+        As for :func:`write_partitions`.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> day1, day2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    >>> df = pl.DataFrame({"period_start_date": [day1, day2], "n": [1, 2]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...     removed = vf.delete_partitions(tmp, [(day1,), (dt.date(2025, 3, 9),)])
+    ...     left = vf.scan_partitions(tmp).collect().rows()
+    >>> removed, left
+    (((datetime.date(2025, 3, 1),),), [(datetime.date(2025, 3, 2), 2)])
+    """
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    wanted = [tuple(p) for p in partitions]
+    if location.local is not None and not location.local.is_dir():
+        return ()
+    with _lease.hold(location, options):
+        if _delta.is_delta(location, options):
+            return tuple(_delta.delete(location, options, wanted))
+        return tuple(_hive.delete(location, options, wanted))
+
+
+def replace_days(
+    df: pl.DataFrame,
+    root: Root,
+    *,
+    days: Collection[dt.date],
+    partition_by: str | pl.Expr | Sequence[str | pl.Expr],
+    date_column: str = _DATE_DEFAULT,
+    format: DatasetFormat = "parquet",
+    schema_mode: SchemaMode = "evolve",
+    storage_options: Mapping[str, str] | None = None,
+) -> PartitionChanges:
+    """Replace every row of the given days by the rows of ``df``, keeping the other days.
+
+    This is how a re-fetch of some days lands in a dataset partitioned by a
+    coarser period: a month partition keeps the rows of its other days, and
+    gets the new rows of ``days``; a partition left without rows is removed (a
+    day that no longer has rows must not keep stale ones). Hive partitions are
+    each replaced atomically (see :func:`write_partitions`); for Delta the whole
+    call is one commit (an overwrite with a predicate on ``days``).
+
+    Parameters
+    ----------
+    df
+        The new rows of ``days``; it may hold none for some or all of them, and
+        no row of another day.
+    root
+        The dataset: a local directory or a URL (see :func:`write_partitions`).
+    days
+        The days whose stored rows are replaced.
+    partition_by
+        The dataset's partitioning, as for :func:`write_partitions`.
+    date_column
+        The ``Date`` column that holds each row's day.
+    format, schema_mode, storage_options
+        As for :func:`write_partitions`.
+
+    Returns
+    -------
+    PartitionChanges
+        The partitions written and removed.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> d1, d2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    >>> df = pl.DataFrame({"period_start_date": [d1, d2], "n": [1, 2]})
+    >>> month = vf.by_period("month")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = vf.write_partitions(df, tmp, partition_by=month)
+    ...     new = pl.DataFrame({"period_start_date": [d2], "n": [20]})
+    ...     changes = vf.replace_days(new, tmp, days=[d2], partition_by=month)
+    ...     rows = vf.scan_partitions(tmp).select("period_start_date", "n").collect().rows()
+    >>> changes.written, rows
+    (((datetime.date(2025, 3, 1),),), [(datetime.date(2025, 3, 1), 1), (datetime.date(2025, 3, 2), 20)])
+    """
+    _check_choice("format", format, ("parquet", "delta"))
+    _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    if format == "delta":
+        require("deltalake", extra="lake")  # before the lock creates anything
+    day_set = sorted(set(days))
+    frame, layout = partition_frame(df, partition_by)
+    if date_column not in frame.columns or frame.schema[date_column] != pl.Date():
+        raise DatasetError(f"replace_days needs a Date column {date_column!r} in the frame")
+    outside = frame.filter(~pl.col(date_column).is_in(day_set))
+    if outside.height:
+        raise DatasetError(
+            f"the frame holds {outside.height} row(s) of days not in days "
+            f"(first: {outside[date_column][0]}); nothing was written"
+        )
+    with _lease.hold(location, options):
+        _check_format(location, options, format)
+        scan: Callable[[], pl.LazyFrame] | None = None
+        if format == "delta":
+            stored = (
+                _delta.inspect(location, options)[2] if _delta.is_delta(location, options) else []
+            )
+            if stored:
+                scan = partial(_delta.scan, location, options)
+        else:
+            existing, stored = _hive.inspect(location, options)
+            if existing is not None and existing.layout is not None:
+                scan = partial(_hive.scan, location, options, existing)
+        keys = list(layout.partition_by)
+        touched: set[PartitionValues] = {tuple(r) for r in frame.select(keys).unique().iter_rows()}
+        if scan is not None:
+            found = (
+                scan()
+                .filter(pl.col(date_column).is_in(day_set))
+                .select(keys)
+                .unique()
+                .collect(engine="streaming")
+            )
+            touched.update(tuple(r) for r in found.iter_rows())
+        stored_set = set(stored)
+        stored_touched = sorted(v for v in touched if v in stored_set)
+        if stored_touched and scan is not None:
+            frame, layout = _merge_kept(
+                frame,
+                scan(),
+                df_columns=df.columns,
+                partition_by=partition_by,
+                layout=layout,
+                stored_touched=stored_touched,
+                days=day_set,
+                date_column=date_column,
+                location=location,
+            )
+        if format == "delta":
+            parts = _delta.write(
+                frame,
+                layout,
+                location,
+                options,
+                mode="replace",
+                schema_mode=schema_mode,
+                partitions=sorted(touched),
+            )
+            written = {p.values for p in parts}
+            return PartitionChanges(
+                written=tuple(p.values for p in parts),
+                removed=tuple(v for v in stored_touched if v not in written),
+            )
+        remove = [partition_dir(layout.partition_by, v) for v in stored_touched]
+        parts, removed, _ = _hive.write(
+            frame,
+            layout,
+            location,
+            options,
+            mode="replace",
+            schema_mode=schema_mode,
+            compression="zstd",
+            compression_level=None,
+            row_group_size=262_144,
+            remove=remove,
+        )
+        removed_values = [
+            v for v in stored_touched if partition_dir(layout.partition_by, v) in removed
+        ]
+        return PartitionChanges(
+            written=tuple(p.values for p in parts), removed=tuple(removed_values)
+        )
+
+
+def _merge_kept(
+    frame: pl.DataFrame,
+    stored: pl.LazyFrame,
+    *,
+    df_columns: Sequence[str],
+    partition_by: str | pl.Expr | Sequence[str | pl.Expr],
+    layout: Layout,
+    stored_touched: Sequence[PartitionValues],
+    days: Sequence[dt.date],
+    date_column: str,
+    location: Location,
+) -> tuple[pl.DataFrame, Layout]:
+    """The new rows plus the stored rows of other days in the partitions they touch."""
+    keys = list(layout.partition_by)
+    wanted = pl.DataFrame(
+        list(stored_touched), schema={k: layout.partition_dtypes[k] for k in keys}, orient="row"
+    )
+    kept = (
+        stored.join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
+        .filter(~pl.col(date_column).is_in(days))
+        .collect()
+    )
+    if not kept.height:
+        return frame, layout
+    # Partition columns an expression computed are recomputed from the rows.
+    computed = [k for k in keys if k not in df_columns]
+    kept = kept.drop(computed)
+    base = frame.drop(computed)
+    extra = [c for c in kept.columns if c not in base.columns]
+    if extra:
+        raise SchemaConflictError(
+            f"the frame does not fit the dataset at {location}; nothing was "
+            f"written:\n  only in the dataset: {', '.join(extra)}",
+            column=extra[0],
+        )
+    # Columns the frame adds (schema evolution) are null in the kept rows.
+    kept = kept.with_columns(
+        pl.lit(None, base.schema[c]).alias(c) for c in base.columns if c not in kept.columns
+    )
+    merged = pl.concat([kept.select(base.columns), base], how="vertical_relaxed")
+    # Stable sort by day: each day's rows keep their order.
+    merged = merged.sort(date_column, maintain_order=True)
+    return partition_frame(merged, partition_by)
+
+
+def dataset_lock(
+    root: Root, *, storage_options: Mapping[str, str] | None = None
+) -> AbstractContextManager[None]:
+    """Hold a dataset's writer lock across several operations.
+
+    Inside the block, :func:`write_partitions`, :func:`replace_days` and
+    :func:`delete_partitions` on the same ``root`` from this process (any
+    thread) do not lock again; the lock is re-entrant within the process.
+    Another process (or machine) holding it makes this raise at once.
+
+    Locally the lock is an exclusive ``flock`` on the root directory (created if
+    missing), released by the kernel if the holder dies. On object storage it is
+    a lease object beside the root (``<parent>/.<name>.vidiframe-lease``),
+    created with a conditional PUT, renewed while held, and taken over by
+    another writer once expired (10 minutes after its holder stopped renewing
+    it, e.g. was killed).
+
+    Raises
+    ------
+    DatasetError
+        Another writer holds the lock (the message says who and until when).
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import polars as pl
+    >>> import vidiframe as vf
+    >>> df = pl.DataFrame({"period_start_date": [dt.date(2025, 3, 1)], "n": [1]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with vf.dataset_lock(tmp):
+    ...         _ = vf.write_partitions(df, tmp, partition_by="period_start_date")
+    ...         inventory = vf.read_inventory(tmp)
+    >>> inventory.partitions
+    ((datetime.date(2025, 3, 1),),)
+    """
+    location = parse_root(root)
+    options = check_storage_options(storage_options, location)
+    return _lease.dataset_lock(location, options)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise InvalidRequestError(f"{name} must be one of {shown}, not {value!r}")
+
+
+def _check_format(location: Location, options: Mapping[str, str], format: str) -> None:
+    """Refuse to write one format into a dataset of the other."""
+    is_delta = _delta.is_delta(location, options)
+    if format == "delta" and not is_delta:
+        existing, _ = _hive.inspect(location, options)
+        if existing is not None:
+            raise DatasetError(
+                f"{location} holds a Hive Parquet dataset; write it with format='parquet' "
+                "or choose another root for the Delta table"
+            )
+    elif format == "parquet" and is_delta:
+        raise DatasetError(f"{location} holds a Delta table; write it with format='delta'")

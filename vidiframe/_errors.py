@@ -29,7 +29,8 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
     ├── UnknownCodeWarning    a coded field holds a code without a documented label
-    └── OutOfRangeWarning     a chunk returned rows outside its range: dropped, counted
+    ├── OutOfRangeWarning     a chunk returned rows outside its range: dropped, counted
+    └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "DatasetError",
+    "DroppedColumnsWarning",
     "ExportFailedError",
     "ExportNotReadyError",
     "InsecureURLError",
@@ -233,3 +235,17 @@ class OutOfRangeWarning(VidiFrameWarning):
     The neighbouring chunk covers those times and returns the same rows: kept,
     they would be duplicates. The message gives the chunk and how many rows.
     """
+
+
+class DroppedColumnsWarning(VidiFrameWarning):
+    """Columns of a frame that a dataset does not have were left out (``schema_mode="drop"``).
+
+    Attributes
+    ----------
+    columns
+        The names of the columns left out.
+    """
+
+    def __init__(self, message: str, *, columns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.columns = columns

@@ -83,12 +83,18 @@ def read_online(
     force_rebuild: bool = False,
     client: VidiCenterClient | None = None,
     progress: bool | None = None,
+    estimator: BuildTimeEstimator | None = None,
+    cancel: threading.Event | None = None,
 ) -> pl.DataFrame:
     """Fetch an export from VidiCenter into its typed frame.
 
     Parameters are those of :func:`~vidiframe.read_vidicenter`; ``client=None``
     builds a :class:`~vidiframe.VidiCenterClient` from the environment (and closes
     it afterwards), ``progress=None`` shows the bar in a terminal or notebook.
+    ``estimator`` shares what builds took with other reads running beside this
+    one (``sync`` passes one to reads of similar size); default: one for this
+    read's chunks only. ``cancel``, set by another thread, abandons the read at
+    its chunks' next request or wait (``sync`` sets it when it stops early).
 
     Returns
     -------
@@ -166,6 +172,8 @@ def read_online(
             placeholders=placeholders,
             strict=strict,
             progress=_interactive() if progress is None else progress,
+            estimator=estimator,
+            cancel=cancel,
         )
         frames = run.run(chunks)
     finally:
@@ -187,6 +195,8 @@ class _ChunkRun:
         placeholders: str,
         strict: bool,
         progress: bool,
+        estimator: BuildTimeEstimator | None = None,
+        cancel: threading.Event | None = None,
     ):
         self.client = client
         self.spec = spec
@@ -195,8 +205,12 @@ class _ChunkRun:
         self.placeholders = placeholders
         self.strict = strict
         self.progress = progress
-        self.estimator = BuildTimeEstimator(spare_calls=self._spare_calls)
-        self.cancel = threading.Event()
+        self.estimator = (
+            estimator
+            if estimator is not None
+            else BuildTimeEstimator(spare_calls=self._spare_calls)
+        )
+        self.cancel = cancel if cancel is not None else threading.Event()
         self._states: dict[tuple[int, ...], str] = {}
         self._lock = threading.Lock()
         self._bar: Tqdm | None = None
@@ -387,7 +401,7 @@ def _interactive() -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
-def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
+def _progress_bar(label: str, total: int, *, enabled: bool, unit: str = "chunk") -> Tqdm:
     bar_class: Any
     if enabled and "ipykernel" in sys.modules and _has_widgets():
         from tqdm.auto import tqdm as notebook_bar
@@ -400,7 +414,7 @@ def _progress_bar(label: str, total: int, *, enabled: bool) -> Tqdm:
     return bar_class(
         total=total,
         desc=label,
-        unit="chunk",
+        unit=unit,
         disable=not enabled,
         leave=True,
         dynamic_ncols=True,

@@ -523,7 +523,7 @@ class VidiFrame(_Vidi[pl.DataFrame]):
         *,
         partition_by: str | pl.Expr | Sequence[str | pl.Expr],
         **options: Any,
-    ) -> list[Path]:
+    ) -> list[Path] | list[str]:
         """Write the frame as a Hive-partitioned Parquet dataset.
 
         Same as :func:`~vidiframe.write_partitions`: each partition written

@@ -273,6 +273,49 @@ def test_placeholder_rows_of_a_grouped_export_keep_their_group_keys():
     }
 
 
+def demographic_shares(seed: int, location: int) -> dict[tuple[int, int], float]:
+    """Share of the watchers of each (gender, age) group over two weeks at one location."""
+    rows = generate_rows(
+        "viewers",
+        "1h",
+        start="2025-03-03",
+        end="2025-03-16T23:59:59",
+        locations=[location],
+        group_by_demographics=True,
+        seed=seed,
+        placeholder_rate=0.0,
+        null_rate=0.0,
+    )
+    totals: dict[tuple[int, int], int] = {}
+    for row in rows:
+        key = (row["gender"], row["age"])
+        totals[key] = totals.get(key, 0) + row["watcher_count"]
+    whole = sum(totals.values())
+    return {key: count / whole for key, count in totals.items()}
+
+
+def test_the_audience_varies_by_gender_and_age():
+    shares = demographic_shares(seed=7, location=4636)
+    assert set(shares) == {(g, a) for g in range(3) for a in range(5)}
+    # An even split would give 1/15 = 6.7% to every group.
+    assert max(shares.values()) > 2 * min(shares.values())
+    assert max(shares.values()) > 0.1
+    # By gender, and by age within a gender, not only across the whole grid.
+    by_gender = [sum(v for (g, _), v in shares.items() if g == gender) for gender in range(3)]
+    assert max(by_gender) > 1.3 * min(by_gender)
+    women = [shares[(1, age)] for age in range(5)]
+    assert max(women) > 1.5 * min(women)
+
+
+def test_the_audience_mix_depends_on_the_seed_and_the_location():
+    here = demographic_shares(seed=7, location=4636)
+    assert demographic_shares(seed=7, location=4636) == here
+    elsewhere = demographic_shares(seed=7, location=4637)
+    other_seed = demographic_shares(seed=8, location=4636)
+    assert max(abs(here[k] - elsewhere[k]) for k in here) > 0.005
+    assert max(abs(here[k] - other_seed[k]) for k in here) > 0.02
+
+
 def test_without_gaps_no_row_is_a_placeholder():
     spec = get_export("vehicles", "1h")
     rows = generate_rows(

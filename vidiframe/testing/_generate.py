@@ -27,9 +27,11 @@ required keys other than the source and the time) take one to three values per
 source, fixed for that source: ``1, 2, 3`` for integers, ``"content 1",
 "content 2", ...`` for text (the field name without ``_id``). ``content_ids``
 filters on those. Coded keys (``group_by_demographics``) give one row per
-combination of codes. Aggregated exports have gaps: with probability
-``placeholder_rate`` a (source, period) pair is a placeholder, its rows kept with
-every metric null, as the documentation describes.
+combination of codes, its counts weighted by a share of the audience that varies
+by code (from the seed) and by source, so the demographic mix has a shape.
+Aggregated exports have gaps: with probability ``placeholder_rate`` a (source,
+period) pair is a placeholder, its rows kept with every metric null, as the
+documentation describes.
 
 Sources follow a small fixed topology: location ``l`` belongs to site ``l // 10``
 (site ``s`` holds locations ``10s`` to ``10s + 9``); location tag ``t`` holds
@@ -497,7 +499,7 @@ def api_keys(spec: ExportSpec, *, legacy: bool = False) -> frozenset[str]:
 # -- the generator ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     """What the drawers of one (source, period) share."""
 
@@ -505,6 +507,9 @@ class _Context:
     query: FakeQuery
     source: int | None
     random: Callable[[], float]
+    #: The audience share of the row's demographic group, relative to the largest
+    #: (1.0 outside ``group_by_demographics``): set per row by ``_aggregated``.
+    weight: float = 1.0
 
 
 #: Draws one value: ``(context, period or event time, row so far) -> value``.
@@ -755,8 +760,8 @@ class DataGenerator:
         names = [f.name for f in plan.dims] + [f.name for w, f, _ in plan.slots if w == "group"]
         combos = {
             source: [
-                dict(zip(names, (*values, *codes), strict=True))
-                for codes in itertools.product(*plan.groups)
+                (dict(zip(names, (*values, *codes), strict=True)), weight)
+                for codes, weight in self._group_weights(plan.groups, source)
                 for values in itertools.product(*(self._pool(query, f, source) for f in plan.dims))
             ]
             for source in sources
@@ -769,8 +774,31 @@ class DataGenerator:
                 gap = _hash_unit(key + "|gap") < self.placeholder_rate
                 rng = random.Random(key)  # noqa: S311 - test data, not secrets
                 ctx = _Context(self, query, source, rng.random)
-                for fixed in combos[source]:
+                for fixed, weight in combos[source]:
+                    ctx.weight = weight
                     yield self._row(plan, slots, ctx, when, fixed, gap=gap)
+
+    def _group_weights(
+        self, groups: tuple[tuple[int, ...], ...], source: int | None
+    ) -> list[tuple[tuple[int, ...], float]]:
+        """Each combination of group codes with its audience weight, the largest 1.0.
+
+        A real audience is not spread evenly over genders and age groups: each
+        code gets a factor from the seed (the same for every source: the mix has a
+        shape), times a per-source factor (locations differ). Weights are relative
+        to the largest, so a weighted count stays within the field's range.
+        """
+        combos = list(itertools.product(*groups))
+        raw = [
+            math.prod(
+                0.3 + 1.4 * _hash_unit(f"{self.seed}|group|{i}|{code}")
+                for i, code in enumerate(codes)
+            )
+            * (0.75 + 0.5 * _hash_unit(f"{self.seed}|group|{source}|{codes}"))
+            for codes in combos
+        ]
+        top = max(raw)
+        return [(codes, w / top) for codes, w in zip(combos, raw, strict=True)]
 
     def _compiled(self, plan: _Plan) -> tuple[_Slot, ...]:
         """One drawer per field, built once per generator and spec (the hot loop)."""
@@ -889,7 +917,7 @@ class DataGenerator:
         def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
             query = ctx.query
             # One event's own duration (a viewer's dwell) does not depend on the hour.
-            scale = 1.0 if query.finest else audience(when, query.time_resolution)
+            scale = 1.0 if query.finest else audience(when, query.time_resolution) * ctx.weight
             value = low + ctx.random() * width * scale
             return (
                 round(value, 2)

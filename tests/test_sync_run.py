@@ -1,0 +1,51 @@
+"""The runner's pure part: a response conformed to its dataset's columns."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import vidiframe as vf
+from vidiframe._sync_config import SyncConfig
+from vidiframe._sync_run import conform
+
+SCHEMA = pl.Schema({"a": pl.Int64, "b": pl.String})
+
+
+def export(mode: str):
+    return SyncConfig.from_dict(
+        {
+            "root": "lake",
+            "first_day": "2025-01-01",
+            "schema_mode": mode,
+            "export": [{"data_type": "ots", "time_resolution": "1h", "locations": 1}],
+        }
+    ).exports[0]
+
+
+def test_columns_the_response_lacks_are_null_and_new_ones_follow_the_mode():
+    df = pl.DataFrame({"new": [1.5, None], "a": [1, 2], "unset": [None, None]})
+    frame, added, dropped = conform(df, SCHEMA, export("evolve"))
+    expected = pl.DataFrame(
+        {"a": [1, 2], "b": [None, None], "new": [1.5, None]},
+        schema={"a": pl.Int64, "b": pl.String, "new": pl.Float64},
+    )
+    # "unset" has no value and no type yet: nothing to keep, left for a later batch.
+    assert (added, dropped) == (("new",), ())
+    assert_frame_equal(frame, expected)
+
+    frame, added, dropped = conform(df, SCHEMA, export("drop"))
+    assert (added, dropped) == ((), ("new", "unset"))
+    assert_frame_equal(frame, expected.drop("new"))
+
+    with pytest.raises(vf.SchemaConflictError, match=r"new field\(s\) new, unset"):
+        conform(df, SCHEMA, export("error"))
+
+
+def test_a_value_that_does_not_fit_its_column_is_a_schema_conflict():
+    df = pl.DataFrame({"a": ["12", "twelve"], "b": ["x", "y"]})
+    with pytest.raises(vf.SchemaConflictError, match="does not fit its column"):
+        conform(df, SCHEMA, export("evolve"))
+    fits = conform(pl.DataFrame({"a": ["12"], "b": ["x"]}), SCHEMA, export("evolve"))[0]
+    assert fits.rows() == [(12, "x")]
