@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import platformdirs
 import pytest
+from polars.testing import assert_frame_equal
 
+import vidiframe as vf
+from vidiframe import VidiFrameWarning
 from vidiframe._cache import ResponseCache, default_cache_dir, entry_key
+from vidiframe.testing import FakeVidiCenter, ManualClock
 
 KEY = "ab" * 32
 BODY = b'{"state": "finished", "data": [{"location_id": 1}], "creation_date": "2025-01-01"}'
@@ -161,5 +170,102 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_cache_dir() == tmp_path / "explicit"
     monkeypatch.delenv("VIDIFRAME_CACHE_DIR")
+    # The platform's convention, through platformdirs (XDG on Linux).
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "vidiframe" / "responses"
+    assert default_cache_dir() == Path(platformdirs.user_cache_dir("vidiframe", appauthor=False))
+    if sys.platform.startswith("linux"):
+        assert default_cache_dir() == tmp_path / "xdg" / "vidiframe"
+
+
+def test_the_cache_directory_is_private(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "a" / "cache", clock=Clock())
+    cache.put(KEY, BODY)
+    assert stat.S_IMODE((tmp_path / "a" / "cache").stat().st_mode) == 0o700
+    assert stat.S_IMODE(cache.path(KEY).stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.EROFS, "Read-only file system"),
+    ],
+)
+def test_a_failed_write_is_a_warning_naming_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError
+) -> None:
+    cache = ResponseCache(tmp_path / "c", clock=Clock())
+    cache.put(KEY, b"old")
+
+    def failing(fd: int) -> None:
+        raise error
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.warns(VidiFrameWarning, match=re.escape(f"{tmp_path / 'c'}: {error.strerror}")):
+        cache.put(KEY, BODY)
+    monkeypatch.undo()
+    assert cache.get(KEY) == b"old"
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [f"{KEY}.vfc"]
+
+
+def test_a_cache_directory_that_cannot_exist_is_a_warning(tmp_path: Path) -> None:
+    # Real failures, even for root: a path under a file, and /proc.
+    (tmp_path / "file").write_text("")
+    for directory in (tmp_path / "file" / "cache", Path("/proc/vidiframe-cache")):
+        with pytest.warns(VidiFrameWarning, match=re.escape(f"response cache {directory}: ")):
+            ResponseCache(directory).put(KEY, BODY)
+
+
+def test_a_read_keeps_its_frame_when_the_cache_cannot_be_written(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    clock = ManualClock()
+    with FakeVidiCenter(clock=clock, serve=False) as fake:
+        client = vf.VidiCenterClient(
+            "demo",
+            "demo-token",
+            fake.url,
+            transport=fake.transport(),
+            clock=clock,
+            sleep=clock.sleep,
+            cache_dir=tmp_path / "file" / "cache",
+        )
+        with pytest.warns(VidiFrameWarning, match="could not write to the response cache"):
+            df = vf.read_vidicenter(
+                data_type="ots",
+                time_resolution="1h",
+                start="2025-01-01",
+                end="2025-01-01",
+                locations=[4636],
+                client=client,
+                progress=False,
+            )
+        body = fake.response_body(
+            "ots", "1h", start="2025-01-01T00:00:00", end="2025-01-01T23:59:59", locations=[4636]
+        )
+    assert_frame_equal(df, vf.read_vidicenter(body, data_type="ots", time_resolution="1h"))
+    assert df.height == 24
+
+
+def test_info_counts_entries_size_and_ages(tmp_path: Path) -> None:
+    clock = Clock(1_700_000_000.0)
+    cache = ResponseCache(tmp_path, ttl=3600, clock=clock)
+    empty = cache.info()
+    assert (empty.entries, empty.expired, empty.size, empty.oldest, empty.newest) == (
+        0,
+        0,
+        0,
+        None,
+        None,
+    )
+    cache.put(KEY, BODY)
+    clock.now += 7200
+    cache.put("cd" * 32, b"{}")
+    (tmp_path / "not-ours.txt").write_text("left alone")
+    info = cache.info()
+    assert info.directory == tmp_path
+    assert (info.entries, info.expired) == (2, 1)
+    assert info.size == cache.path(KEY).stat().st_size + cache.path("cd" * 32).stat().st_size
+    assert info.oldest == dt.datetime.fromtimestamp(1_700_000_000.0)
+    assert info.newest == dt.datetime.fromtimestamp(1_700_007_200.0)
+    assert cache.clear() == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["not-ours.txt"]

@@ -67,7 +67,15 @@ def test_fetch_prints_a_summary(fake: FakeVidiCenter, capsys: pytest.CaptureFixt
     assert out.startswith(f"ots/1h: 96 rows x {want.width} columns\n")
     assert "period_start: 2025-01-01 00:00:00 .. 2025-01-02 23:00:00" in out
     assert f"placeholder rows: {int(want['is_placeholder'].sum())}" in out
-    assert "shape: (10," in out
+    assert "rows by location_id: 4636: 48, 4637: 48" in out
+    # The sample's first row is the frame's, value for value.
+    sample = out.split("first 5 rows", 1)[1].splitlines()[2].split()
+    first = want.row(0, named=True)
+    assert sample[:4] == [
+        str(first["location_id"]),
+        *str(first["period_start"]).split(),
+        str(first["ots_count"]),
+    ]
 
 
 def test_fetch_options_reach_the_api(fake: FakeVidiCenter, tmp_path: Path) -> None:
@@ -123,8 +131,8 @@ def test_second_fetch_is_served_from_the_cache(
     ("extra", "message"),
     [
         (["--start", "2025-02-01"], "is after end"),
-        (["--data-type", "im", "--time-resolution", "1d"], "accepts time_resolution '1h' only"),
-        (["--content-ids", "a"], "content_ids only works with"),
+        (["--data-type", "im", "--time-resolution", "1d"], "accepts --time-resolution '1h' only"),
+        (["--content-ids", "a"], "--content-ids only works with"),
         (["-o", "out.csv"], "must be a .parquet file"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def netrc_file(tmp_path: Path) -> Path:
         "machine vidicenter.quividi.com login netrc-user password netrc-token\n"
         "machine 127.0.0.1 login local password local-token\n"
     )
+    path.chmod(0o600)
     return path
 
 
@@ -73,6 +75,32 @@ def test_missing_credentials_say_where_to_put_them(tmp_path: Path) -> None:
     assert "username and token" in message
     assert "VIDICENTER_USERNAME" in message
     assert "machine vidicenter.quividi.com" in message
+    assert "username=" in message
+
+
+def test_missing_credentials_in_command_line_terms(tmp_path: Path) -> None:
+    with pytest.raises(vf.InvalidRequestError) as info:
+        resolve_credentials("demo", env={}, netrc_path=tmp_path / "absent", for_command_line=True)
+    message = str(info.value)
+    assert message.startswith("no VidiCenter token found: ")
+    assert "--username" in message
+    assert "VIDICENTER_TOKEN" in message
+    assert "=" not in message  # no Python keyword arguments on the command line
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_netrc_other_users_can_read_gives_a_warning(netrc_file: Path, mode: int) -> None:
+    netrc_file.chmod(mode)
+    with pytest.warns(
+        vf.VidiFrameWarning, match=re.escape(f"mode 0{mode:o}): run chmod 600 {netrc_file}")
+    ):
+        c = resolve_credentials(env={}, netrc_path=netrc_file)
+    assert c.token == "netrc-token"  # used all the same, as curl does
+
+
+def test_a_private_netrc_gives_no_warning(netrc_file: Path) -> None:
+    # filterwarnings = error: any warning would fail this test.
+    assert resolve_credentials(env={}, netrc_path=netrc_file).token == "netrc-token"
 
 
 def test_unparsable_netrc_does_not_echo_its_content(tmp_path: Path) -> None:

@@ -11,22 +11,34 @@ directory, flushed to disk, then renamed over the entry, so a reader sees the ol
 entry or the new one, never half of one. A file whose header does not match its
 body (a torn write on a filesystem without atomic rename, a disk error) reads as
 a miss.
+
+The directory is created readable by its owner only (``0700``): responses are
+the account's data. A write that fails (a full disk, a read-only directory) is a
+warning naming the directory, never an error: the response was downloaded and
+the caller gets its frame; only the next run has to fetch it again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
 import re
 import tempfile
 import time
+import warnings
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_TTL", "ResponseCache", "default_cache_dir", "entry_key"]
+import platformdirs
+
+from vidiframe._errors import VidiFrameWarning
+
+__all__ = ["DEFAULT_TTL", "CacheInfo", "ResponseCache", "default_cache_dir", "entry_key"]
 
 #: How long an entry is reused: the server's cache of finished exports.
 DEFAULT_TTL = 24 * 3600.0
@@ -41,17 +53,49 @@ _STALE_TMP_SECONDS = 3600.0
 logger = logging.getLogger("vidiframe")
 
 
+#: The environment variable that moves the cache.
+ENV_CACHE_DIR = "VIDIFRAME_CACHE_DIR"
+
+
 def default_cache_dir() -> Path:
     """Where responses are cached by default.
 
-    ``$VIDIFRAME_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/vidiframe/responses``
-    (``~/.cache/vidiframe/responses``).
+    ``$VIDIFRAME_CACHE_DIR`` if set, else the platform's user cache directory
+    (:func:`platformdirs.user_cache_dir`): ``~/.cache/vidiframe`` on Linux (or
+    under ``$XDG_CACHE_HOME``), ``~/Library/Caches/vidiframe`` on macOS,
+    ``%LOCALAPPDATA%/vidiframe/Cache`` on Windows.
     """
-    explicit = os.environ.get("VIDIFRAME_CACHE_DIR")
+    explicit = os.environ.get(ENV_CACHE_DIR)
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
-    return Path(base) / "vidiframe" / "responses"
+    return Path(platformdirs.user_cache_dir("vidiframe", appauthor=False))
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What a cache directory holds, for ``vidiframe cache info``.
+
+    Attributes
+    ----------
+    directory
+        The cache directory.
+    entries
+        How many responses it holds (expired ones included).
+    expired
+        How many of them are past their ``ttl`` (no longer reused).
+    size
+        Bytes used by the entries and by temporary files.
+    oldest, newest
+        When the oldest and newest entries were written (local time), or
+        ``None`` for an empty cache.
+    """
+
+    directory: Path
+    entries: int
+    expired: int
+    size: int
+    oldest: dt.datetime | None
+    newest: dt.datetime | None
 
 
 def entry_key(query_key: str, *, base_url: str, username: str) -> str:
@@ -143,9 +187,28 @@ class ResponseCache:
         return body
 
     def put(self, key: str, body: bytes) -> None:
-        """Store ``body`` under ``key``, atomically replacing any previous entry."""
+        """Store ``body`` under ``key``, atomically replacing any previous entry.
+
+        A write that fails for the disk's sake (full, read-only, not a directory)
+        leaves the previous entry, if any, and issues a :class:`VidiFrameWarning`
+        naming the directory instead of raising: the caller has its response.
+        """
         path = self.path(key)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write(key, path, body)
+        except OSError as error:
+            warnings.warn(
+                f"could not write to the response cache {self.directory}: "
+                f"{error.strerror or error}; the data is returned but will be fetched again "
+                f"next time (set {ENV_CACHE_DIR} to a writable directory, or disable the cache)",
+                VidiFrameWarning,
+                stacklevel=2,
+            )
+
+    def _write(self, key: str, path: Path, body: bytes) -> None:
+        # 0700: other users of the machine must not read the account's data. Only
+        # the directory created here gets it; existing parents are left as they are.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._sweep_stale_temporaries()
         header = b"%s %.6f %d %d\n" % (_MAGIC, self._clock(), len(body), zlib.crc32(body))
         # The leading dot and the suffix keep readers (which open <key>.vfc only) away.
@@ -164,6 +227,45 @@ class ResponseCache:
                 tmp.unlink()
             raise
         _fsync_directory(self.directory)
+
+    def info(self) -> CacheInfo:
+        """Count the entries and their size, and find the oldest and newest.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> cache = ResponseCache(tempfile.mkdtemp(), ttl=60, clock=lambda: 1000.0)
+        >>> cache.put("0" * 64, b"{}")
+        >>> info = cache.info()
+        >>> info.entries, info.expired, info.size > 2
+        (1, 0, True)
+        """
+        entries = expired = size = 0
+        created: list[float] = []
+        now = self._clock()
+        if self.directory.is_dir():
+            for entry in self.directory.iterdir():
+                if not entry.name.endswith((_SUFFIX, _TMP_SUFFIX)):
+                    continue  # not ours: never counted, never removed
+                with contextlib.suppress(OSError):
+                    size += entry.stat().st_size
+                    if entry.name.endswith(_TMP_SUFFIX):
+                        continue
+                    entries += 1
+                    with entry.open("rb") as f:
+                        parsed = _parse_header(f.readline(256))
+                    # A damaged entry counts with its file time: it takes room all the same.
+                    when = parsed[0] if parsed is not None else entry.stat().st_mtime
+                    created.append(when)
+                    expired += now - when > self.ttl
+        return CacheInfo(
+            directory=self.directory,
+            entries=entries,
+            expired=expired,
+            size=size,
+            oldest=dt.datetime.fromtimestamp(min(created)) if created else None,
+            newest=dt.datetime.fromtimestamp(max(created)) if created else None,
+        )
 
     def discard(self, key: str) -> None:
         """Remove the entry ``key`` if present."""

@@ -41,7 +41,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--lake", type=Path, default=Path("demo-lake"), help="dataset root (default: demo-lake)"
     )
     parser.add_argument(
-        "--month", default="2025-03", help="the month to fetch, YYYY-MM (default: 2025-03)"
+        "--month",
+        type=_month,
+        default="2025-03",
+        metavar="YYYY-MM",
+        help="the month to fetch (default: 2025-03)",
     )
     parser.add_argument(
         "--build-seconds", type=float, default=0.5, help="how long the fake builds an export"
@@ -49,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(func=run_demo)
+
+
+def _month(text: str) -> str:
+    """``YYYY-MM``, checked (``argparse`` turns the error into one line)."""
+    try:
+        dt.datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
+    return text
 
 
 def run_demo(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -85,7 +98,7 @@ def run_demo(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                     end=last,
                     locations=list(DEMO_LOCATIONS),
                     client=client,
-                    progress=not args.no_progress,
+                    progress=False if args.no_progress else None,
                 )
                 name = f"{data_type}_{resolution}" + ("_demographics" if demographics else "")
                 vf.write_partitions(df, lake / name, partition_by=["period_start_date"])

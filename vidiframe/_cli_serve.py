@@ -17,11 +17,13 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from vidiframe._errors import InvalidRequestError
 from vidiframe.testing import FakeVidiCenter
 
 __all__ = ["DEFAULT_PORT", "register", "run_serve_fake"]
@@ -53,7 +55,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
     )
@@ -76,6 +78,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=run_serve_fake)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0 = any free one)")
+    return port
 
 
 def run_serve_fake(
@@ -109,7 +121,14 @@ def run_serve_fake(
         quirks=getattr(args, "quirks", False),
         port=args.port,
     )
-    with fake:
+    try:
+        fake.start()
+    except OSError as error:
+        raise InvalidRequestError(
+            f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}; "
+            "choose another --port (0 picks a free one)"
+        ) from None
+    with contextlib.closing(fake):
         url = fake.url
         out.write(
             f"Fake VidiCenter listening on {url} (seed {args.seed}, "

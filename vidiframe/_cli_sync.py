@@ -28,8 +28,9 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from vidiframe._cli import _client, add_client_options
+from vidiframe._cli import _client, add_client_options, check_writable
 from vidiframe._errors import VidiFrameError
+from vidiframe._hints import date_problem
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
@@ -107,7 +108,9 @@ def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} {date_problem(text, expected='a date (YYYY-MM-DD)')}"
+        ) from None
 
 
 def _days(text: str) -> int:
@@ -159,6 +162,9 @@ def run_sync(
     config = SyncConfig.load(args.config)
     if args.trailing_days is not None:
         config = config.with_trailing_days(args.trailing_days)
+    if not args.dry_run:
+        # Before the first request: a root nobody can write is a configuration error.
+        check_writable(config.root, what=f"root in {args.config}", is_dir=True)
     try:
         with contextlib.ExitStack() as stack:
             if client is None and not args.dry_run:

@@ -4,7 +4,11 @@ Each value is taken from the first place that has it: the arguments, then the
 environment (``VIDICENTER_USERNAME``, ``VIDICENTER_TOKEN``, ``VIDICENTER_URL``),
 then the ``~/.netrc`` entry of the server's host. The URL is checked before
 anything else: VidiCenter revokes a token sent over plain http, so ``http://`` is
-refused unless the host is loopback (the fake server, a local tunnel).
+refused unless the host is loopback (the fake server, a local tunnel). A
+``.netrc`` that other users can read gives a warning, as curl does.
+
+Messages say what to do in the caller's terms: ``username=`` in Python,
+``--username`` on the command line (``for_command_line=True``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import base64
 import ipaddress
 import netrc
 import os
+import stat
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vidiframe._errors import InsecureURLError, InvalidRequestError
+from vidiframe._errors import InsecureURLError, InvalidRequestError, VidiFrameWarning
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -99,7 +105,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(url: str) -> str:
+def _how_to_authenticate(host: str | None, *, for_command_line: bool) -> str:
+    netrc_line = f"add 'machine {host or 'HOST'} login USER password TOKEN' to ~/.netrc"
+    if for_command_line:
+        return f"give --username (or set {ENV_USERNAME}), set {ENV_TOKEN}, or {netrc_line}"
+    return f"pass username= and token=, set {ENV_USERNAME} and {ENV_TOKEN}, or {netrc_line}"
+
+
+def check_base_url(url: str, *, for_command_line: bool = False) -> str:
     """Validate a server URL and return it without a trailing slash.
 
     Raises
@@ -131,9 +144,8 @@ def check_base_url(url: str) -> str:
         raise InvalidRequestError(f"base_url must look like https://host[:port], got {url!r}")
     if parts.username is not None or parts.password is not None:
         # Never echo the URL here: its userinfo may be the token.
-        raise InvalidRequestError(
-            "base_url must not contain credentials; pass username= and token= instead"
-        )
+        how = _how_to_authenticate(None, for_command_line=for_command_line)
+        raise InvalidRequestError(f"base_url must not contain credentials: {how}")
     if parts.query or parts.fragment:
         raise InvalidRequestError(f"base_url must not have a query or fragment, got {url!r}")
     if parts.scheme == "http" and not is_loopback(host):
@@ -151,6 +163,7 @@ def resolve_credentials(
     *,
     env: Mapping[str, str] | None = None,
     netrc_path: str | os.PathLike[str] | None = None,
+    for_command_line: bool = False,
 ) -> Credentials:
     """Find the credentials: arguments, then environment, then ``~/.netrc``.
 
@@ -162,7 +175,11 @@ def resolve_credentials(
         The environment to read (default :data:`os.environ`).
     netrc_path
         The netrc file (default ``$NETRC`` or ``~/.netrc``). A missing file is
-        not an error.
+        not an error; one that other users may read gives a
+        :class:`~vidiframe.VidiFrameWarning`.
+    for_command_line
+        Phrase errors for the command line (``--username``) instead of Python
+        (``username=``).
 
     Returns
     -------
@@ -182,7 +199,9 @@ def resolve_credentials(
     Credentials(username='demo', token='***', base_url='http://localhost:8000')
     """
     env = os.environ if env is None else env
-    url = check_base_url(base_url or env.get(ENV_URL) or DEFAULT_BASE_URL)
+    url = check_base_url(
+        base_url or env.get(ENV_URL) or DEFAULT_BASE_URL, for_command_line=for_command_line
+    )
     username = username or env.get(ENV_USERNAME) or None
     token = token or env.get(ENV_TOKEN) or None
     if username is None or token is None:
@@ -196,10 +215,8 @@ def resolve_credentials(
         missing = " and ".join(
             name for name, value in (("username", username), ("token", token)) if not value
         )
-        raise InvalidRequestError(
-            f"no VidiCenter {missing}: pass username= and token=, set {ENV_USERNAME} and "
-            f"{ENV_TOKEN}, or add a 'machine {urlsplit(url).hostname}' entry to ~/.netrc"
-        )
+        how = _how_to_authenticate(urlsplit(url).hostname, for_command_line=for_command_line)
+        raise InvalidRequestError(f"no VidiCenter {missing} found: {how}")
     return Credentials(username=username, token=token, base_url=url)
 
 
@@ -221,4 +238,23 @@ def _from_netrc(
     if entry is None:
         return None, None
     login, _account, password = entry
+    if password:
+        _warn_if_others_can_read(path)
     return login or None, password or None
+
+
+def _warn_if_others_can_read(path: Path) -> None:
+    """Warn, as curl does, when a netrc holding a token is open to other users."""
+    if os.name != "posix":
+        return  # Windows has ACLs, not mode bits
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(
+            f"{path} holds a VidiCenter token and other users of this machine may read it "
+            f"(mode {mode:04o}): run chmod 600 {path}",
+            VidiFrameWarning,
+            stacklevel=4,
+        )

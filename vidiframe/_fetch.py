@@ -394,24 +394,27 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _interactive() -> bool:
-    """Whether a progress bar would be seen: a terminal, or a Jupyter kernel."""
-    if "ipykernel" in sys.modules:
+    """Whether a progress bar would be seen: a notebook, or stderr is a terminal.
+
+    A log redirected to a file or a pipe is neither: nothing is drawn into it.
+    """
+    if _in_notebook():
         return True
     stream = sys.stderr
-    return stream is not None and hasattr(stream, "isatty") and stream.isatty()
+    isatty = getattr(stream, "isatty", None)
+    return stream is not None and isatty is not None and bool(isatty())
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook), not a terminal IPython."""
+    ipython = sys.modules.get("IPython")  # only ever imported by IPython itself
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _progress_bar(label: str, total: int, *, enabled: bool, unit: str = "chunk") -> Tqdm:
-    bar_class: Any
-    if enabled and "ipykernel" in sys.modules and _has_widgets():
-        from tqdm.auto import tqdm as notebook_bar
-
-        bar_class = notebook_bar
-    else:
-        from tqdm import tqdm as terminal_bar
-
-        bar_class = terminal_bar
-    return bar_class(
+    return _bar_class(enabled=enabled)(
         total=total,
         desc=label,
         unit=unit,
@@ -421,9 +424,26 @@ def _progress_bar(label: str, total: int, *, enabled: bool, unit: str = "chunk")
     )
 
 
+def _bar_class(*, enabled: bool) -> type[Tqdm]:
+    """A widget bar in a notebook that has ipywidgets, a text bar anywhere else."""
+    if enabled and _in_notebook() and _has_widgets():
+        from tqdm.notebook import tqdm as notebook_bar
+
+        return notebook_bar
+    from tqdm import tqdm as terminal_bar
+
+    return terminal_bar
+
+
 def _has_widgets() -> bool:
+    """Whether ipywidgets is there for notebook bars; if not, say once how to get it."""
+    from vidiframe._errors import MissingDependencyError, VidiFrameWarning
+    from vidiframe._optional import require
+
     try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
+        require("ipywidgets", extra="notebooks")
+    except MissingDependencyError as error:
+        # A text bar still works in a notebook: a hint, not a failure.
+        warnings.warn(f"progress bars fall back to text: {error}", VidiFrameWarning, stacklevel=2)
         return False
     return True

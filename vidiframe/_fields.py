@@ -288,7 +288,9 @@ class Field:
         ...     assert value is None or isinstance(value, int)
         >>> check()
         """
-        from hypothesis import strategies as st
+        from vidiframe._optional import require
+
+        st = require("hypothesis.strategies", extra="testing")
 
         base = self.type.values(self, st, legacy=legacy)
         return st.one_of(st.none(), base) if self.nullable else base

@@ -30,6 +30,7 @@ from urllib.parse import unquote
 import polars as pl
 
 from vidiframe._errors import DatasetError, DroppedColumnsWarning, SchemaConflictError
+from vidiframe._hints import did_you_mean
 from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
 
 __all__ = [
@@ -129,7 +130,10 @@ def partition_frame(
         )
         if isinstance(item, str):
             if item not in df.columns:
-                raise DatasetError(f"partition column {item!r} is not a column of the frame")
+                raise DatasetError(
+                    f"partition column {item!r} is not a column of the frame"
+                    f"{did_you_mean(item, df.columns)}"
+                )
             keys.append(item)
         elif isinstance(item, pl.Expr):
             name = item.meta.output_name(raise_if_undetermined=False)

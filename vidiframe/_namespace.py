@@ -611,8 +611,11 @@ class VidiFrame(_Vidi[pl.DataFrame]):
         >>> list(pdf["gender_label"].cat.categories)
         ['unknown', 'male', 'female']
         """
-        import pandas as pd
         import pyarrow as pa
+
+        from vidiframe._optional import require
+
+        pd = require("pandas", extra="pandas")
 
         nullable = {
             pa.int8(): pd.Int8Dtype(),

@@ -5,6 +5,7 @@ Optional features sit behind extras of the ``vidiframe`` package::
     pip install 'vidiframe[lake]'       # Delta tables and object storage (deltalake, obstore)
     pip install 'vidiframe[testing]'    # hypothesis strategies (vidiframe.testing.strategies)
     pip install 'vidiframe[notebooks]'  # figures and progress widgets (matplotlib, ipywidgets)
+    pip install 'vidiframe[pandas]'     # DataFrame.vidi.to_pandas (pandas)
 
 >>> require("json", extra="lake").__name__
 'json'
@@ -25,7 +26,7 @@ from vidiframe._errors import MissingDependencyError
 __all__ = ["Extra", "require"]
 
 #: The extras declared in ``pyproject.toml``.
-Extra = Literal["lake", "testing", "notebooks"]
+Extra = Literal["lake", "testing", "notebooks", "pandas"]
 
 
 def require(module: str, *, extra: Extra) -> ModuleType:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import orjson
 
 from vidiframe._errors import InvalidRequestError
+from vidiframe._hints import date_problem
 from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
     FLAG_ON,
@@ -293,9 +294,7 @@ def _to_datetime(value: object, name: str, *, end_of_day: bool) -> dt.datetime:
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidRequestError(
-                f"{name}={value!r} is not an ISO date or datetime (YYYY-MM-DDTHH:MM:SS)"
-            ) from None
+            raise InvalidRequestError(f"{name}={value!r} {date_problem(text)}") from None
         # A bare date names a whole day: the inclusive end is its last second.
         if end_of_day and len(text) == 10:
             parsed = parsed.replace(hour=23, minute=59, second=59)

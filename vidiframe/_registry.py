@@ -36,6 +36,7 @@ from vidiframe._fields import (
     Text,
     Timestamp,
 )
+from vidiframe._hints import did_you_mean, resolution_hint
 
 __all__ = [
     "AGGREGATED_RESOLUTIONS",
@@ -1704,7 +1705,7 @@ def get_export(
     if allow_aliases:
         data_type = DATA_TYPE_ALIASES.get(data_type, data_type)
     if data_type not in DATA_TYPES:
-        hint = ""
+        hint = did_you_mean(data_type, DATA_TYPES)
         if data_type in DATA_TYPE_ALIASES:
             hint = f" ({data_type!r} is the 2021 name of {DATA_TYPE_ALIASES[data_type]!r})"
         raise InvalidRequestError(
@@ -1712,7 +1713,9 @@ def get_export(
         )
     if time_resolution not in TIME_RESOLUTIONS:
         raise InvalidRequestError(
-            f"unknown time_resolution {time_resolution!r}; expected one of {', '.join(TIME_RESOLUTIONS)}"
+            f"unknown time_resolution {time_resolution!r}"
+            f"{resolution_hint(time_resolution, TIME_RESOLUTIONS)}; "
+            f"expected one of {', '.join(TIME_RESOLUTIONS)}"
         )
     granularity: Granularity = "finest" if time_resolution == "finest" else "aggregated"
     if group_by_demographics:

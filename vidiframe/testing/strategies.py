@@ -21,12 +21,17 @@ Requires the ``hypothesis`` package (``pip install vidiframe[testing]``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from hypothesis import strategies as st
 
+from vidiframe._optional import require
 from vidiframe._registry import ExportSpec, get_export
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
+else:
+    st = require("hypothesis.strategies", extra="testing")
 
 __all__ = ["export_frames", "export_payloads", "export_rows"]
 
