@@ -1,10 +1,12 @@
-"""Fixtures shared by test modules: the documentation site, built once per session."""
+"""Fixtures shared by test modules: the documentation site, built once per session,
+and a private state directory for the call budget."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_call_budget(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the per-user call budget file of clients on real time out of the home directory.
+
+    Clients without an injected clock share their calls through a state file; the
+    tests' own file keeps their runs independent of other programs on the machine.
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setenv("VIDIFRAME_STATE_DIR", str(tmp_path_factory.mktemp("vidiframe-state")))
+    yield
+    patch.undo()

@@ -198,8 +198,9 @@ def test_retry_after_as_an_http_date(clock: ManualClock) -> None:
 
 def test_rate_limit_error_after_the_bound(fake: FakeVidiCenter, clock: ManualClock) -> None:
     fake.inject(RateLimited(retry_after=3), times=None)
+    retry = RetryPolicy(max_attempts=4, rate_limit_patience=10.0)
     with pytest.raises(vf.RateLimitError) as info:
-        client_for(fake, clock).fetch_export(QUERY)
+        client_for(fake, clock, retry=retry).fetch_export(QUERY)
     assert info.value.status == 429
     assert isinstance(info.value, vf.TransportError)
     assert [r.status for r in fake.requests] == [429] * 4

@@ -143,7 +143,7 @@ def test_both_a_renamed_field_and_its_target_must_agree():
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(vf.InvalidRequestError, match="cannot read the saved response"):
+    with pytest.raises(vf.InvalidRequestError, match="nor the path of an existing file"):
         vf.read_networks(str(tmp_path / "nope.json"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from collections import defaultdict
@@ -624,3 +625,71 @@ def test_client_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         )
         assert fake.requests[0].client == "127.0.0.1"
     assert len(list(tmp_path.glob("*.vfc"))) == 1
+
+
+# -- a server that breaks the range rule ------------------------------------------------------
+
+
+class LeakyTransport:
+    """The fake, but every download also carries the hour before its chunk's start.
+
+    That hour belongs to the previous chunk, which returns it too: a server that
+    broke the range rule this way would duplicate rows at every inner boundary.
+    """
+
+    def __init__(self, fake: FakeVidiCenter) -> None:
+        self.fake = fake
+        self.inner = fake.transport()
+        self.leaked: dict[str, int] = {}
+
+    def get(
+        self, url: str, *, params: Mapping[str, str], headers: Mapping[str, str], timeout: float
+    ) -> Response:
+        response = self.inner.get(url, params=params, headers=headers, timeout=timeout)
+        document = orjson.loads(response.body) if response.status == 200 else {}
+        if "data" not in document or params["start"] == START:
+            return response
+        start = dt.datetime.fromisoformat(params["start"])
+        before = self.fake.response_body(
+            params["data_type"],
+            params["time_resolution"],
+            start=(start - dt.timedelta(hours=1)).isoformat(),
+            end=(start - dt.timedelta(seconds=1)).isoformat(),
+            locations=[int(x) for x in params["locations"].split(",")],
+        )
+        extra = orjson.loads(before)["data"]
+        assert extra, "the leak must add rows, or the test proves nothing"
+        self.leaked[params["start"]] = len(extra)
+        document["data"] = extra + document["data"]
+        return Response(response.status, orjson.dumps(document), response.headers)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_rows_outside_a_chunk_are_dropped_and_counted(
+    fake: FakeVidiCenter, clock: ManualClock
+) -> None:
+    leaky = LeakyTransport(fake)
+    client = make_client(fake, clock, max_rows=72, transport=leaky)
+    with pytest.warns(vf.OutOfRangeWarning) as caught:
+        df = read(client, end="2025-01-04T23:59:59")
+    # Exactly the one-shot export: no duplicate at any of the 3 inner boundaries.
+    assert_frame_equal(df, expected(fake, end="2025-01-04T23:59:59"))
+    assert len(leaky.leaked) == 3
+    counts = sorted(int(str(w.message).split(" returned ")[1].split(" row")[0]) for w in caught)
+    assert counts == sorted(leaky.leaked.values())
+    assert all("dropped" in str(w.message) for w in caught)
+
+
+def test_rows_before_the_first_chunk_are_the_servers_business(
+    fake: FakeVidiCenter, clock: ManualClock
+) -> None:
+    # The read's own start is not a chunk boundary: nothing there is a duplicate.
+    leaky = LeakyTransport(fake)
+    client = make_client(fake, clock, transport=leaky)
+    df = read(client, start="2025-01-02T00:00:00", end="2025-01-02T23:59:59")
+    assert len(leaky.leaked) == 1
+    assert df.height == expected(fake, start="2025-01-02", end="2025-01-02T23:59:59").height + next(
+        iter(leaky.leaked.values())
+    )

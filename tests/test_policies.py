@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from vidiframe._errors import InvalidRequestError
 from vidiframe._policies import (
     Backoff,
     BuildTimeEstimator,
@@ -50,11 +51,17 @@ def test_backoff_jitter_is_bounded_and_repeatable() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"initial": -1}, {"factor": 0.5}, {"initial": 5, "maximum": 1}, {"jitter": 1.0}],
+    ("kwargs", "name"),
+    [
+        ({"initial": -1}, "initial"),
+        ({"factor": 0.5}, "factor"),
+        ({"initial": 5, "maximum": 1}, "maximum"),
+        ({"jitter": 1.0}, "jitter"),
+        ({"initial": "1"}, "initial"),
+    ],
 )
-def test_backoff_rejects_nonsense(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="invalid backoff"):
+def test_backoff_rejects_nonsense(kwargs: dict[str, float], name: str) -> None:
+    with pytest.raises(InvalidRequestError, match=rf"^{name} must be a number in .*, got"):
         Backoff(**kwargs)
 
 
@@ -160,7 +167,8 @@ def test_retry_policy_honours_retry_after_exactly() -> None:
 
     policy = RetryPolicy(max_attempts=5, backoff=Backoff(initial=0.5, jitter=0.0))
     assert policy.call(flaky, sleep=sleeps.append) == "ok"
-    assert sleeps == [17.0, 1.0]
+    # The first server failure waits the backoff's first step: a 429 before it does not count.
+    assert sleeps == [17.0, 0.5]
 
 
 def test_retry_policy_gives_up_on_a_retry_after_beyond_its_patience() -> None:
@@ -248,7 +256,9 @@ def test_call_budget_is_shared_by_threads() -> None:
 def test_limits_are_the_server_limits_at_most() -> None:
     assert (Limits().exports, Limits().connections) == (3, 2)
     assert Limits(exports=1, connections=1).exports == 1
-    with pytest.raises(ValueError, match=r"exports must be 1\.\.3"):
+    with pytest.raises(InvalidRequestError, match=r"exports must be an integer in \[1, 3\], got 4"):
         Limits(exports=4)
-    with pytest.raises(ValueError, match=r"connections must be 1\.\.2"):
+    with pytest.raises(InvalidRequestError, match=r"connections must be an integer in \[1, 2\]"):
         Limits(connections=3)
+    with pytest.raises(InvalidRequestError, match=r"exports must be an integer .*, got 2\.0"):
+        Limits(exports=2.0)  # type: ignore[arg-type]

@@ -75,6 +75,7 @@ PUBLIC = {
     "UnknownFieldWarning",
     "UnknownCodeWarning",
     "UnmatchedIdWarning",
+    "OutOfRangeWarning",
     "DroppedColumnsWarning",
 }
 

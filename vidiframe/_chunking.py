@@ -44,6 +44,7 @@ from vidiframe._periods import (
     month_index,
     month_start,
 )
+from vidiframe._policies import check_number
 from vidiframe._query import ExportQuery
 
 __all__ = ["Chunk", "ChunkPlanner", "is_row_limit_failure", "period_count"]
@@ -127,10 +128,17 @@ class ChunkPlanner:
     rows_per_key: int = 10
 
     def __post_init__(self) -> None:
-        if self.max_rows is not None and self.max_rows < 1:
-            raise ValueError(f"max_rows must be positive, got {self.max_rows}")
-        if not 0 < self.fill <= 1:
-            raise ValueError(f"fill must be in (0, 1], got {self.fill}")
+        if self.max_rows is not None:
+            check_number("max_rows", self.max_rows, low=1, integer=True)
+        check_number("fill", self.fill, low=0.0, high=1.0, low_open=True)
+        check_number("finest_rows_per_location_hour", self.finest_rows_per_location_hour, low=0.0)
+        for name in (
+            "locations_per_site",
+            "locations_per_location_tag",
+            "locations_per_site_tag",
+            "rows_per_key",
+        ):
+            check_number(name, getattr(self, name), low=1, integer=True)
 
     # -- estimates ---------------------------------------------------------------------------
 

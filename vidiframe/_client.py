@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +28,7 @@ from typing import Any, Final
 import orjson
 import tenacity
 
+from vidiframe._budget import account_key, default_state_file
 from vidiframe._cache import DEFAULT_TTL, ResponseCache, default_cache_dir, entry_key
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._credentials import Credentials, resolve_credentials
@@ -47,16 +49,22 @@ from vidiframe._policies import (
     RateLimited,
     RetryPolicy,
     ServerFailure,
+    Unreachable,
+    check_number,
     parse_retry_after,
 )
-from vidiframe._protocol import PENDING_STATES, Done, ExportProtocol, Send, Wait
+from vidiframe._protocol import Done, ExportProtocol, Send, Wait
 from vidiframe._query import ExportQuery
-from vidiframe._transport import Response, Transport
+from vidiframe._transport import (
+    DeadlineExceededError,
+    Response,
+    Transport,
+    UnreachableError,
+    accepts_deadline,
+)
+from vidiframe._wire import DATA_PATH, PENDING_STATES, WHOAMI_PATH
 
 __all__ = ["DATA_PATH", "WHOAMI_PATH", "Cancelled", "VidiCenterClient"]
-
-DATA_PATH: Final = "/api/v1/data/"
-WHOAMI_PATH: Final = "/api/v1/whoami/"
 
 logger = logging.getLogger("vidiframe")
 
@@ -110,12 +118,19 @@ class VidiCenterClient:
     poll_backoff
         Delays between polls of an export being built (with jitter).
     budget
-        The call budget (default 50 calls per minute); share one between clients
-        of the same account.
+        The call budget (default 50 calls per minute). By default it is shared
+        by every process of this user on the machine, through a small locked
+        state file (:func:`~vidiframe._budget.default_state_file`), so scripts
+        running side by side do not earn each other 429s; with an injected
+        ``clock`` or ``sleep`` the default budget is this client's own.
     limits
         Exports in flight and open connections (default 3 and 2).
     request_timeout
-        Seconds to wait for the server's answer to one request.
+        Seconds to wait for a connection, and for each read of an answer.
+    download_timeout
+        Seconds one request may take in total, body included: a server that
+        sends its answer a byte at a time never trips ``request_timeout``, and
+        this ends it (:class:`~vidiframe.TransportError`, not retried).
     export_timeout
         Seconds an export may take to build before the read gives up.
     rng
@@ -153,11 +168,31 @@ class VidiCenterClient:
         export_timeout: float = 3600.0,
         rng: random.Random | None = None,
         netrc_path: str | os.PathLike[str] | None = None,
+        download_timeout: float = 1800.0,
     ):
         # First: a bad or insecure URL must fail before anything else happens.
         self.credentials: Credentials = resolve_credentials(
             username, token, base_url, netrc_path=netrc_path
         )
+        for name, seconds in (
+            ("request_timeout", request_timeout),
+            ("export_timeout", export_timeout),
+            ("download_timeout", download_timeout),
+        ):
+            check_number(name, seconds, low=0.0, low_open=True)
+        check_number("cache_ttl", cache_ttl, low=0.0)  # 0: never reuse a cached response
+        policies: tuple[tuple[str, object, type], ...] = (
+            ("limits", limits, Limits),
+            ("planner", planner, ChunkPlanner),
+            ("retry", retry, RetryPolicy),
+            ("poll_backoff", poll_backoff, Backoff),
+            ("budget", budget, CallBudget),
+        )
+        for name, value, kind in policies:
+            if value is not None and not isinstance(value, kind):
+                raise InvalidRequestError(
+                    f"{name} must be a {kind.__name__} or None, got {type(value).__name__}"
+                )
         self.limits = limits if limits is not None else Limits()
         self._monotonic = clock if clock is not None else time.monotonic
         self._wall = clock if clock is not None else time.time
@@ -165,12 +200,15 @@ class VidiCenterClient:
         rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
         self.retry = retry if retry is not None else RetryPolicy(backoff=_retry_backoff(rng))
         self.poll_backoff = poll_backoff if poll_backoff is not None else _poll_backoff(rng)
-        self.budget = budget if budget is not None else CallBudget(clock=self._monotonic)
+        self.budget = budget if budget is not None else self._default_budget(clock, sleep)
         self.planner = planner if planner is not None else ChunkPlanner()
         self.request_timeout = request_timeout
         self.export_timeout = export_timeout
+        self.download_timeout = download_timeout
         if isinstance(cache_dir, _Default):
             cache_dir = default_cache_dir()
+        elif cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+            raise InvalidRequestError(f"cache_dir must be a path or None, got {cache_dir!r}")
         self.cache: ResponseCache | None = (
             None if cache_dir is None else ResponseCache(cache_dir, ttl=cache_ttl, clock=self._wall)
         )
@@ -179,7 +217,8 @@ class VidiCenterClient:
         self._transport_lock = threading.Lock()
         # Created now (no socket is opened yet) so a read's first request does not
         # pay for importing the HTTP stack.
-        self._get_transport()
+        # Transports written before deadlines existed bound each read only.
+        self._deadline = accepts_deadline(self._get_transport())
         self._exports = threading.BoundedSemaphore(self.limits.exports)
         self._connections = threading.BoundedSemaphore(self.limits.connections)
         self._stats_lock = threading.Lock()
@@ -313,7 +352,7 @@ class VidiCenterClient:
         notify = on_state if on_state is not None else _ignore
         key = self.cache_key(query)
         if self.cache is not None and not force_rebuild:
-            body = self.cache.get(key)
+            body = self._cached(key)
             if body is not None:
                 with self._stats_lock:
                     self.stats["cache_hits"] += 1
@@ -332,7 +371,7 @@ class VidiCenterClient:
         )
         body = self._run(protocol, notify, cancel, estimator)
         if self.cache is not None:
-            self.cache.put(key, body)
+            self._keep(key, body, f"the export {query.describe()}")
         notify("downloaded")
         return body
 
@@ -343,7 +382,51 @@ class VidiCenterClient:
     def forget(self, query: ExportQuery) -> None:
         """Drop the cached response of ``query`` (e.g. one that turned out unreadable)."""
         if self.cache is not None:
-            self.cache.discard(self.cache_key(query))
+            try:
+                self.cache.discard(self.cache_key(query))
+            except OSError as error:
+                logger.warning(
+                    "cache: cannot remove the entry of %s (%s)", query.describe(), _reason(error)
+                )
+
+    # -- the cache never costs a frame ---------------------------------------------------------
+
+    def _cached(self, key: str) -> bytes | None:
+        assert self.cache is not None
+        try:
+            return self.cache.get(key)
+        except OSError as error:
+            # An unreadable cache is a cache miss: the server has the data.
+            logger.warning(
+                "cache: cannot read %s (%s); fetching", self.cache.directory, _reason(error)
+            )
+            return None
+
+    def _keep(self, key: str, body: bytes, what: str) -> None:
+        """Cache ``body``; a full or read-only disk costs the cache entry, never the body."""
+        assert self.cache is not None
+        try:
+            self.cache.put(key, body)
+        except OSError as error:
+            logger.warning(
+                "cache: cannot store %s in %s (%s); the read goes on without it",
+                what,
+                self.cache.directory,
+                _reason(error),
+            )
+
+    def _default_budget(
+        self, clock: Callable[[], float] | None, sleep: Callable[[float], None] | None
+    ) -> CallBudget:
+        if clock is not None or sleep is not None:
+            # An injected clock or sleep is this client's time only: a file shared with
+            # other processes needs the time they share, and their waits to be real.
+            return CallBudget(clock=self._monotonic)
+        return CallBudget(
+            clock=time.time,
+            state_file=default_state_file(),
+            account=account_key(self.base_url, self.username),
+        )
 
     def close(self) -> None:
         """Close the connections of the transport the client created."""
@@ -512,16 +595,30 @@ class VidiCenterClient:
                     on_send(self._monotonic())
                 with self._stats_lock:
                     self.stats["calls"] += 1
+                deadline = {"deadline": self.download_timeout} if self._deadline else {}
                 try:
                     response = self._get_transport().get(
-                        url, params=params, headers=headers, timeout=self.request_timeout
+                        url,
+                        params=params,
+                        headers=headers,
+                        timeout=self.request_timeout,
+                        **deadline,
                     )
+                except DeadlineExceededError as error:
+                    raise _GaveUp(
+                        f"{error}; download_timeout is {self.download_timeout:g} s"
+                    ) from None
+                except (UnreachableError, ConnectionRefusedError, socket.gaierror) as error:
+                    raise Unreachable(self.credentials.redact(_reason(error))) from None
                 except OSError as error:
                     detail = self.credentials.redact(f"{type(error).__name__}: {error}")
                     raise ServerFailure(f"connection failed ({detail})") from None
             logger.debug("GET %s %s -> %d", path, what, response.status)
             if response.status == 429:
                 retry_after = parse_retry_after(response.header("Retry-After"), now=self._wall())
+                if retry_after is not None and retry_after <= self.retry.max_retry_after:
+                    # Every holder of the budget (other threads, other processes) waits too.
+                    self.budget.pause(retry_after)
                 raise RateLimited(
                     f"HTTP 429 (Retry-After: {response.header('Retry-After')})",
                     retry_after=retry_after,
@@ -537,14 +634,15 @@ class VidiCenterClient:
             with self._stats_lock:
                 self.stats["retries"] += 1
             error = state.outcome.exception() if state.outcome is not None else None
-            delay = state.upcoming_sleep
-            logger.warning(
-                "%s failed (%s); retry %d/%d in %.1f s",
+            # Nobody answering fails in a second or two, in one line: no warning per try.
+            level = logging.DEBUG if isinstance(error, Unreachable) else logging.WARNING
+            logger.log(
+                level,
+                "%s: %s; retry %d in %.1f s",
                 what,
                 error,
                 state.attempt_number,
-                self.retry.max_attempts - 1,
-                delay,
+                state.upcoming_sleep,
             )
             _check(cancel)
 
@@ -552,10 +650,17 @@ class VidiCenterClient:
             response: Response = self.retry.call(
                 attempt, sleep=lambda s: self._pause(s, cancel), before_sleep=before_sleep
             )
+        except _GaveUp as error:
+            raise TransportError(f"{what} at {self.base_url}: {error}") from None
+        except Unreachable as error:
+            raise TransportError(
+                f"cannot reach VidiCenter at {self.base_url}: {error} "
+                "(check base_url / VIDICENTER_URL)"
+            ) from None
         except RateLimited as error:
             raise RateLimitError(
                 f"VidiCenter kept refusing {what} as over its rate limits: {error} "
-                f"(after {self.retry.max_attempts} attempts at most)",
+                f"(waited up to {self.retry.rate_limit_patience:g} s in all)",
                 status=429,
             ) from None
         except ServerFailure as error:
@@ -625,7 +730,9 @@ class VidiCenterClient:
             if self._transport is None:
                 from vidiframe._http import RequestsTransport
 
-                self._transport = RequestsTransport(pool_size=self.limits.connections)
+                self._transport = RequestsTransport(
+                    pool_size=self.limits.connections, clock=self._monotonic
+                )
             return self._transport
 
     def _pause(self, seconds: float, cancel: threading.Event | None) -> None:
@@ -662,6 +769,15 @@ class _Slot:
         if self.held:
             self.held = False
             self._semaphore.release()
+
+
+class _GaveUp(Exception):  # noqa: N818 - internal signal, never leaves the client
+    """A failure not worth retrying (a download past its deadline)."""
+
+
+def _reason(error: BaseException) -> str:
+    """An OS error in a few words (``strerror``), else its message."""
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -130,7 +130,7 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
             strict,
             unknown[0],
         )
-    columns = [_typed_field(raw, f, spec, strict) for f in spec.fields]
+    columns = [_typed_field(raw, f, spec, strict, height=len(rows)) for f in spec.fields]
     frame = pl.DataFrame(columns, height=len(rows))
     frame = frame.with_columns(
         *(label_expr(f) for f in spec.fields if f.labels is not None),
@@ -262,9 +262,13 @@ def _rename(row: Mapping[str, Any], renames: Mapping[str, str], index: int) -> d
     return out
 
 
-def _typed_field(raw: pl.DataFrame, f: Field, spec: DimensionSpec, strict: bool) -> pl.Series:
+def _typed_field(
+    raw: pl.DataFrame, f: Field, spec: DimensionSpec, strict: bool, *, height: int
+) -> pl.Series:
+    # The height comes from the rows, not from ``raw``: rows without any field
+    # (``{}``) give a frame without columns, whose height Polars cannot keep.
     if f.name not in raw.columns or raw.get_column(f.name).dtype == pl.Null:
-        return pl.repeat(None, raw.height, dtype=f.dtype, eager=True).alias(f.name)
+        return pl.repeat(None, height, dtype=f.dtype, eager=True).alias(f.name)
     if f.kind != "struct":
         typed = _typed(raw, f)
         if f.kind == "list":

@@ -30,6 +30,7 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
     ├── UnknownFieldWarning   the response has a field the registry does not know
     ├── UnknownCodeWarning    a coded field holds a code without a documented label
     ├── UnmatchedIdWarning    ids of a frame that a dimension (names, time zones) lacks
+    ├── OutOfRangeWarning     a chunk returned rows outside its range: dropped, counted
     └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
 
@@ -46,6 +47,7 @@ __all__ = [
     "InsecureURLError",
     "InvalidRequestError",
     "MissingDependencyError",
+    "OutOfRangeWarning",
     "RateLimitError",
     "ResponseError",
     "ResponseFormatError",
@@ -247,6 +249,14 @@ class UnmatchedIdWarning(VidiFrameWarning):
         super().__init__(message)
         self.column = column
         self.ids = ids
+
+
+class OutOfRangeWarning(VidiFrameWarning):
+    """A chunk's response held rows outside the chunk's time range; they were dropped.
+
+    The neighbouring chunk covers those times and returns the same rows: kept,
+    they would be duplicates. The message gives the chunk and how many rows.
+    """
 
 
 class DroppedColumnsWarning(VidiFrameWarning):

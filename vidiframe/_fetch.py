@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from vidiframe._chunking import Chunk, is_row_limit_failure
-from vidiframe._errors import ExportFailedError, InvalidRequestError, ResponseError
+from vidiframe._errors import (
+    ExportFailedError,
+    InvalidRequestError,
+    OutOfRangeWarning,
+    ResponseError,
+)
 from vidiframe._policies import BuildTimeEstimator
 from vidiframe._query import make_query
 from vidiframe._reader import parse_response
@@ -328,8 +333,7 @@ class _ChunkRun:
             self.client.forget(chunk.query)
             raise
         self._reissue(caught)
-        self._check_boundaries(chunk, frame)
-        return frame
+        return self._within_range(chunk, frame)
 
     def _reissue(self, caught: Iterable[warnings.WarningMessage]) -> None:
         for w in caught:
@@ -339,26 +343,39 @@ class _ChunkRun:
             self._warned.add(key)
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
-    def _check_boundaries(self, chunk: Chunk, frame: pl.DataFrame) -> None:
-        """Log rows outside a chunk's inner boundaries: the server's range rule changed."""
+    def _within_range(self, chunk: Chunk, frame: pl.DataFrame) -> pl.DataFrame:
+        """Drop (and count in a warning) rows outside the chunk's inner boundaries.
+
+        A chunk's ``[start, end]`` meets its neighbour's: a row before ``start``
+        (or after ``end``) belongs to the neighbour, which returns it too. A
+        server that broke the range rule would otherwise put the row in the frame
+        twice. The read's own outer bounds are left alone: there, the server's
+        rule for a period straddling ``start`` is the user's business, and no
+        other chunk returns those rows.
+        """
         if "period_start" not in frame.columns or frame.is_empty() or self._bounds is None:
-            return
+            return frame
         lo, hi = self._bounds
         query = chunk.query
-        times = frame.get_column("period_start")
-        outside = 0
+        times = pl.col("period_start")
+        outside = pl.lit(False)
         if query.start > lo:
-            outside += int((times < query.start).sum())
+            outside = outside | (times < query.start)
         if query.end < hi:
-            outside += int((times > query.end).sum())
-        if outside:
-            logger.warning(
-                "chunk %s (%s) returned %d row(s) outside its range: rows at chunk "
-                "boundaries may be duplicated",
-                chunk.label(),
-                query.describe(),
-                outside,
-            )
+            outside = outside | (times > query.end)
+        # A row without a time is nobody's duplicate: it stays.
+        outside = outside.fill_null(False)
+        count = int(frame.select(outside.sum()).item())
+        if not count:
+            return frame
+        warnings.warn(
+            f"chunk {chunk.label()} ({query.describe()}) returned {count} row(s) outside its "
+            f"range {query.start.isoformat()}..{query.end.isoformat()}: dropped, the "
+            "neighbouring chunk returns them",
+            OutOfRangeWarning,
+            stacklevel=2,
+        )
+        return frame.filter(~outside)
 
     def _advance(self) -> None:
         if self._bar is not None:

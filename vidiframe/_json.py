@@ -188,7 +188,7 @@ def _read_file(path: str | os.PathLike[str], *, given_as_str: bool) -> bytes:
         exists = False
     if given_as_str and not exists:
         raise InvalidRequestError(
-            f"the source {shown!r} is neither JSON (which starts with '{{') nor the path "
+            f"the source {shown!r} is neither JSON (which starts with '{{' or '[') nor the path "
             "of an existing file"
         )
     try:

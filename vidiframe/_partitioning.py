@@ -18,6 +18,9 @@ from urllib.parse import quote
 
 import polars as pl
 
+from vidiframe._errors import InvalidRequestError
+from vidiframe._suggest import choices_hint
+
 __all__ = [
     "PARTITION_DTYPES",
     "Period",
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 Period = Literal["day", "month", "year"]
+_PERIODS: tuple[Period, ...] = ("day", "month", "year")
 
 #: The dtypes a partition column may have, by name. Other dtypes have no directory
 #: form that every engine reads back to the same value (a Datetime has ``:`` and
@@ -101,8 +105,12 @@ def by_period(every: Period = "day", *, column: str = "period_start_date") -> pl
     >>> df.select(by_period("month"), by_period("year")).row(0)
     (datetime.date(2025, 3, 1), 2025)
     """
-    if every not in ("day", "month", "year"):
-        raise ValueError(f"every must be 'day', 'month' or 'year', not {every!r}")
+    if every not in _PERIODS:
+        raise InvalidRequestError(
+            f"every must be a period, not {every!r}: {choices_hint(every, _PERIODS)}"
+        )
+    if not isinstance(column, str) or not column:
+        raise InvalidRequestError(f"column must be a column name, got {column!r}")
     if every == "day":
         return pl.col(column)
     name = f"{column.removesuffix('_date')}_{every}"
@@ -130,11 +138,13 @@ def period_for_resolution(time_resolution: str) -> Period:
     >>> period_for_resolution("finest"), period_for_resolution("1h"), period_for_resolution("1M")
     ('day', 'month', 'year')
     """
-    try:
-        return _RESOLUTION_PERIODS[time_resolution]
-    except KeyError:
-        known = ", ".join(_RESOLUTION_PERIODS)
-        raise ValueError(f"unknown time_resolution {time_resolution!r}; one of {known}") from None
+    period = _RESOLUTION_PERIODS.get(time_resolution) if isinstance(time_resolution, str) else None
+    if period is None:
+        raise InvalidRequestError(
+            f"unknown time_resolution {time_resolution!r}: "
+            f"{choices_hint(time_resolution, _RESOLUTION_PERIODS)}"
+        )
+    return period
 
 
 def check_partition_column(name: str, dtype: pl.DataType) -> str | None:

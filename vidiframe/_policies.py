@@ -19,16 +19,21 @@ import collections
 import datetime as dt
 import email.utils
 import math
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import tenacity
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
+
+from vidiframe._budget import FileLedgers, Ledger, Ledgers, MemoryLedgers
+from vidiframe._errors import InvalidRequestError
 
 __all__ = [
     "CALLS_PER_MINUTE",
@@ -43,6 +48,8 @@ __all__ = [
     "RetryPolicy",
     "Retryable",
     "ServerFailure",
+    "Unreachable",
+    "check_number",
     "parse_retry_after",
 ]
 
@@ -85,11 +92,10 @@ class Backoff:
         *,
         rng: random.Random | None = None,
     ):
-        if initial < 0 or factor < 1 or maximum < initial or not 0 <= jitter < 1:
-            raise ValueError(
-                f"invalid backoff: initial={initial}, factor={factor}, maximum={maximum}, "
-                f"jitter={jitter}"
-            )
+        check_number("initial", initial, low=0.0)
+        check_number("factor", factor, low=1.0)
+        check_number("maximum", maximum, low=initial)
+        check_number("jitter", jitter, low=0.0, high=1.0, high_open=True)
         self.initial = initial
         self.factor = factor
         self.maximum = maximum
@@ -332,55 +338,115 @@ class RateLimited(Retryable):
         self.retry_after = retry_after
 
 
-class _RetryWait(wait_base):
-    """tenacity wait: the server's ``Retry-After`` when given, else the jittered backoff."""
-
-    def __init__(self, backoff: Backoff):
-        self.backoff = backoff
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            # Honoured exactly: coming back earlier earns another 429, later wastes time.
-            return error.retry_after
-        return self.backoff.delay(retry_state.attempt_number - 1)
+class Unreachable(Retryable):
+    """Nobody answers at the address (connection refused or timed out, no such host)."""
 
 
-class _StopOnLongRetryAfter(stop_base):
-    """tenacity stop: a ``Retry-After`` longer than ``limit`` is not worth waiting for."""
+class _Tally:
+    """What one request's failures have cost so far, per kind (one per call of the policy)."""
 
-    def __init__(self, limit: float):
-        self.limit = limit
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+        self.failures = 0
+        self.unreachable = 0
+        self.throttled = 0
+        self.throttled_seconds = 0.0
+
+    def record(self, error: BaseException | None) -> float | None:
+        """Count ``error``; return the wait before the next attempt, ``None`` to stop."""
+        policy = self.policy
+        if isinstance(error, RateLimited):
+            # Waited out, within the patience: a 429 says "later", not "never".
+            wait = error.retry_after
+            if wait is None:
+                wait = policy.backoff.delay(self.throttled)
+            elif wait > policy.max_retry_after:
+                return None
+            self.throttled += 1
+            if self.throttled_seconds + wait > policy.rate_limit_patience:
+                return None
+            self.throttled_seconds += wait
+            return wait
+        if isinstance(error, Unreachable):
+            self.unreachable += 1
+            if self.unreachable >= policy.unreachable_attempts:
+                return None
+            return min(policy.backoff.delay(self.unreachable - 1), 1.0)
+        self.failures += 1
+        if self.failures >= policy.max_attempts:
+            return None
+        return policy.backoff.delay(self.failures - 1)
+
+
+class _Decision:
+    """The tally's verdict on the latest failed attempt, asked by both stop and wait.
+
+    tenacity asks the wait before the stop in recent versions and after it in
+    older ones: whichever asks first counts the failure, the other reads the same
+    verdict.
+    """
+
+    def __init__(self, tally: _Tally):
+        self.tally = tally
+        self._attempt = 0
+        self._wait: float | None = None
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float | None:
+        if retry_state.attempt_number != self._attempt:
+            self._attempt = retry_state.attempt_number
+            outcome = retry_state.outcome
+            self._wait = self.tally.record(outcome.exception() if outcome is not None else None)
+        return self._wait
+
+
+class _TallyStop(stop_base):
+    def __init__(self, decision: _Decision):
+        self.decision = decision
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        return (
-            isinstance(error, RateLimited)
-            and error.retry_after is not None
-            and error.retry_after > self.limit
-        )
+        return self.decision(retry_state) is None
+
+
+class _TallyWait(wait_base):
+    def __init__(self, decision: _Decision):
+        self.decision = decision
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        wait = self.decision(retry_state)
+        return 0.0 if wait is None else wait
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """How one request is retried after a 5xx, a dropped connection or a 429.
 
-    tenacity runs the loop (its ``stop_after_attempt`` bound, exception filter and
-    injectable ``sleep``); the wait is ours because it must read the 429's
-    ``Retry-After`` and draw jitter from an injected generator, where tenacity's
-    ``wait_random*`` use the global :mod:`random`.
+    tenacity runs the loop (its exception filter and injectable ``sleep``); the
+    stop and the wait are ours because each kind of failure has its own bound:
+
+    - 5xx, dropped connections, read timeouts: ``max_attempts`` attempts, with
+      the jittered ``backoff`` between them;
+    - 429: waited out (the server's ``Retry-After``, else the backoff) for as
+      long as ``rate_limit_patience`` allows in total: a neighbour process of the
+      same account spent the minute, the minute will pass. A single
+      ``Retry-After`` beyond ``max_retry_after`` fails at once;
+    - nobody answering (connection refused or timed out, a host name that does
+      not resolve):
+      ``unreachable_attempts`` attempts, at most a second apart, so a wrong
+      ``base_url`` fails in seconds rather than after minutes of backoff.
 
     Parameters
     ----------
     max_attempts
-        Attempts per request, the first one included.
+        Attempts per request after server failures, the first one included.
     backoff
         Delays between attempts when the server gives no ``Retry-After``.
     max_retry_after
         A ``Retry-After`` longer than this is not waited for: the request fails
         with :class:`~vidiframe.RateLimitError` at once.
+    rate_limit_patience
+        Seconds of 429s one request waits out in total before failing.
+    unreachable_attempts
+        Attempts when nobody answers at the address.
 
     Examples
     --------
@@ -388,11 +454,11 @@ class RetryPolicy:
     >>> waits, calls = [], []
     >>> def flaky():
     ...     calls.append(1)
-    ...     if len(calls) < 3:
+    ...     if len(calls) < 9:
     ...         raise RateLimited("429", retry_after=7.0)
     ...     return "ok"
-    >>> policy.call(flaky, sleep=waits.append), waits
-    ('ok', [7.0, 7.0])
+    >>> policy.call(flaky, sleep=waits.append), waits == [7.0] * 8
+    ('ok', True)
     """
 
     max_attempts: int = 6
@@ -400,6 +466,16 @@ class RetryPolicy:
         default_factory=lambda: Backoff(initial=1.0, factor=2.0, maximum=30.0, jitter=0.5)
     )
     max_retry_after: float = 900.0
+    rate_limit_patience: float = 1800.0
+    unreachable_attempts: int = 2
+
+    def __post_init__(self) -> None:
+        check_number("max_attempts", self.max_attempts, low=1, integer=True)
+        check_number("max_retry_after", self.max_retry_after, low=0.0)
+        check_number("rate_limit_patience", self.rate_limit_patience, low=0.0)
+        check_number("unreachable_attempts", self.unreachable_attempts, low=1, integer=True)
+        if not isinstance(self.backoff, Backoff):
+            raise InvalidRequestError(f"backoff must be a Backoff, got {self.backoff!r}")
 
     def retrying(
         self,
@@ -407,11 +483,14 @@ class RetryPolicy:
         sleep: Callable[[float], None] = time.sleep,
         before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
     ) -> tenacity.Retrying:
-        """A :class:`tenacity.Retrying` that retries :class:`Retryable` failures."""
+        """A :class:`tenacity.Retrying` that retries :class:`Retryable` failures.
+
+        Each call gets its own tally of failures: use it for one request.
+        """
+        decision = _Decision(_Tally(self))
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts)
-            | _StopOnLongRetryAfter(self.max_retry_after),
-            wait=_RetryWait(self.backoff),
+            stop=_TallyStop(decision),
+            wait=_TallyWait(decision),
             retry=tenacity.retry_if_exception_type(Retryable),
             sleep=sleep,
             before_sleep=before_sleep,
@@ -425,7 +504,7 @@ class RetryPolicy:
         sleep: Callable[[float], None] = time.sleep,
         before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
     ) -> Any:
-        """Call ``fn`` until it succeeds or the bound is reached (then re-raise its error)."""
+        """Call ``fn`` until it succeeds or a bound is reached (then re-raise its error)."""
         return self.retrying(sleep=sleep, before_sleep=before_sleep)(fn)
 
 
@@ -475,12 +554,18 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 
 
 class CallBudget:
-    """A sliding-window budget of API calls, shared by all the threads of a client.
+    """A sliding-window budget of API calls.
+
+    Shared by the threads of a client, or, with a ``state_file``, by every
+    process of the user on the machine.
 
     :meth:`reserve` books the earliest slot at which one more call keeps at most
     ``calls`` calls in any window of ``period + margin`` seconds, and returns how
     long to wait for it. Booking instead of blocking keeps the budget free of
     sleeps, so an injected clock drives it without threads waiting on each other.
+    When the server answers 429 anyway (a process that does not share the
+    budget, another machine on the account), :meth:`pause` makes every holder of
+    the budget wait the ``Retry-After`` out.
 
     Parameters
     ----------
@@ -490,7 +575,13 @@ class CallBudget:
         Extra seconds added to the window: latency between our clock and the
         server's can move a call into the previous minute.
     clock
-        Monotonic time in seconds.
+        Time in seconds: monotonic for a budget in memory; wall-clock time (or one
+        injected clock for all) for a shared ``state_file``.
+    state_file, account
+        Keep the books in this file, under ``account``'s name (see
+        :mod:`vidiframe._budget`): budgets of every process that name the same
+        file and account share their calls. ``None`` (the default): this budget
+        only.
 
     Examples
     --------
@@ -501,6 +592,14 @@ class CallBudget:
     >>> now[0] = 10.0
     >>> budget.reserve()
     51.0
+
+    Two budgets on one file share their calls, as two processes would:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "calls.json"
+    >>> a, b = (CallBudget(calls=2, clock=lambda: now[0], state_file=path) for _ in "ab")
+    >>> a.reserve(), b.reserve(), a.reserve()
+    (0.0, 0.0, 61.0)
     """
 
     def __init__(
@@ -510,29 +609,49 @@ class CallBudget:
         *,
         margin: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        state_file: str | os.PathLike[str] | None = None,
+        account: str = "default",
     ):
-        if calls < 1 or period <= 0 or margin < 0:
-            raise ValueError(f"invalid call budget: {calls} calls per {period} s (+{margin} s)")
+        check_number("calls", calls, low=1, integer=True)
+        check_number("period", period, low=0.0, low_open=True)
+        check_number("margin", margin, low=0.0)
+        if not isinstance(account, str) or not account:
+            raise InvalidRequestError(f"account must be a non-empty string, got {account!r}")
         self.calls = calls
         self.window = period + margin
         self._clock = clock
-        self._slots: collections.deque[float] = collections.deque()
-        #: The most recent slots booked (for inspection; bounded).
+        self.state_file = None if state_file is None else Path(state_file)
+        self._ledgers: Ledgers = (
+            MemoryLedgers()
+            if state_file is None
+            else FileLedgers(state_file, account=account, window=self.window, clock=clock)
+        )
+        #: The most recent slots this budget booked (for inspection; bounded).
         self.history: collections.deque[float] = collections.deque(maxlen=100_000)
-        self._lock = threading.Lock()
 
     def reserve(self) -> float:
         """Book the next call; return the seconds to wait before sending it."""
-        with self._lock:
+
+        def book(ledger: Ledger) -> float:
             now = self._clock()
-            while self._slots and self._slots[0] <= now - self.window:
-                self._slots.popleft()
-            slot = max(now, self._slots[-1]) if self._slots else now
-            if len(self._slots) >= self.calls:
-                slot = max(slot, self._slots[-self.calls] + self.window)
-            self._slots.append(slot)
+            ledger.prune(now - self.window)
+            slots = ledger.slots
+            slot = max(now, ledger.paused_until, slots[-1] if slots else now)
+            if len(slots) >= self.calls:
+                slot = max(slot, slots[-self.calls] + self.window)
+            slots.append(slot)
             self.history.append(slot)
             return slot - now
+
+        return self._ledgers.update(book)
+
+    def pause(self, seconds: float) -> None:
+        """Book no call for ``seconds`` from now (the server said ``Retry-After``)."""
+
+        def hold(ledger: Ledger) -> None:
+            ledger.paused_until = max(ledger.paused_until, self._clock() + seconds)
+
+        self._ledgers.update(hold)
 
     def headroom(self) -> int:
         """Calls that can be sent now without waiting."""
@@ -540,9 +659,16 @@ class CallBudget:
 
     def used(self) -> int:
         """Calls booked in the window that ends now (including booked future slots)."""
-        with self._lock:
+
+        def count(ledger: Ledger) -> int:
             now = self._clock()
-            return sum(1 for slot in self._slots if slot > now - self.window)
+            return sum(1 for slot in ledger.slots if slot > now - self.window)
+
+        return self._ledgers.update(count, write=False)
+
+    def __repr__(self) -> str:
+        shared = "" if self.state_file is None else f", state_file={str(self.state_file)!r}"
+        return f"CallBudget(calls={self.calls}, window={self.window:g}{shared})"
 
 
 @dataclass(frozen=True)
@@ -557,7 +683,46 @@ class Limits:
     connections: int = MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
-        if not 1 <= self.exports <= MAX_CONCURRENT_EXPORTS:
-            raise ValueError(f"exports must be 1..{MAX_CONCURRENT_EXPORTS}, got {self.exports}")
-        if not 1 <= self.connections <= MAX_CONNECTIONS:
-            raise ValueError(f"connections must be 1..{MAX_CONNECTIONS}, got {self.connections}")
+        # Above the server's limits the extra exports or connections only earn 429s.
+        check_number("exports", self.exports, low=1, high=MAX_CONCURRENT_EXPORTS, integer=True)
+        check_number("connections", self.connections, low=1, high=MAX_CONNECTIONS, integer=True)
+
+
+def check_number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> None:
+    """Raise :class:`~vidiframe.InvalidRequestError` unless ``value`` is a number in range.
+
+    Examples
+    --------
+    >>> check_number("exports", 5, low=1, high=3, integer=True)
+    Traceback (most recent call last):
+    ...
+    vidiframe._errors.InvalidRequestError: exports must be an integer in [1, 3], got 5
+    """
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok:
+        number = float(value)  # type: ignore[arg-type]
+        ok = math.isfinite(number) or (high is None and number == math.inf and not integer)
+        if low is not None:
+            ok = ok and (number > low if low_open else number >= low)
+        if high is not None:
+            ok = ok and (number < high if high_open else number <= high)
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        bounds = f"{left}{_fmt(low, '-inf')}, {_fmt(high, 'inf')}{right}"
+        raise InvalidRequestError(f"{name} must be {kind} in {bounds}, got {value!r}")
+
+
+def _fmt(bound: float | None, default: str) -> str:
+    return default if bound is None else f"{bound:g}"

@@ -54,6 +54,7 @@ import orjson
 from vidiframe._errors import ExportFailedError, ExportNotReadyError, ResponseFormatError
 from vidiframe._policies import PollSchedule
 from vidiframe._query import ExportQuery
+from vidiframe._wire import FORCE_REBUILD, PENDING_STATES, STATUS_ONLY, export_state
 
 __all__ = [
     "ALERT_HOURS",
@@ -67,9 +68,6 @@ __all__ = [
     "read_state",
 ]
 
-#: States of an export that is still being built.
-PENDING_STATES = frozenset({"started", "in_progress"})
-_STATES = PENDING_STATES | {"finished", "failed"}
 
 # Bodies larger than this are data, not status: they are handed over without being
 # parsed twice (the reader parses them), and the reader checks their state.
@@ -120,12 +118,14 @@ def read_state(body: bytes) -> tuple[str, Mapping[str, object] | None]:
     --------
     >>> read_state(b'{"state": "failed", "fail_reason": "too many rows"}')[0]
     'failed'
-    >>> read_state(b'{"status": "in_progress"}')[0]
-    'in_progress'
     >>> read_state(b'{"state": "done"}')
     Traceback (most recent call last):
     ...
     vidiframe._errors.ResponseFormatError: unknown export state 'done'; expected one of ...
+    >>> read_state(b'{"status": "in_progress"}')
+    Traceback (most recent call last):
+    ...
+    vidiframe._errors.ResponseFormatError: the response has no 'state' key (it has 'status': ...
     """
     if len(body) > _STATUS_BODY_LIMIT:
         return "finished", None
@@ -140,18 +140,8 @@ def read_state(body: bytes) -> tuple[str, Mapping[str, object] | None]:
         raise ResponseFormatError(
             f"response is not a JSON object: {body[:80]!r}", position=0, key="state"
         )
-    # The docs' prose once called the key "status" (SPEC section 8, quirk 7).
-    state = document.get("state", document.get("status"))
-    if state is None:
-        raise ResponseFormatError(
-            f"response has no 'state': {body[:80]!r}", key="state", position=0
-        )
-    if state not in _STATES:
-        raise ResponseFormatError(
-            f"unknown export state {state!r}; expected one of {', '.join(sorted(_STATES))}",
-            key="state",
-        )
-    return state, document
+    # One reader of the state for polls and saved bodies alike (see vidiframe._wire).
+    return export_state(document), document
 
 
 class ExportProtocol:
@@ -223,14 +213,14 @@ class ExportProtocol:
         if phase == "start":
             params = dict(self._params)
             if self.force_rebuild:
-                params["force_rebuild"] = "1"
+                params[FORCE_REBUILD] = "1"
             return self._send(params, "start")
         if phase == "wait":
             self._phase = "poll"
             return Wait(self._wait)
         if phase == "poll":
             self.polls += 1
-            return self._send({**self._params, "status_only": "1"}, "poll")
+            return self._send({**self._params, STATUS_ONLY: "1"}, "poll")
         if phase == "download":
             return self._send(dict(self._params), "download")
         assert self._body is not None

@@ -30,15 +30,22 @@ import orjson
 from vidiframe._errors import InvalidRequestError
 from vidiframe._hints import date_problem
 from vidiframe._registry import ExportSpec, get_export
+from vidiframe._wire import (
+    FLAG_ON,
+    GROUP_BY_DEMOGRAPHICS,
+    LIST_SEPARATOR,
+    SOURCE_PARAMETERS,
+    TIME_FORMAT,
+)
 
 __all__ = ["SOURCE_KINDS", "ExportQuery", "make_query"]
 
 #: The four source arguments of the API, in the order they are sent.
-SOURCE_KINDS: tuple[str, ...] = ("locations", "sites", "location_tags", "site_tags")
+SOURCE_KINDS: tuple[str, ...] = SOURCE_PARAMETERS
 
 # Bumped when the meaning of a cached response changes for the same parameters.
 _CACHE_KEY_VERSION = "vidiframe-query-v1"
-_ISO = "%Y-%m-%dT%H:%M:%S"
+_ISO = TIME_FORMAT
 
 
 @dataclass(frozen=True)
@@ -151,15 +158,15 @@ class ExportQuery:
         }
         for kind, ids in self.sources.items():
             if ids:
-                params[kind] = ",".join(ids)
+                params[kind] = LIST_SEPARATOR.join(ids)
         if self.content_ids:
-            params["content_ids"] = ",".join(self.content_ids)
+            params["content_ids"] = LIST_SEPARATOR.join(self.content_ids)
         if self.extrapolation_amount is not None:
             params["extrapolation_amount"] = str(self.extrapolation_amount)
         if self.average_content_duration is not None:
             params["average_content_duration"] = _format_number(self.average_content_duration)
         if self.group_by_demographics:
-            params["group_by_demographics"] = "1"
+            params[GROUP_BY_DEMOGRAPHICS] = FLAG_ON
         return params
 
     def cache_key(self) -> str:

@@ -16,10 +16,9 @@ from vidiframe._errors import ExportFailedError, ExportNotReadyError, ResponseFo
 from vidiframe._frame import PlaceholderMode, build_frame, column_hints
 from vidiframe._json import decode_response
 from vidiframe._registry import ExportSpec
+from vidiframe._wire import PENDING_STATES, export_state
 
 __all__ = ["check_state", "parse_response"]
-
-_STATES = ("started", "in_progress", "finished", "failed")
 
 
 def parse_response(
@@ -74,7 +73,8 @@ def check_state(meta: Mapping[str, Any]) -> str:
     """Check a response's ``state``: return ``finished``, raise for anything else.
 
     The 2020 prose calls the key ``status``; the API and every example say
-    ``state``, so only ``state`` is read (SPEC section 8, quirk 7).
+    ``state``, so only ``state`` is read (SPEC section 8, quirk 7), by the
+    function the client's polls use too (:func:`vidiframe._wire.export_state`).
 
     Examples
     --------
@@ -83,14 +83,9 @@ def check_state(meta: Mapping[str, Any]) -> str:
     ...
     vidiframe._errors.ExportNotReadyError: the export is not ready yet (state 'in_progress'); ...
     """
-    if "state" not in meta:
-        raise ResponseFormatError(
-            "the response has no 'state' key; is it a VidiCenter data export response?", key="state"
-        )
-    state = meta["state"]
-    if state == "finished":
-        return state
-    if state in ("started", "in_progress"):
+    # The same reader of the state as the client's polls (vidiframe._wire).
+    state = export_state(meta)
+    if state in PENDING_STATES:
         created = f", created {meta['creation_date']}" if meta.get("creation_date") else ""
         raise ExportNotReadyError(
             f"the export is not ready yet (state {state!r}{created}); "
@@ -103,6 +98,4 @@ def check_state(meta: Mapping[str, Any]) -> str:
             f"the export failed on the server: {reason or 'no fail_reason given'}",
             fail_reason=reason,
         )
-    raise ResponseFormatError(
-        f"unknown export state {state!r}; expected one of {', '.join(_STATES)}", key="state"
-    )
+    return state

@@ -44,7 +44,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from vidiframe._transport import Response
+from vidiframe._transport import DeadlineExceededError, Response
+from vidiframe._wire import DATA_PATH, FLAGS, FORCE_REBUILD, STATUS_ONLY, WHOAMI_PATH
 from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._dimension_data import (
     DEFAULT_ACCOUNT_LOCATIONS,
@@ -76,14 +77,8 @@ __all__ = [
     "Reply",
 ]
 
-#: The data export endpoint.
-DATA_PATH = "/api/v1/data/"
-#: The endpoint that names the authenticated user.
-WHOAMI_PATH = "/api/v1/whoami/"
 _PATHS = (DATA_PATH, WHOAMI_PATH)
 _HOST = "127.0.0.1"
-# Parameters that change how an export is served, not which export it is.
-_FLAGS = ("force_rebuild", "status_only")
 # Beyond this many (source, hour) pairs, counting a finest export exactly would
 # take seconds; its expected size is reported instead (it is far over any limit).
 _EXACT_COUNT_BUDGET = 2_000_000
@@ -248,7 +243,7 @@ def _param(value: Any) -> str:
 
 
 def _canonical(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, _param(v)) for k, v in params.items() if k not in _FLAGS))
+    return tuple(sorted((k, _param(v)) for k, v in params.items() if k not in FLAGS))
 
 
 def basic_auth_header(username: str, token: str) -> dict[str, str]:
@@ -830,7 +825,7 @@ class FakeVidiCenter:
             if exp is not None and now >= exp.ready_at + self.limits.cache_seconds:
                 del self._exports[key]
                 exp = None
-            if exp is None or "force_rebuild" in params:
+            if exp is None or FORCE_REBUILD in params:
                 return self._start_build(call, user, query, key, replacing=exp, outcome=outcome)
             if exp.building(now):
                 outcome.state = "in_progress"
@@ -850,7 +845,7 @@ class FakeVidiCenter:
                 },
             )
         outcome.state = "finished"
-        if "status_only" in params:
+        if STATUS_ONLY in params:
             return _json_reply(200, {"state": "finished", "creation_date": exp.creation_date})
         body = exp.body
         if body is None:
@@ -961,7 +956,9 @@ class FakeTransport:
     out as a socket would show them: a dropped connection raises
     :class:`ConnectionResetError`, a truncated body :class:`ConnectionError`, a
     slow body longer than ``timeout`` sleeps ``timeout`` and raises
-    :class:`TimeoutError`.
+    :class:`TimeoutError`, a trickle that outlasts the client's ``deadline``
+    sleeps ``deadline`` and raises
+    :class:`~vidiframe._transport.DeadlineExceededError`.
 
     Parameters
     ----------
@@ -991,6 +988,7 @@ class FakeTransport:
         params: Mapping[str, str],
         headers: Mapping[str, str],
         timeout: float,
+        deadline: float | None = None,
     ) -> Response:
         """Send ``GET url?params``; see the class for how faults show."""
         split = urlsplit(url)
@@ -1012,10 +1010,19 @@ class FakeTransport:
                     f"connection closed after {sent} of {len(reply.body)} body bytes"
                 )
             if isinstance(fault, SlowBody):
-                if fault.delay > timeout:
+                # The longest a single read waits: the gap between two bytes of a trickle.
+                gap = fault.trickle if fault.trickle is not None else fault.delay
+                if gap > timeout:
                     fake.sleep(timeout)
                     raise TimeoutError(f"read timed out after {timeout} seconds")
-                fake.sleep(fault.delay)
+                duration = fault.duration(reply.body)
+                if deadline is not None and duration > deadline:
+                    fake.sleep(deadline)
+                    got = int(deadline / gap) if gap > 0 else len(reply.body)
+                    raise DeadlineExceededError(
+                        f"the response was not complete after {deadline:g} s ({got} bytes received)"
+                    )
+                fake.sleep(duration)
             return Response(reply.status, reply.body, dict(reply.headers))
         finally:
             fake._close_connection(self.client)
@@ -1126,7 +1133,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         body = reply.body
         try:
-            if isinstance(fault, SlowBody):
+            if isinstance(fault, SlowBody) and fault.trickle is not None:
+                for offset in range(len(body)):
+                    if self.server.closing.is_set():
+                        break
+                    self.server.fake.sleep(fault.trickle)
+                    self.wfile.write(body[offset : offset + 1])
+                    self.wfile.flush()
+            elif isinstance(fault, SlowBody):
                 half = len(body) // 2
                 self.wfile.write(body[:half])
                 self.wfile.flush()

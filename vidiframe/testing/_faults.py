@@ -151,7 +151,7 @@ class DropConnection(Fault):
 
 @dataclass(frozen=True)
 class SlowBody(Fault):
-    """Send the answer slowly: the body takes ``delay`` seconds to arrive.
+    """Send the answer slowly: the body takes ``delay`` seconds to arrive, or trickles.
 
     Over a socket the headers and half of the body go out at once, the rest after
     ``delay`` real seconds (a client with a shorter read timeout gives up). In
@@ -159,10 +159,31 @@ class SlowBody(Fault):
     :class:`~vidiframe.testing.ManualClock` just moves on), and when ``delay``
     exceeds the ``timeout`` the client passed, the transport sleeps ``timeout``
     and raises :class:`TimeoutError`, like a read timeout.
+
+    With ``trickle``, the body goes out one byte every ``trickle`` seconds
+    instead (``delay`` is ignored): no read ever waits long, so only a deadline
+    on the whole response ends it. Over a socket the fake calls its ``sleep``
+    before each byte (with a manual clock the bytes flow at once while the clock
+    moves on, so a client reading the same clock sees the time pass). In process,
+    the transport sleeps until the client's ``deadline`` and raises
+    :class:`~vidiframe._transport.DeadlineExceededError` when the trickle would
+    outlast it, as the real transport does.
+
+    Examples
+    --------
+    >>> SlowBody(trickle=0.5).duration(b"0123456789")
+    5.0
     """
 
     delay: float = 5.0
+    trickle: float | None = None
     phase: ClassVar[Phase] = "after"
+
+    def duration(self, body: bytes) -> float:
+        """Seconds the body takes to arrive in full."""
+        if self.trickle is not None:
+            return self.trickle * len(body)
+        return self.delay
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,12 @@ from vidiframe._periods import (
     month_start,
 )
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
+from vidiframe._wire import (
+    FLAGS,
+    GROUP_BY_DEMOGRAPHICS,
+    REQUIRED_PARAMETERS,
+    SOURCE_PARAMETERS,
+)
 
 __all__ = [
     "DataGenerator",
@@ -103,7 +109,7 @@ _HOUR = 3600
 # The undocumented vehicle colour of the 2025-04 example (SPEC § 8.4).
 _UNDOCUMENTED_CODE = 12356
 # Parameters that are not part of what an export contains.
-_FLAG_PARAMS = ("force_rebuild", "status_only")
+_FLAG_PARAMS = FLAGS
 _SOURCE_PARAMS = ("locations", "sites", "location_tags", "site_tags")
 
 
@@ -361,7 +367,7 @@ class FakeQuery:
         ...     "locations": "4637,4636", "group_by_demographics": "1"}).spec.granularity
         'demographics'
         """
-        for name in ("data_type", "time_resolution", "start", "end"):
+        for name in REQUIRED_PARAMETERS:
             if not params.get(name):
                 raise QueryError(f"Missing mandatory argument: {name}")
         return cls.build(
@@ -369,11 +375,8 @@ class FakeQuery:
             params["time_resolution"],
             start=params["start"],
             end=params["end"],
-            locations=params.get("locations"),
-            sites=params.get("sites"),
-            location_tags=params.get("location_tags"),
-            site_tags=params.get("site_tags"),
-            group_by_demographics="group_by_demographics" in params,
+            **{kind: params.get(kind) for kind in SOURCE_PARAMETERS},
+            group_by_demographics=GROUP_BY_DEMOGRAPHICS in params,
             content_ids=params.get("content_ids"),
             extrapolation_amount=params.get("extrapolation_amount"),
             average_content_duration=params.get("average_content_duration"),

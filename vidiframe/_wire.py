@@ -1,0 +1,115 @@
+"""The API's wire facts: paths, states, query parameters, and how a state is read.
+
+The client (:mod:`vidiframe._client`, :mod:`vidiframe._protocol`), the reader of
+saved responses (:mod:`vidiframe._reader`) and the fake server
+(:mod:`vidiframe.testing`) all take these from here, so a fact of the API is
+written once. The module depends on nothing but the errors, so every layer may
+use it.
+
+Which key holds the state
+-------------------------
+Both versions of the docs describe the asynchronous exchange in prose as "the
+``status`` field", but every example response of every version, and the live
+API, send ``state``; SPEC section 8 lists the prose as quirk 7. Only ``state``
+is read. A body with ``status`` and no ``state`` is refused with a message that
+says so: a current ``ots`` row has a ``status`` field of its own, so reading
+``status`` as the export state would guess, and a guess is how values get lost.
+
+Examples
+--------
+>>> export_state({"state": "in_progress"})
+'in_progress'
+>>> export_state({"status": "finished"})
+Traceback (most recent call last):
+...
+vidiframe._errors.ResponseFormatError: the response has no 'state' key (it has 'status': ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+from vidiframe._errors import ResponseFormatError
+
+__all__ = [
+    "DATA_PATH",
+    "FLAGS",
+    "FLAG_ON",
+    "FORCE_REBUILD",
+    "GROUP_BY_DEMOGRAPHICS",
+    "LIST_SEPARATOR",
+    "PENDING_STATES",
+    "REQUIRED_PARAMETERS",
+    "SOURCE_PARAMETERS",
+    "STATES",
+    "STATE_KEY",
+    "STATUS_ONLY",
+    "TIME_FORMAT",
+    "WHOAMI_PATH",
+    "ExportState",
+    "export_state",
+]
+
+#: The data export endpoint.
+DATA_PATH: Final = "/api/v1/data/"
+#: The endpoint that names the authenticated user.
+WHOAMI_PATH: Final = "/api/v1/whoami/"
+
+#: The key of a response that holds the export's state.
+STATE_KEY: Final = "state"
+
+ExportState = Literal["started", "in_progress", "finished", "failed"]
+#: States of an export that is still being built.
+PENDING_STATES: Final[frozenset[str]] = frozenset({"started", "in_progress"})
+#: Every state the API reports, in the order an export goes through them.
+STATES: Final[tuple[str, ...]] = ("started", "in_progress", "finished", "failed")
+
+#: Rebuild the export even when the server has it cached.
+FORCE_REBUILD: Final = "force_rebuild"
+#: Report the state only, without the data.
+STATUS_ONLY: Final = "status_only"
+#: Parameters that act as soon as they are present, whatever their value (the API
+#: treats ``force_rebuild=false`` as a rebuild): sent bare-true or not at all.
+#: They change how an export is served, not which export it is.
+FLAGS: Final[tuple[str, ...]] = (FORCE_REBUILD, STATUS_ONLY)
+
+
+#: The parameters every export request carries.
+REQUIRED_PARAMETERS: Final[tuple[str, ...]] = ("data_type", "time_resolution", "start", "end")
+#: The four source parameters (lists of ids), in the order they are sent.
+SOURCE_PARAMETERS: Final[tuple[str, ...]] = ("locations", "sites", "location_tags", "site_tags")
+#: The flag that adds the demographic breakdown; present-or-absent like the others.
+GROUP_BY_DEMOGRAPHICS: Final = "group_by_demographics"
+#: The value sent for a flag that is on (any value would switch it on).
+FLAG_ON: Final = "1"
+#: How ``start`` and ``end`` are sent (local time of the sources, no zone).
+TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
+#: What separates the ids of a list parameter.
+LIST_SEPARATOR: Final = ","
+
+
+def export_state(document: Mapping[str, Any]) -> str:
+    """The export state of a response's top-level object.
+
+    Raises
+    ------
+    ResponseFormatError
+        No ``state`` key (naming ``status`` when that is what the body has), or a
+        state the API does not document.
+    """
+    if STATE_KEY not in document:
+        found = (
+            " (it has 'status': a doc quirk; the API sends 'state')" if "status" in document else ""
+        )
+        raise ResponseFormatError(
+            f"the response has no 'state' key{found}; is it a VidiCenter data export response?",
+            key=STATE_KEY,
+        )
+    state = document[STATE_KEY]
+    if not isinstance(state, str) or state not in STATES:
+        raise ResponseFormatError(
+            f"unknown export state {state!r}; expected one of {', '.join(STATES)}",
+            key=STATE_KEY,
+        )
+    return state
