@@ -539,7 +539,7 @@ def test_invalid_partition_columns_are_refused_before_anything_is_created(
 def test_bad_arguments(tmp_path: Path, viewers: pl.DataFrame) -> None:
     with pytest.raises(ValueError, match="mode must be"):
         vf.write_partitions(viewers, tmp_path, partition_by="period_start_date", mode="append")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"expects a polars\.DataFrame"):
+    with pytest.raises(vf.InvalidRequestError, match=r"expect a polars\.DataFrame.*LazyFrame"):
         vf.write_partitions(viewers.lazy(), tmp_path, partition_by="period_start_date")  # type: ignore[arg-type]
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(vf.DatasetError, match="not a directory"):

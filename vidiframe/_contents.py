@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from vidiframe._errors import SchemaError
-from vidiframe._frame import to_seconds
+from vidiframe._frame import _require_frame, to_seconds
 from vidiframe._registry import get_export
 
 __all__ = ["explode_contents"]
@@ -32,6 +32,8 @@ def explode_contents(df: pl.DataFrame) -> pl.DataFrame:
 
     Raises
     ------
+    InvalidRequestError
+        When ``df`` is not a polars.DataFrame.
     SchemaError
         When ``df`` has no ``contents`` column.
 
@@ -45,6 +47,7 @@ def explode_contents(df: pl.DataFrame) -> pl.DataFrame:
     >>> vf.explode_contents(apc).select("content_id", "content_dwell_time_s").rows()
     [('a', 0.928), ('b', 0.015)]
     """
+    df = _require_frame(df, "explode_contents")
     if "contents" not in df.columns:
         raise SchemaError(
             "explode_contents needs a viewers_apc frame with a 'contents' column", column="contents"

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import polars as pl
 
@@ -232,6 +232,8 @@ def write_partitions(
     _check_choice("mode", mode, ("replace", "skip", "error"))
     _check_choice("format", format, ("parquet", "delta"))
     _check_choice("schema_mode", schema_mode, ("evolve", "error", "drop"))
+    # Polars' own refusal of an unknown codec would come only at the first write.
+    _check_choice("compression", compression, get_args(ParquetCompression))
     location = parse_root(root)
     options = check_storage_options(storage_options, location)
     if format == "delta":
@@ -509,7 +511,7 @@ def replace_days(
     options = check_storage_options(storage_options, location)
     if format == "delta":
         require("deltalake", extra="lake")  # before the lock creates anything
-    day_set = sorted(set(days))
+    day_set = sorted(set(_check_days(days)))
     frame, layout = partition_frame(df, partition_by)
     if date_column not in frame.columns or frame.schema[date_column] != pl.Date():
         raise DatasetError(f"replace_days needs a Date column {date_column!r} in the frame")
@@ -684,6 +686,18 @@ def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         shown = ", ".join(repr(a) for a in allowed)
         raise InvalidRequestError(f"{name} must be one of {shown}, not {value!r}")
+
+
+def _check_days(days: Collection[dt.date]) -> list[dt.date]:
+    # A string or datetime would reach Polars' is_in against a Date column as a raw error.
+    checked = list(days)
+    for day in checked:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise InvalidRequestError(
+                f"days holds {day!r} ({type(day).__name__}); pass datetime.date values "
+                f"(datetime.date.fromisoformat('2025-03-01'))"
+            )
+    return checked
 
 
 def _check_format(location: Location, options: Mapping[str, str], format: str) -> bool:

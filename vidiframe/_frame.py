@@ -28,6 +28,7 @@ from vidiframe._errors import (
     WrongExportError,
 )
 from vidiframe._fields import Field
+from vidiframe._hints import did_you_mean
 from vidiframe._json import ColumnHints
 from vidiframe._registry import ExportSpec, exports_fitting, iter_exports
 
@@ -634,6 +635,7 @@ def drop_placeholders(df: pl.DataFrame) -> pl.DataFrame:
     >>> drop_placeholders(df)["ots_count"].to_list()
     [4]
     """
+    df = _require_frame(df, "drop_placeholders")
     _require(df, "is_placeholder")
     return df.filter(~pl.col("is_placeholder"))
 
@@ -668,10 +670,12 @@ def fill_placeholders(
     >>> fill_placeholders(df)["ots_count"].to_list()
     [504, 0]
     """
+    df = _require_frame(df, "fill_placeholders")
     _require(df, "is_placeholder")
     if columns is None:
         columns = [name for name in _metric_columns(df) if df.schema[name].is_numeric()]
     columns = list(columns)
+    _require_columns(df.columns, columns, "fill_placeholders")
     return df.with_columns(
         pl.when(pl.col("is_placeholder"))
         .then(pl.col(c).fill_null(value))
@@ -696,6 +700,28 @@ def _metric_columns(df: pl.DataFrame) -> list[str]:
         if seconds is not None:
             out.append(seconds)
     return out
+
+
+def _require_frame(df: object, caller: str) -> pl.DataFrame:
+    # A non-frame would otherwise fail deep inside as a raw AttributeError.
+    if not isinstance(df, pl.DataFrame):
+        hint = "; collect the LazyFrame or use lf.vidi" if isinstance(df, pl.LazyFrame) else ""
+        raise InvalidRequestError(
+            f"{caller} takes a polars.DataFrame from read_vidicenter, not {type(df).__name__}{hint}"
+        )
+    return df
+
+
+def _require_columns(schema: Iterable[str], columns: Iterable[str], caller: str) -> None:
+    # Checked here so an unknown name is ours to explain, not Polars' ColumnNotFoundError.
+    names = list(schema)
+    for column in columns:
+        if column not in names:
+            raise SchemaError(
+                f"{caller}: the frame has no {column!r} column"
+                f"{did_you_mean(column, names)}; pass columns= naming metric columns of the frame",
+                column=column,
+            )
 
 
 def _require(df: pl.DataFrame, column: str) -> None:

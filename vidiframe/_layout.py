@@ -29,7 +29,12 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from vidiframe._errors import DatasetError, DroppedColumnsWarning, SchemaConflictError
+from vidiframe._errors import (
+    DatasetError,
+    DroppedColumnsWarning,
+    InvalidRequestError,
+    SchemaConflictError,
+)
 from vidiframe._hints import did_you_mean
 from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
 
@@ -115,7 +120,10 @@ def partition_frame(
 ) -> tuple[pl.DataFrame, Layout]:
     """Add the partition columns computed by expressions; check every partition column."""
     if not isinstance(df, pl.DataFrame):
-        raise TypeError(f"write_partitions expects a polars.DataFrame, not {type(df).__name__}")
+        hint = "; collect the LazyFrame first" if isinstance(df, pl.LazyFrame) else ""
+        raise InvalidRequestError(
+            f"the dataset writers expect a polars.DataFrame, not {type(df).__name__}{hint}"
+        )
     items = [partition_by] if isinstance(partition_by, (str, pl.Expr)) else list(partition_by)
     if not items:
         raise DatasetError("partition_by needs at least one column")

@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import polars as pl
 
-from vidiframe._errors import SchemaError
+from vidiframe._errors import InvalidRequestError, SchemaError
 from vidiframe._fields import Field
-from vidiframe._frame import _metric_columns, label_expr, to_seconds
+from vidiframe._frame import _metric_columns, _require_columns, label_expr, to_seconds
 from vidiframe._registry import get_export, iter_exports
+from vidiframe._suggest import choices_hint
 
 if TYPE_CHECKING:
     import os
@@ -52,6 +53,7 @@ DURATION_SUFFIX = "_td"
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 TimeUnit = Literal["ms", "us", "ns"]
+_TIME_UNITS = ("us", "ns", "ms")
 
 
 def _coded_fields() -> Mapping[str, Field]:
@@ -114,6 +116,9 @@ class _Vidi(Generic[Frame]):
                 for name in _metric_columns(pl.DataFrame(schema=schema))
                 if schema[name].is_numeric()
             ]
+        else:
+            columns = list(columns)
+            _require_columns(schema, columns, "fill_placeholders")
         return self._frame.with_columns(
             pl.when(pl.col("is_placeholder"))
             .then(pl.col(c).fill_null(value))
@@ -235,6 +240,8 @@ class _Vidi(Generic[Frame]):
         SchemaError
             A named column is missing or not numeric, or a new name would
             overwrite another column.
+        InvalidRequestError
+            ``time_unit`` is not ``"us"``, ``"ns"`` or ``"ms"``.
 
         Examples
         --------
@@ -246,8 +253,11 @@ class _Vidi(Generic[Frame]):
         >>> df.select("period_start", *df.vidi.durations("dwell_time_s")).row(0)
         (datetime.datetime(2025, 3, 1, 10, 0), datetime.timedelta(seconds=90, microseconds=500000))
         """
-        if time_unit not in ("us", "ns", "ms"):
-            raise ValueError(f"time_unit must be 'us', 'ns' or 'ms', not {time_unit!r}")
+        if time_unit not in _TIME_UNITS:
+            raise InvalidRequestError(
+                f"time_unit={time_unit!r} is not a Polars time unit: "
+                f"pass {choices_hint(time_unit, _TIME_UNITS)}"
+            )
         schema = self._schema()
         if columns:
             for c in columns:

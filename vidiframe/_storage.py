@@ -148,7 +148,10 @@ def parse_root(root: str | os.PathLike[str]) -> Location:
         path = Path(root)
         return Location(str(path), None, path)
     if not isinstance(root, str):
-        raise TypeError(f"a dataset root is a str or a path, not {type(root).__name__}")
+        raise InvalidRequestError(
+            f"a dataset root is a str or os.PathLike (a local path or a URL), "
+            f"not {type(root).__name__}"
+        )
     if "://" not in root:
         return Location(root, None, Path(root))
     parts = urlsplit(root)

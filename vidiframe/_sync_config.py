@@ -317,6 +317,12 @@ class SyncConfig:
             The file is missing or not TOML, or a key is unknown or invalid (the
             message names it).
         """
+        if not isinstance(path, (str, os.PathLike)):
+            # Path(3) would be a raw TypeError; sync() and plan_sync() pass any non-SyncConfig here.
+            raise InvalidRequestError(
+                f"a sync configuration is a SyncConfig or the path of a TOML file, "
+                f"not {type(path).__name__}"
+            )
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
