@@ -328,7 +328,7 @@ for _kind in ("df", "lf"):
     )
 CASES["df.vidi.with_names"] = [
     method("df", "with_names", locations="not a frame"),
-    method("df", "with_names", locations=pl.DataFrame({"x": [1]}), frame=lambda: pl.DataFrame()),
+    method("df", "with_names", locations=pl.DataFrame({"x": [1]}), frame=pl.DataFrame),
 ]
 CASES["df.vidi.with_clip_names"] = [
     method("df", "with_clip_names", "not a frame"),
