@@ -49,6 +49,8 @@ EXPECTED_OUTPUT = {
         "fetch   2025-03-16..2025-03-16  (1 day)",  # vidiframe sync --dry-run
         "viewers_demographics_1h: refetched 2025-03-18..2025-03-20 (3 days)",
         "DuckDB and Polars agree on 12 days",
+        "delta round trip: 15120 rows, the same frame",
+        "evolved: brand_new_metric set on 3 new days",
         "DATASET OK",
     ],
 }
