@@ -2,7 +2,8 @@
 
 Error messages append these so that a typo gets its fix, not a list to read:
 :func:`did_you_mean` for any closed set of values (export types, partition
-columns, configuration keys), :func:`resolution_hint` for a time resolution
+columns, configuration keys), :func:`choices_hint` when the message should also
+list the set, :func:`resolution_hint` for a time resolution
 written another way (``60m`` for ``1h``), :func:`date_problem` for a date that is
 shaped right but does not exist (``2025-02-30``).
 """
@@ -15,7 +16,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-__all__ = ["date_problem", "did_you_mean", "resolution_hint"]
+__all__ = ["choices_hint", "date_problem", "did_you_mean", "resolution_hint"]
 
 
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
@@ -38,6 +39,25 @@ def did_you_mean(value: object, choices: Iterable[str]) -> str:
         match = folded.get(re.sub(r"[-_ ]", "", value.lower()))
         close = [match] if match is not None else []
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def choices_hint(value: object, choices: Iterable[str]) -> str:
+    """A message tail naming the closest choice and the whole set, or the set alone.
+
+    Examples
+    --------
+    >>> choices_hint("2h", ["finest", "1h", "1d"])
+    "did you mean '1h'? (one of 'finest', '1h', '1d')"
+    >>> choices_hint("week", ["day", "month", "year"])
+    "one of 'day', 'month', 'year'"
+    """
+    options = list(choices)
+    listed = ", ".join(repr(c) for c in options)
+    # A looser cutoff than did_you_mean's: the whole set follows, so a far guess costs little.
+    close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}? (one of {listed})"
+    return f"one of {listed}"
 
 
 # The API's resolutions in seconds (``1M``, a calendar month, has none).

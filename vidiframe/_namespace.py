@@ -35,8 +35,8 @@ import polars as pl
 from vidiframe._errors import InvalidRequestError, SchemaError
 from vidiframe._fields import Field
 from vidiframe._frame import _metric_columns, _require_columns, label_expr, to_seconds
+from vidiframe._hints import choices_hint
 from vidiframe._registry import get_export, iter_exports
-from vidiframe._suggest import choices_hint
 
 if TYPE_CHECKING:
     import os

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import polars as pl
 
 from vidiframe._errors import InvalidRequestError
-from vidiframe._suggest import choices_hint
+from vidiframe._hints import choices_hint
 
 __all__ = [
     "PARTITION_DTYPES",
