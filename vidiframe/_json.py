@@ -425,9 +425,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
     if body.find(separator, 0, start) >= 0 or body.find(separator, stop) >= 0:
         return None
-    lines = body.replace(separator, b"}\n{")
-    end = stop + len(lines) - len(body)
-    count = lines.count(b"\n", start, end) + 1
+    lines, count = _separators_to_newlines(body, start, stop, separator)
+    end = stop
     try:
         table = pa_json.read_json(
             pa.BufferReader(pa.py_buffer(memoryview(lines)[start:end])),
@@ -465,6 +464,48 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
         if count == frame.height and name not in first_keys
     ]
     return frame.drop(absent).rechunk()
+
+
+# Polars indexes rows with 32 bits: a longer body takes the plain replace.
+_MAX_VECTOR_BODY = 2**32 - 4
+
+
+def _separators_to_newlines(
+    body: bytes, start: int, stop: int, separator: bytes
+) -> tuple[bytes | bytearray, int]:
+    r"""A copy of ``body`` with the comma of each row separator in the array made a newline.
+
+    Returns the copy and the number of rows it holds (separators + 1). Only the
+    comma changes, so every offset stays (``"}, {"`` becomes ``"}\n {"``). The
+    separators are found by Polars, vectorised over the bytes (a ``}`` followed
+    by the rest of ``separator``), and only their commas are written from Python:
+    this is about twice as fast as ``bytes.replace`` and the count that follows it.
+
+    >>> body = b'[{"a":1},{"a":2}, {"b":3}]'
+    >>> _separators_to_newlines(body, 1, len(body) - 1, b"},{")
+    (bytearray(b'[{"a":1}\n{"a":2}, {"b":3}]'), 2)
+    >>> _separators_to_newlines(body, 1, len(body) - 1, b"}, {")
+    (bytearray(b'[{"a":1},{"a":2}\n {"b":3}]'), 2)
+    """
+    if len(body) >= _MAX_VECTOR_BODY:
+        newline = separator.replace(b",", b"\n")  # the same length: offsets stay
+        lines = body[:start] + body[start:stop].replace(separator, newline) + body[stop:]
+        return lines, lines.count(b"\n", start, stop) + 1
+    buffer = bytearray(body)
+    array = pa.Array.from_buffers(
+        pa.uint8(), stop - start, [None, pa.py_buffer(body)], offset=start
+    )
+    inner = pl.Series(array)
+    tail = separator[1:]  # "," then "{" or ", {"
+    closes = (inner == ord("}")).arg_true()
+    closes = closes.filter(closes + len(tail) < len(inner))
+    found = pl.repeat(True, len(closes), eager=True)
+    for offset, byte in enumerate(tail, start=1):
+        found &= inner.gather(closes + offset) == byte
+    commas = (closes.filter(found).cast(pl.Int64) + (start + 1)).to_list()
+    for position in commas:
+        buffer[position] = 0x0A  # the comma, now a newline
+    return buffer, len(commas) + 1
 
 
 def _fast_schema(
