@@ -281,3 +281,23 @@ def test_reading_over_a_real_loopback_socket():
         client.close()
     assert networks.select("network_id", "label").rows() == [(1, "Network 1"), (2, "Network 2")]
     assert networks.schema == pl.Schema(vf.dimension_schema("networks"))
+
+
+def test_a_cache_that_fails_never_costs_the_dimension(tmp_path, monkeypatch, caplog):
+    # The same helpers as exports: an unreadable cache is a miss, an unwritable one a warning.
+    from vidiframe._cache import ResponseCache
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ResponseCache, "get", broken)
+    monkeypatch.setattr(ResponseCache, "put", broken)
+    clock = ManualClock()
+    with FakeVidiCenter(clock=clock, serve=False) as fake:
+        client = _client(fake, clock, cache_dir=tmp_path / "cache")
+        with caplog.at_level("WARNING", logger="vidiframe"):
+            networks = vf.read_networks(client=client)
+        want = vf.read_networks(client=_client(fake, clock))
+    assert networks.equals(want)
+    assert networks.height > 0
+    assert "No space left on device" in caplog.text

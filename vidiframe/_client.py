@@ -300,7 +300,7 @@ class VidiCenterClient:
             username=self.username,
         )
         if use_cache and not refresh and self.cache is not None:
-            body = self.cache.get(key)
+            body = self._cached(key)
             if body is not None:
                 with self._stats_lock:
                     self.stats["cache_hits"] += 1
@@ -308,7 +308,8 @@ class VidiCenterClient:
                 return body
         body = self._request(path, params, what=f"GET {path}").body
         if use_cache and self.cache is not None:
-            self.cache.put(key, body)
+            # Through the export path's helpers: a cache that fails never costs the body.
+            self._keep(key, body, f"GET {path}")
         return body
 
     def fetch_export(
