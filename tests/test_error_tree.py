@@ -203,7 +203,9 @@ CASES: dict[str, list[Any]] = {
         call(vf.scan_dimension_snapshots, 3, "locations"),
         call(vf.scan_dimension_snapshots, "ftp://host/lake", "locations"),
         call(vf.scan_dimension_snapshots, "/nonexistent/vidiframe-lake", "sites", as_of="soon"),
-        call(vf.scan_dimension_snapshots, "/nonexistent/lake", "sites", as_of=dt.datetime(2025, 1, 1)),
+        call(
+            vf.scan_dimension_snapshots, "/nonexistent/lake", "sites", as_of=dt.datetime(2025, 1, 1)
+        ),
     ],
     "dataset_lock": [
         lambda: vf.dataset_lock("ftp://host/lake").__enter__(),

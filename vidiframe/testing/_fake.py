@@ -792,7 +792,7 @@ class FakeVidiCenter:
             edits = {key: dict(change) for key, change in self._dimension_edits.items()}
         return FakeAccount(self.generator, frozenset(locations), edits)
 
-    def edit_dimension(self, name: str, id: int, **fields: Any) -> None:
+    def edit_dimension(self, name: str, id: int, /, **fields: Any) -> None:
         """Change fields of one dimension row from now on, as a VidiCenter user would.
 
         Every later answer listing that row sends the new values (a site's also
