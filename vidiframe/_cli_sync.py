@@ -193,17 +193,19 @@ def run_sync(
             "run the same command again to fetch the rest\n"
         )
         return 130
-    except VidiFrameError:
-        if done:
+    except VidiFrameError as error:
+        failed = [s.dimension for s in snapshots if not s.ok]
+        if any(s.error is error for s in snapshots):
+            # Raised once the exports were done: say so, or the user would rerun for them.
+            err.write(
+                f"vidiframe sync: the snapshot of {', '.join(failed)} failed (earlier "
+                f"snapshots are kept); the exports went on ({len(done)} batch(es) written): "
+                "run the same command again to take it\n"
+            )
+        elif done:
             err.write(
                 f"vidiframe sync: {len(done)} batch(es) written before the error are kept: "
                 "run the same command again to fetch the rest\n"
-            )
-        failed = [s.dimension for s in snapshots if not s.ok]
-        if failed:
-            err.write(
-                f"vidiframe sync: the snapshot of {', '.join(failed)} failed (earlier "
-                "snapshots are kept); the exports went on\n"
             )
         raise
 
