@@ -230,7 +230,7 @@ def scan_dimension_snapshots(
 
     With ``as_of``, each id's row from its latest snapshot on or before that
     day: the names as they were then, ready for
-    :meth:`df.vidi.with_names <vidiframe._namespace.VidiFrame.with_names>`.
+    :meth:`~vidiframe._namespace.VidiFrame.with_names` (``df.vidi.with_names``).
     An id missing from later snapshots (a location removed since) keeps its
     last known row. Without ``as_of``, every snapshot, for an as-of join per
     row (:meth:`polars.DataFrame.join_asof` on ``snapshot_date``).

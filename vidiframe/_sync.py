@@ -72,6 +72,21 @@ written (:class:`~vidiframe.SchemaConflictError`), ``"drop"`` writes the batch
 without it and reports it. The older key ``unknown_fields`` ("error" or "drop")
 is read as ``schema_mode``.
 
+Dimension snapshots
+-------------------
+``dimensions = ["locations", "sites", "networks"]`` keeps those dimensions as
+daily snapshots beside the exports, at ``<root>/dimensions/<name>``
+(:mod:`vidiframe._dimension_snapshots`): each run reads each one once through
+the same client (``refresh=True``: never from its cache) and writes it with
+``snapshot_date = today``, partitioned by that column, in the top-level
+``format``, through :func:`~vidiframe.write_partitions`; a second run the same
+day replaces that day's snapshot. The reads are jobs of the same scheduler
+(:mod:`vidiframe._sync_snapshots`): one plain GET each, counted against the
+call budget but taking no export slot. A snapshot that fails does not stop the
+exports: the run finishes them, then raises its error (the dimension's earlier
+snapshots stay). :func:`~vidiframe.scan_dimension_snapshots` joins names as of a
+date.
+
 ``7d`` and ``30d`` exports cannot be synced: the documentation does not say where
 their periods start, so sync could not tell which periods have ended.
 
