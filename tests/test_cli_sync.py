@@ -288,11 +288,13 @@ def test_a_failed_snapshot_fails_the_command_after_the_exports_are_written(fake,
     clock = ManualClock()
     args = build_parser().parse_args(["sync", str(config_file), "--today", "2025-01-11"])
     out, err = io.StringIO(), io.StringIO()
-    with vf.VidiCenterClient(
-        transport=fake.transport(), clock=clock, sleep=clock.sleep, cache_dir=None
-    ) as client:
-        with pytest.raises(vf.TransportError, match="/api/v1/networks/"):
-            run_sync(args, client=client, out=out, err=err)
+    with (
+        vf.VidiCenterClient(
+            transport=fake.transport(), clock=clock, sleep=clock.sleep, cache_dir=None
+        ) as client,
+        pytest.raises(vf.TransportError, match="/api/v1/networks/"),
+    ):
+        run_sync(args, client=client, out=out, err=err)
 
     lines = out.getvalue().splitlines()
     assert sorted(line.split(":")[0] for line in lines) == [

@@ -59,7 +59,8 @@ def test_snapshots_on_s3_keep_a_day_each_and_join_as_of_a_date(s3, bucket, fake,
     fake.edit_dimension("locations", 4636, label="Main entrance")
     again = sync(cfg, client=client, today=DAY2, progress=False)
 
-    assert first.complete and again.complete
+    assert first.complete
+    assert again.complete
     path = f"{root}/dimensions/locations"
     inventory = vf.read_inventory(path, storage_options=options)
     assert (inventory.format, inventory.partitions) == (fmt, ((DAY1,), (DAY2,)))
