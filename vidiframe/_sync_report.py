@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from vidiframe._sync_plan import Batch, ExportPlan, plural
@@ -99,7 +99,7 @@ class SnapshotResult:
     """
 
     dimension: str
-    path: Path | str
+    path: str | os.PathLike[str]
     day: dt.date
     rows: int
     error: Exception | None = None

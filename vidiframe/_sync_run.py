@@ -138,12 +138,13 @@ def run(
         report.plans = plan_all(config, report.today, client.planner)
         for plan in report.plans:
             logger.info("sync %s", plan.describe())
+        builds = BuildTimes(client)
         snapshots = [
-            SnapshotJob(d, day=report.today, format=snapshot_format(d), client=client)
+            SnapshotJob(
+                d, day=report.today, format=snapshot_format(d), client=client, expect=builds.expect
+            )
             for d in config.dimensions
         ]
-
-        builds = BuildTimes(client)
         lanes = []
         for plan in report.plans:
             writer = _ExportWriter(plan)
