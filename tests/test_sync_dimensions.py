@@ -336,3 +336,18 @@ def test_a_dimension_read_takes_no_export_slot(tmp_path, fake, client):
     assert isinstance(fetched, pl.DataFrame)
     assert fetched.height == len(fake.account.locations)
     assert gets(fake, LOCATIONS_PATH) == 1
+
+
+def test_a_snapshot_read_counts_among_the_runs_calls_to_come_until_it_is_done(
+    tmp_path, fake, client
+):
+    from vidiframe._sync_run import BuildTimes
+    from vidiframe._sync_snapshots import SnapshotJob
+
+    builds = BuildTimes(client)
+    (networks,) = config(tmp_path, ["networks"]).dimensions
+    job = SnapshotJob(networks, day=DAY1, format="parquet", client=client, expect=builds.expect)
+    assert builds._calls_needed == 1
+    fake.inject(ServerError(503), times=None, path="/api/v1/networks/")
+    assert isinstance(job.fetch(), vf.TransportError)  # returned: the exports go on
+    assert builds._calls_needed == 0
