@@ -34,6 +34,7 @@ from vidiframe._datasets import (
     scan_partitions,
     write_partitions,
 )
+from vidiframe._dimension_join import SNAPSHOT_DATE
 from vidiframe._dimension_registry import get_dimension
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
 from vidiframe._hints import date_problem, did_you_mean
@@ -49,8 +50,6 @@ __all__ = [
     "write_snapshot",
 ]
 
-#: The column every snapshot row carries, and the partition column.
-SNAPSHOT_DATE = "snapshot_date"
 #: The directory under a sync root that holds the snapshots.
 SNAPSHOTS_DIR = "dimensions"
 
