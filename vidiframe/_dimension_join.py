@@ -130,6 +130,9 @@ def lookup(
             right_on=SNAPSHOT_DATE,
             by=keys,
             strategy="backward",
+            # Both sides are sorted by day just above, so each key's group is too;
+            # Polars cannot check that per group and would warn.
+            check_sortedness=False,
         )
         .select(*keys, _TABLE_DAY, *added)
     )
