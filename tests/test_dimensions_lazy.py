@@ -298,7 +298,9 @@ def test_as_of_names_each_row_from_the_snapshot_of_its_day() -> None:
             (1, None),  # no day: no snapshot
         ]
     )
-    with pytest.warns(vf.UnmatchedIdWarning, match="no row in locations on or before its") as got:
+    with pytest.warns(
+        vf.UnmatchedIdWarning, match="no row in locations on or before the row.s period_start_date"
+    ) as got:
         named = df.vidi.with_names(
             locations=LOC_SNAPSHOTS, sites=SITE_SNAPSHOTS, as_of="period_start_date"
         )

@@ -231,8 +231,9 @@ def scan_dimension_snapshots(
     day: the names as they were then, ready for
     :meth:`~vidiframe._namespace.VidiFrame.with_names` (``df.vidi.with_names``).
     An id missing from later snapshots (a location removed since) keeps its
-    last known row. Without ``as_of``, every snapshot, for an as-of join per
-    row (:meth:`polars.DataFrame.join_asof` on ``snapshot_date``).
+    last known row. Without ``as_of``, every snapshot, to name each row of a
+    frame by the snapshot of its own day:
+    ``df.vidi.with_names(locations=every, as_of="period_start_date")``.
 
     Parameters
     ----------

@@ -152,7 +152,7 @@ def with_names(
     schema = lf.collect_schema()
     date = _as_of(schema, as_of)
     # What the as-of join says when a row has no snapshot on or before its day.
-    then = f" on or before its {as_of}" if as_of is not None else ""
+    then = f" on or before the row's {as_of}" if as_of is not None else ""
     site_key: str | None = "site_id" if "site_id" in schema else None
     network_key: str | None = "network_id" if "network_id" in schema else None
     dated = date is not None
@@ -367,7 +367,7 @@ def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None
         "locations",
         as_of=date is not None,
     )
-    then = f" on or before its {as_of}" if as_of is not None else ""
+    then = f" on or before the row's {as_of}" if as_of is not None else ""
     out = _join(
         lf,
         look,
