@@ -39,21 +39,47 @@ _SHOWN = 10
 _KEY = "_vf_key"
 _TABLE_DAY = "_vf_key_day"
 _FACT_DATE = "_vf_date"
-_FACT_DAY = "_vf_day"
+_DAY_INDEX = "_vf_day"
+_RANK = "_vf_rank"
+_RANK_KEY = "_vf_rank_key"
+_DAY_KEY = "_vf_day_key"
 _MISSING = "_vf_unmatched"
-TEMPORARY = (_KEY, _TABLE_DAY, _FACT_DATE, _FACT_DAY, _MISSING)
+TEMPORARY = (_KEY, _TABLE_DAY, _FACT_DATE, _DAY_INDEX, _RANK, _RANK_KEY, _DAY_KEY, _MISSING)
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """How a row of facts finds its snapshot row: three joins on one key each.
+
+    A join on two keys (id and day) costs Polars' streaming engine five times
+    as much as these single-key joins: the day's index comes from the calendar,
+    the id's rank from ``ranks``, and ``rank * days + day index`` is the table's
+    one key.
+    """
+
+    #: Each calendar day from the first to the last snapshot, with the index of
+    #: the latest snapshot day on or before it.
+    calendar: pl.DataFrame
+    #: Each id of the table and its rank.
+    ranks: pl.DataFrame
+    days: int
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """A dimension ready to join: its keys, one row per key (and snapshot day)."""
+    """A dimension ready to join: one row per key (as of a date: per key and day)."""
 
+    #: The ``keys`` and the ``added`` columns; as of a date, ``_vf_day_key``
+    #: (see :class:`Snapshots`) and the ``added`` columns.
     table: pl.DataFrame
     keys: tuple[str, ...]
     added: tuple[str, ...]
-    #: As of a date: each calendar day from the first to the last snapshot, with
-    #: the latest snapshot day on or before it.
-    calendar: pl.DataFrame | None = None
+    snapshots: Snapshots | None = None
+
+    def key_type(self, key: str) -> pl.DataType:
+        """The type of ``key`` in the dimension."""
+        keyed = self.table if self.snapshots is None else self.snapshots.ranks
+        return keyed.schema[key]
 
 
 def lookup(
@@ -115,35 +141,36 @@ def lookup(
     if not as_of:
         return Lookup(table, tuple(keys), added)
     days = table.get_column(SNAPSHOT_DATE).unique().sort().to_frame(_TABLE_DAY)
-    if not days.height:
-        empty = table.drop(SNAPSHOT_DATE).with_columns(pl.lit(None, pl.Date).alias(_TABLE_DAY))
-        return Lookup(empty, tuple(keys), added, pl.DataFrame(schema={_FACT_DATE: pl.Date}))
+    days = days.with_row_index(_DAY_INDEX).with_columns(pl.col(_DAY_INDEX).cast(pl.Int64))
     # Every key on every snapshot day since its first, with its latest row then.
     first = table.group_by(keys).agg(pl.col(SNAPSHOT_DATE).min().alias("_vf_first"))
     grid = first.join(days, how="cross").filter(pl.col(_TABLE_DAY) >= pl.col("_vf_first"))
-    carried = (
-        grid.drop("_vf_first")
-        .sort(_TABLE_DAY)
-        .join_asof(
-            table.sort(SNAPSHOT_DATE),
-            left_on=_TABLE_DAY,
-            right_on=SNAPSHOT_DATE,
-            by=keys,
-            strategy="backward",
-            # Both sides are sorted by day just above, so each key's group is too;
-            # Polars cannot check that per group and would warn.
-            check_sortedness=False,
-        )
-        .select(*keys, _TABLE_DAY, *added)
+    carried = grid.drop("_vf_first").join_asof(
+        table.sort(SNAPSHOT_DATE),
+        left_on=_TABLE_DAY,
+        right_on=SNAPSHOT_DATE,
+        by=keys,
+        strategy="backward",
+        # Both sides are sorted by day (grid by construction), so each key's group
+        # is too; Polars cannot check that per group and would warn.
+        check_sortedness=False,
     )
+    ranks = first.select(keys).sort(keys).with_row_index(_RANK)
+    ranks = ranks.with_columns(pl.col(_RANK).cast(pl.Int64))
+    combined = carried.join(ranks, on=keys).select(
+        (pl.col(_RANK) * days.height + pl.col(_DAY_INDEX)).alias(_DAY_KEY), *added
+    )
+    if days.height:
+        dates = pl.date_range(days[0, _TABLE_DAY], days[-1, _TABLE_DAY], eager=True)
+    else:
+        dates = pl.Series(dtype=pl.Date)
     calendar = (
-        pl.date_range(days[0, 0], days[-1, 0], eager=True)
-        .alias(_FACT_DATE)
+        dates.alias(_FACT_DATE)
         .to_frame()
         .join_asof(days, left_on=_FACT_DATE, right_on=_TABLE_DAY, strategy="backward")
-        .rename({_TABLE_DAY: _FACT_DAY})
+        .select(_FACT_DATE, _DAY_INDEX)
     )
-    return Lookup(carried, tuple(keys), added, calendar)
+    return Lookup(combined, tuple(keys), added, Snapshots(calendar, ranks, days.height))
 
 
 def _report(
@@ -178,6 +205,41 @@ def warn_missing(missing: pl.Series, column: str, what: str, nulls: str) -> None
             ),
             stacklevel=2,
         )
+
+
+def _day_key(
+    lf: pl.LazyFrame,
+    snapshots: Snapshots,
+    keys: Sequence[str],
+    left_on: Sequence[str],
+    as_of: pl.Expr,
+) -> pl.LazyFrame:
+    """``lf`` with the key of its snapshot row (null before the id's first snapshot)."""
+    calendar = snapshots.calendar
+    last = calendar.get_column(_FACT_DATE).max()
+    # A day after the last snapshot takes the last one: the calendar stops there.
+    date = as_of if last is None else as_of.clip(upper_bound=pl.lit(last, pl.Date))
+    rank_keys = [f"{_RANK_KEY}{i}" for i in range(len(keys))]
+    ranks = snapshots.ranks.rename(dict(zip(keys, rank_keys, strict=True)))
+    with_day = lf.join(
+        calendar.lazy(),
+        left_on=date,
+        right_on=_FACT_DATE,
+        how="left",
+        maintain_order="left",
+        coalesce=False,
+    ).join(
+        ranks.lazy(),
+        left_on=list(left_on),
+        right_on=rank_keys,
+        how="left",
+        maintain_order="left",
+        coalesce=False,
+    )
+    key = pl.col(_RANK) * snapshots.days + pl.col(_DAY_INDEX)
+    return with_day.with_columns(key.alias(_DAY_KEY)).drop(
+        _FACT_DATE, _DAY_INDEX, _RANK, *rank_keys
+    )
 
 
 def join_lookup(
@@ -215,31 +277,20 @@ def join_lookup(
     >>> caught[0].message.ids
     (9,)
     """
-    right = [f"{_KEY}{i}" for i in range(len(look.keys))]
-    table = look.table.rename(dict(zip(look.keys, right, strict=True)))
-    left: list[pl.Expr] = [pl.col(c) for c in left_on]
-    temporary = list(right)
-    if look.calendar is not None:
+    table = look.table
+    temporary: list[str] = []
+    if look.snapshots is None:
+        right = [f"{_KEY}{i}" for i in range(len(look.keys))]
+        table = table.rename(dict(zip(look.keys, right, strict=True)))
+        left: list[str] = list(left_on)
+    else:
         if as_of is None:  # pragma: no cover - the callers pass both or neither
             raise TypeError("a lookup of snapshots needs the facts' as_of date")
-        if look.calendar.height:
-            last = look.calendar.get_column(_FACT_DATE).max()
-            # A day after the last snapshot takes the last one: the calendar stops there.
-            lf = lf.join(
-                look.calendar.lazy(),
-                left_on=as_of.clip(upper_bound=pl.lit(last, pl.Date)),
-                right_on=_FACT_DATE,
-                how="left",
-                maintain_order="left",
-                coalesce=False,
-            )
-            temporary += [_FACT_DATE, _FACT_DAY]
-        else:
-            lf = lf.with_columns(pl.lit(None, pl.Date).alias(_FACT_DAY))
-            temporary.append(_FACT_DAY)
-        left.append(pl.col(_FACT_DAY))
-        right.append(_TABLE_DAY)
-        temporary.append(_TABLE_DAY)
+        lf = _day_key(lf, look.snapshots, look.keys, left_on, as_of)
+        temporary.append(_DAY_KEY)
+        left, right = [_DAY_KEY], [f"{_KEY}0"]
+        table = table.rename({_DAY_KEY: right[0]})
+    temporary += right
     joined = lf.join(
         table.lazy(),
         left_on=left,

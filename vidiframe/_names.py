@@ -99,7 +99,7 @@ def _no_clash(schema: pl.Schema, added: Sequence[str]) -> None:
 def _same_types(schema: pl.Schema, look: Lookup, left_on: Sequence[str], what: str) -> None:
     """Refuse keys of different types: Polars would raise its own error at collect."""
     for left, key in zip(left_on, look.keys, strict=True):
-        mine, theirs = schema[left], look.table.schema[key]
+        mine, theirs = schema[left], look.key_type(key)
         if mine not in (theirs, pl.Null):
             raise SchemaError(
                 f"the frame's {left!r} is {mine} but {key!r} in {what} is {theirs}; cast one "

@@ -317,9 +317,14 @@ class _Vidi(Generic[Frame]):
     # -- dimensions: names and time zones (SPEC section 10) -------------------------------
 
     def _result(self, lf: pl.LazyFrame) -> Frame:
-        """The eager result is the lazy one collected: one implementation."""
+        """The eager result is the lazy one collected: one implementation.
+
+        Collected on the in-memory engine, as Polars' own eager methods are: on
+        a frame already in memory its joins take a third of the streaming
+        engine's time (``benchmarks/names.py``).
+        """
         if isinstance(self._frame, pl.DataFrame):
-            return lf.collect()
+            return lf.collect(engine="in-memory")
         return lf
 
     def with_names(
