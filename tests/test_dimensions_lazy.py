@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 import vidiframe as vf
 from vidiframe._dimension_snapshots import snapshot_path, write_snapshot
+from vidiframe.testing import FakeVidiCenter, ManualClock
 
 D = dt.date
 LOC = vf.read_locations(
@@ -397,3 +398,44 @@ def test_as_of_needs_snapshots_and_snapshots_need_as_of() -> None:
         df.vidi.with_names(locations=LOC_SNAPSHOTS, as_of="location_id")
     with pytest.raises(vf.InvalidRequestError, match="as_of names a date column"):
         df.vidi.with_names(locations=LOC_SNAPSHOTS, as_of=D(2025, 1, 10))  # type: ignore[arg-type]
+
+
+def test_names_on_a_scan_of_vidicenter_keep_its_requests_narrowed() -> None:
+    clock = ManualClock()
+    with FakeVidiCenter(seed=7, clock=clock, serve=False) as fake:
+        client = vf.VidiCenterClient(
+            "demo",
+            "demo-token",
+            fake.url,
+            transport=fake.transport(),
+            clock=clock,
+            sleep=clock.sleep,
+            cache_dir=None,
+        )
+        loc = vf.read_locations(client=client)
+        sites = vf.read_sites(client=client)
+        scan = vf.scan_vidicenter(
+            data_type="ots",
+            time_resolution="1h",
+            start="2025-01-01",
+            end="2025-01-31",
+            locations=[4636, 4637],
+            client=client,
+            progress=False,
+        )
+        named = scan.vidi.with_names(locations=loc, sites=sites)
+        day = named.filter(
+            pl.col("location_id") == 4637, pl.col("period_start_date") == D(2025, 1, 10)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = day.collect()
+        asked = {
+            (r.params["start"], r.params["end"], r.params["locations"]) for r in fake.data_requests
+        }
+    assert asked == {("2025-01-10T00:00:00", "2025-01-10T23:59:59", "4637")}
+    label = loc.filter(pl.col("location_id") == 4637)["label"].item()
+    site = loc.filter(pl.col("location_id") == 4637)["site_id"].item()
+    site_label = sites.filter(pl.col("site_id") == site)["label"].item()
+    assert got.height == 24
+    assert got.select("location_label", "site_label").unique().rows() == [(label, site_label)]

@@ -16,7 +16,9 @@ expressions); nothing is changed in place. The eager methods delegate to the
 module-level functions (:func:`~vidiframe.drop_placeholders`,
 :func:`~vidiframe.explode_contents`, :func:`~vidiframe.write_partitions`, ...),
 so ``df.vidi.f()`` and ``vf.f(df)`` always agree. The lazy ones build the same
-result as a query plan, reading only the frame's schema.
+result as a query plan, reading only the frame's schema (the joins of names and
+time zones also collect their dimensions, which are small); for the joins, the
+eager method is the lazy plan collected.
 
 What each column is (code, label, unit) comes from the export registry, never
 from a list written here.
@@ -83,7 +85,11 @@ _CONTENTS = get_export("viewers_apc", "finest").by_name["contents"]
 
 
 class _Vidi(Generic[Frame]):
-    """What the eager and the lazy namespace share: everything that needs only a schema."""
+    """What the eager and the lazy namespace share.
+
+    Everything that needs only the frame's schema, and the joins of dimensions:
+    built as a lazy plan, collected for an eager frame.
+    """
 
     def __init__(self, frame: Frame) -> None:
         self._frame: Frame = frame
