@@ -439,3 +439,13 @@ def test_names_on_a_scan_of_vidicenter_keep_its_requests_narrowed() -> None:
     site_label = sites.filter(pl.col("site_id") == site)["label"].item()
     assert got.height == 24
     assert got.select("location_label", "site_label").unique().rows() == [(label, site_label)]
+
+
+def test_a_frame_of_null_ids_is_refused_by_name_and_an_empty_one_stays_empty() -> None:
+    nulls = pl.DataFrame({"location_id": [None], "period_start": [dt.datetime(2025, 1, 1)]})
+    with pytest.raises(vf.SchemaError, match="'location_id' is Null but"):
+        nulls.vidi.with_names(locations=LOC)
+    empty = facts([]).vidi.with_names(locations=LOC, sites=SITES)
+    assert empty.height == 0
+    added = ["location_label", "site_id", "site_label", "venue_type", "venue_subtype", "network_id"]
+    assert empty.columns == [*facts([]).columns, *added]

@@ -100,7 +100,7 @@ def _same_types(schema: pl.Schema, look: Lookup, left_on: Sequence[str], what: s
     """Refuse keys of different types: Polars would raise its own error at collect."""
     for left, key in zip(left_on, look.keys, strict=True):
         mine, theirs = schema[left], look.key_type(key)
-        if mine not in (theirs, pl.Null):
+        if mine != theirs:
             raise SchemaError(
                 f"the frame's {left!r} is {mine} but {key!r} in {what} is {theirs}; cast one "
                 "to the other's type before joining",
@@ -116,10 +116,12 @@ def _join(
     *,
     what: str,
     nulls: str,
+    then: str = "",
     report: str | None = None,
     column: str | None = None,
     as_of: pl.Expr | None = None,
 ) -> pl.LazyFrame:
+    """``look`` joined to ``lf``; ``then`` says, in the report, as of when."""
     schema = lf.collect_schema()
     _same_types(schema, look, left_on, what)
     _no_clash(schema, look.added)
@@ -129,7 +131,7 @@ def _join(
         left_on,
         report=report or left_on[-1],
         column=column,
-        what=what,
+        what=what + then,
         nulls=nulls,
         as_of=as_of,
     )
@@ -176,7 +178,8 @@ def with_names(
             out,
             look,
             ["location_id"],
-            what=f"locations{then}",
+            what="locations",
+            then=then,
             nulls="location_label",
             as_of=date,
         )
@@ -201,7 +204,8 @@ def with_names(
             look,
             [site_key],
             column="site_id",
-            what=f"sites{then}",
+            what="sites",
+            then=then,
             nulls="site_label",
             as_of=date,
         )
@@ -221,7 +225,8 @@ def with_names(
             look,
             [network_key],
             column="network_id",
-            what=f"networks{then}",
+            what="networks",
+            then=then,
             nulls="network_label",
             as_of=date,
         )
@@ -372,7 +377,8 @@ def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None
         lf,
         look,
         ["location_id"],
-        what=f"locations with a last_timezone{then}",
+        what="locations with a last_timezone",
+        then=then,
         nulls="period_start_utc",
         as_of=date,
     )
