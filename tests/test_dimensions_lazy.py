@@ -396,6 +396,9 @@ def test_as_of_needs_snapshots_and_snapshots_need_as_of() -> None:
         df.vidi.with_names(locations=twice, as_of="period_start_date")
     with pytest.raises(vf.SchemaError, match="'location_id' is Int64, not a Date or Datetime"):
         df.vidi.with_names(locations=LOC_SNAPSHOTS, as_of="location_id")
+    text = LOC_SNAPSHOTS.with_columns(pl.col("snapshot_date").cast(pl.String))
+    with pytest.raises(vf.SchemaError, match="'snapshot_date' in locations is String, not a Date"):
+        df.vidi.with_names(locations=text, as_of="period_start_date")
     with pytest.raises(vf.InvalidRequestError, match="as_of names a date column"):
         df.vidi.with_names(locations=LOC_SNAPSHOTS, as_of=D(2025, 1, 10))  # type: ignore[arg-type]
 

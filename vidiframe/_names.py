@@ -63,6 +63,12 @@ def _dimension(
             f"name) without as_of)",
             column=SNAPSHOT_DATE,
         )
+    if as_of is not None and frame.schema[SNAPSHOT_DATE] != pl.Date:
+        raise SchemaError(
+            f"{SNAPSHOT_DATE!r} in {what} is {frame.schema[SNAPSHOT_DATE]}, not a Date",
+            column=SNAPSHOT_DATE,
+            value=str(frame.schema[SNAPSHOT_DATE]),
+        )
     return frame
 
 
