@@ -151,8 +151,9 @@ def lookup(
         right_on=SNAPSHOT_DATE,
         by=keys,
         strategy="backward",
-        # Both sides are sorted by day (grid by construction), so each key's group
-        # is too; Polars cannot check that per group and would warn.
+        # Each key's rows are sorted by day on both sides (the grid's by construction,
+        # the table's by the sort), all an as-of join by key needs; Polars cannot
+        # check that per key and would warn.
         check_sortedness=False,
     )
     ranks = first.select(keys).sort(keys).with_row_index(_RANK)
