@@ -452,3 +452,12 @@ def test_a_frame_of_null_ids_is_refused_by_name_and_an_empty_one_stays_empty() -
     assert empty.height == 0
     added = ["location_label", "site_id", "site_label", "venue_type", "venue_subtype", "network_id"]
     assert empty.columns == [*facts([]).columns, *added]
+
+
+def test_a_sunk_plan_reports_too(tmp_path: Path) -> None:
+    plan = facts([27046, 99]).lazy().vidi.with_names(locations=LOC)
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        plan.sink_parquet(tmp_path / "named.parquet")
+    assert got[0].message.ids == (99,)
+    stored = pl.read_parquet(tmp_path / "named.parquet")
+    assert stored["location_label"].to_list() == ["Entrance", None]
