@@ -74,10 +74,12 @@ from vidiframe._periods import (
 )
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
 from vidiframe._wire import (
+    CREATION_DATE_KEY,
     FLAGS,
     GROUP_BY_DEMOGRAPHICS,
     REQUIRED_PARAMETERS,
     SOURCE_PARAMETERS,
+    STATE_KEY,
 )
 
 __all__ = [
@@ -673,7 +675,7 @@ class DataGenerator:
     def body(self, query: FakeQuery, *, creation_date: str = "2025-01-01 00:00:00") -> bytes:
         """The compact JSON body of the finished export, as the API sends it."""
         return orjson.dumps(
-            {"state": "finished", "data": self.rows(query), "creation_date": creation_date}
+            {STATE_KEY: "finished", "data": self.rows(query), CREATION_DATE_KEY: creation_date}
         )
 
     def offline(self, kind: str, source: int | None, hour: int) -> bool:
