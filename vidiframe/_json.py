@@ -319,33 +319,46 @@ def _too_deep_at(body: bytes) -> int:
 
 
 def _check_single_data_key(body: bytes) -> None:
-    """Refuse a body whose top-level object has ``data`` twice.
+    r"""Refuse a body whose top-level object has ``data`` twice.
 
     Decoders keep the last of duplicate keys; for ``data`` that would read one of
-    two row lists without a word. The check parses the body again with the
-    standard library (which can list an object's keys), so it runs only when the
-    bytes hold ``"data"`` twice.
+    two row lists without a word. A key may be spelled with escapes
+    (``"d\u0061ta"`` is ``data`` too), so the keys are compared decoded. The
+    check walks the body's tokens again, so it runs only when the bytes may hold
+    ``data`` twice: ``"data"`` twice, or a short key with an escape.
     """
-    if body.count(b'"data"') < 2:
+    if body.count(b'"data"') < 2 and _ESCAPED_SHORT_KEY.search(body) is None:
         return
-    seen: list[list[str]] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen.append([key for key, _ in items])
-        return dict(items)
-
-    try:
-        json.loads(body, object_pairs_hook=pairs)
-    except (ValueError, RecursionError):  # already decoded once: only the depth can fail
-        return
-    # The outermost object is completed last.
-    if seen and seen[-1].count("data") > 1:
-        position = [m.start() for m in re.finditer(rb'"data"\s*:', body)][-1]
+    found = [position for position, key in _top_level_keys(body) if key == "data"]
+    if len(found) > 1:
+        position = found[1]
         raise ResponseFormatError(
             f"the response has the key 'data' twice (the second at byte {position})",
             position=position,
             key="data",
         )
+
+
+# A key of at most 24 characters holding a backslash: "data" spelled with escapes
+# (four of at most six characters each) is one.
+_ESCAPED_SHORT_KEY = re.compile(rb'"(?=[^"]{0,23}\\)(?:[^"\\]|\\.){1,24}"\s*:')
+_KEY_END = re.compile(rb"\s*:")
+
+
+def _top_level_keys(body: bytes) -> list[tuple[int, str]]:
+    """The keys of a valid JSON document's outermost object, decoded, with their byte positions."""
+    keys = []
+    depth = 0
+    for token in _TOKENS.finditer(body):
+        text = token.group()
+        char = text[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+        elif char in (b"]", b"}"):
+            depth -= 1
+        elif depth == 1 and _KEY_END.match(body, token.end()):
+            keys.append((token.start(), orjson.loads(text)))
+    return keys
 
 
 def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
