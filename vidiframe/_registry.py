@@ -693,7 +693,7 @@ class ExportSpec:
             for f in self.fields
             if f.role == "key"
             and f.name not in sources
-            and f.kind != "datetime"
+            and not f.type.temporal
             and (f.labels is not None or not f.nullable)
         )
 
@@ -714,7 +714,7 @@ class ExportSpec:
 
     def api_name(self, f: Field, *, legacy: bool = False) -> str:
         """The name under which the API sends ``f`` (its 2020-10 name when ``legacy``)."""
-        if f.name == "period_start":
+        if f.time_parts:  # the period's time stamp, which some exports send renamed
             return self.time_api_name
         return f.name_at(LEGACY_DATE) if legacy else f.name
 
