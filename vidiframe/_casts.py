@@ -15,6 +15,7 @@ from polars._typing import PolarsDataType
 from vidiframe._errors import SchemaError
 
 __all__ = [
+    "EXACT_FLOAT_INT",
     "flag_from_int",
     "flag_from_text",
     "int_from_text",
@@ -30,7 +31,7 @@ _FALSE_TEXT = frozenset({"", "no", "false", "0"})
 
 #: From 2**53 on a double no longer tells neighbouring integers apart: a float there
 #: (``9007199254740993.0`` reads as ``...992.0``) may not be the integer that was sent.
-_EXACT_FLOAT_INT = 2.0**53
+EXACT_FLOAT_INT = 2.0**53
 
 
 def nulls(name: str, height: int, dtype: PolarsDataType) -> pl.Series:
@@ -53,7 +54,7 @@ def integral(column: pl.Series) -> pl.Series:
     >>> integral(pl.Series([3.0, 2.5, 9007199254740993.0])).to_list()
     [3, None, None]
     """
-    whole = column.is_finite() & (column == column.floor()) & (column.abs() < _EXACT_FLOAT_INT)
+    whole = column.is_finite() & (column == column.floor()) & (column.abs() < EXACT_FLOAT_INT)
     return pl.select(
         pl.when(whole).then(column).otherwise(None).cast(pl.Int64).alias(column.name)
     ).to_series()

@@ -15,9 +15,9 @@ carry their own options. Nothing here looks at a field's name or description.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import polars as pl
 from polars._typing import PolarsDataType
@@ -30,12 +30,26 @@ if TYPE_CHECKING:
 
     from vidiframe._fields import Field
 
-__all__ = ["FIELD_TYPES", "FieldType", "SentAs", "element_struct"]
+__all__ = ["FIELD_TYPES", "Drawer", "Draws", "FieldType", "SentAs", "element_struct"]
 
 #: How the API sends a field's values, as the decoder sees them: a JSON kind, or
 #: ``text`` (moments sent as text, kept as text for the reader's parsing) or
 #: ``list`` (nested rows, typed by the reader).
 SentAs = Literal["int", "float", "str", "bool", "text", "list"]
+
+
+class Draws(Protocol):
+    """What the fake's drawers draw from: one source's random stream for one period."""
+
+    @property
+    def random(self) -> Callable[[], float]:
+        """Uniform numbers in [0, 1), in the order the drawers ask for them."""
+        ...
+
+
+#: Draws one value of a field as the API sends it: ``(draws, period or event time,
+#: row so far) -> value``. Built once per field, called once per value.
+Drawer = Callable[[Draws, dt.datetime, Mapping[str, Any]], Any]
 
 # Moments the strategies draw: the API's history starts in 2016.
 _FIRST_DAY, _LAST_DAY = dt.date(2016, 1, 1), dt.date(2030, 12, 31)
@@ -52,6 +66,8 @@ class FieldType:
     temporal: ClassVar[bool] = False
     #: Numbers: drawn on a scale (counts, durations), bounded by another field.
     numeric: ClassVar[bool] = False
+    #: Values a key that repeats per source can take from a pool (ids, names).
+    poolable: ClassVar[bool] = False
 
     def dtype(self, f: Field) -> pl.DataType:  # noqa: ARG002 - one signature for every kind
         """The Polars dtype of the field's raw column."""
@@ -95,6 +111,22 @@ class FieldType:
         """A strategy of the field's non-null JSON values, as the API sends them."""
         raise NotImplementedError  # every kind below draws its own values
 
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        """The fake's drawer of one value of ``f``; ``None`` where the generator composes it.
+
+        ``quirks`` sends what the API sometimes sends instead (a count as ``1.0``,
+        a ratio as text).
+        """
+        return None
+
+    def pool(self, f: Field, size: int) -> list[Any]:
+        """``size`` values of a key that repeats per source (a gate, a content), if ``poolable``."""
+        raise NotImplementedError  # only the poolable kinds (ints, texts) have pools
+
+    def amount(self, f: Field, value: float, *, quirks: bool) -> Any:
+        """``value``, drawn on a scale, as the API sends this kind (numbers only)."""
+        raise NotImplementedError  # only the numeric kinds are drawn on a scale
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -106,6 +138,7 @@ class IntType(FieldType):
     polars = pl.Int64()
     sent = "int"
     numeric = True
+    poolable = True
 
     def cast(self, column: pl.Series, f: Field) -> pl.Series:
         dtype = column.dtype
@@ -121,14 +154,13 @@ class IntType(FieldType):
     def element_expr(self, value: pl.Expr, raw: PolarsDataType, f: Field) -> pl.Expr:
         if not raw.is_float():
             return super().element_expr(value, raw, f)
-        # A fractional value must fail the cast, not be truncated by it.
-        whole = value.is_null() | (value == value.floor())
-        return (
-            pl.when(whole)
-            .then(value)
-            .otherwise(pl.lit("not an integer"))
-            .cast(pl.Int64, strict=True)
+        # A fractional value (or one beyond a double's integers) must fail the cast,
+        # not be truncated by it: it becomes NaN, which no strict cast to Int64 takes.
+        # An integral float (4.0) is its integer, as at the top level.
+        whole = value.is_null() | (
+            (value == value.floor()) & (value.abs() < _casts.EXACT_FLOAT_INT)
         )
+        return pl.when(whole).then(value).otherwise(float("nan")).cast(pl.Int64, strict=True)
 
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:  # noqa: ARG002 - one signature for every kind
         if f.labels is not None:
@@ -136,6 +168,18 @@ class IntType(FieldType):
         ints = st.integers(int(f.low), int(f.high))
         # The API sends some counts as 1.0 (retail analytics' nb_visits): both forms.
         return st.one_of(ints, ints.map(float)) if f.sent_as_float else ints
+
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:
+        lo, span = int(f.low), int(f.high) - int(f.low) + 1
+        if quirks and f.sent_as_float:
+            return lambda draws, _when, _row: float(lo + int(draws.random() * span))
+        return lambda draws, _when, _row: lo + int(draws.random() * span)
+
+    def pool(self, f: Field, size: int) -> list[Any]:  # noqa: ARG002 - one signature for every kind
+        return list(range(1, size + 1))
+
+    def amount(self, f: Field, value: float, *, quirks: bool) -> Any:
+        return float(int(value)) if quirks and f.sent_as_float else int(value)
 
 
 class FloatType(FieldType):
@@ -156,6 +200,18 @@ class FloatType(FieldType):
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:  # noqa: ARG002 - one signature for every kind
         return st.floats(f.low, f.high, allow_nan=False, allow_infinity=False)
 
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:
+        low, width = f.low, f.high - f.low
+        if f.unit == "ratio":
+            if quirks:
+                # Ratios sometimes arrive as text ("0.25"): the reader must take both.
+                return lambda draws, _when, _row: f"{low + draws.random() * width:.3f}"
+            return lambda draws, _when, _row: round(low + draws.random() * width, 3)
+        return lambda draws, _when, _row: round(low + draws.random() * width, 2)
+
+    def amount(self, f: Field, value: float, *, quirks: bool) -> Any:  # noqa: ARG002 - one signature for every kind
+        return round(value, 2)
+
 
 class TextType(FieldType):
     """Text (``String``)."""
@@ -163,6 +219,7 @@ class TextType(FieldType):
     kind = "str"
     polars = pl.String()
     sent = "str"
+    poolable = True
 
     def cast(self, column: pl.Series, f: Field) -> pl.Series:
         if column.dtype.is_numeric() or column.dtype == pl.Boolean:
@@ -172,6 +229,24 @@ class TextType(FieldType):
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:  # noqa: ARG002 - one signature for every kind
         letters = st.characters(codec="utf-8", exclude_categories=("Cs",))
         return st.text(letters, min_size=1, max_size=12)
+
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        # A name next to its id reads as the id's name ("Zone 60" for zone_id 60).
+        sibling = f.describes
+        stem = (sibling or "item").removesuffix("id").rstrip("_").replace("_", " ").title()
+        stem = stem or "Item"
+        name = f.name
+
+        def text(draws: Draws, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
+            if sibling is not None and sibling in row:
+                return None if row[sibling] is None else f"{stem} {row[sibling]}"
+            return f"{name} {1 + int(draws.random() * 5)}"
+
+        return text
+
+    def pool(self, f: Field, size: int) -> list[Any]:
+        stem = f.name.removesuffix("_id")
+        return [f"{stem} {i}" for i in range(1, size + 1)]
 
 
 class FlagType(FieldType):
@@ -196,6 +271,12 @@ class FlagType(FieldType):
         if f.bool_text is not None:
             return st.sampled_from([f.bool_text, ""])
         return st.booleans()
+
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        text = f.bool_text
+        if text is not None:
+            return lambda draws, _when, _row: text if draws.random() < 0.8 else ""
+        return lambda draws, _when, _row: draws.random() < 0.8
 
 
 class TimestampType(FieldType):
@@ -231,6 +312,23 @@ class TimestampType(FieldType):
             return moments.map(lambda d: d.isoformat(sep=" "))
         return moments.map(lambda d: d.replace(microsecond=0).isoformat(sep=" "))
 
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        """Moments up to 10 minutes before ``when``.
+
+        With microseconds 3 times out of 10 where the field may have them
+        (``watcher_start``, SPEC § 9).
+        """
+        fractional = f.fractional_seconds
+
+        def draw(draws: Draws, when: dt.datetime, _row: Mapping[str, Any]) -> str:
+            moment = when - dt.timedelta(seconds=int(draws.random() * 601))
+            micros = draws.random()
+            if fractional and micros < 0.3:
+                moment += dt.timedelta(microseconds=1 + int(draws.random() * 999_999))
+            return moment.isoformat(sep=" ")
+
+        return draw
+
 
 class DateType(FieldType):
     """Dates (``Date``), sent as ``YYYY-MM-DD``."""
@@ -251,6 +349,9 @@ class DateType(FieldType):
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:  # noqa: ARG002 - one signature for every kind
         return st.dates(_FIRST_DAY, _LAST_DAY).map(dt.date.isoformat)
 
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        return lambda _draws, when, _row: when.date().isoformat()
+
 
 class TimeType(FieldType):
     """Times of day (``Time``), sent as ``hh:mm:ss``."""
@@ -270,6 +371,9 @@ class TimeType(FieldType):
 
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:  # noqa: ARG002 - one signature for every kind
         return st.times().map(lambda t: t.replace(microsecond=0).isoformat())
+
+    def drawer(self, f: Field, *, quirks: bool) -> Drawer | None:  # noqa: ARG002 - one signature for every kind
+        return lambda _draws, when, _row: when.time().isoformat()
 
 
 class StructType(FieldType):

@@ -603,29 +603,30 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
+def _column(name: str, values: list[Any], expected: str | None) -> pl.Series:
     """One raw column: the values' own type when they share one, else their JSON text.
 
-    ``kind`` is the registry's expectation (``None`` for an unknown field): a text
-    field keeps any other value as its JSON text, and a float field takes integers
-    as the nearest double, as its type says. Elsewhere an integer must fit Int64,
+    ``expected`` is the JSON kind the registry expects of the field (what its
+    type's ``sent_as`` says; ``None`` for an unknown field): a text field keeps any
+    other value as its JSON text, and a float field takes integers as the nearest
+    double, as its type says. Elsewhere an integer must fit Int64,
     and one that shares a column with fractions must be exact as a double.
     """
     # Decoded JSON holds exactly these types: a set of types costs one pass in C.
-    kinds = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
-    if not kinds:
+    sent = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
+    if not sent:
         return pl.Series(name, values, dtype=pl.Null)
-    if kinds == {"str"}:
+    if sent == {"str"}:
         return pl.Series(name, values, dtype=pl.String)
-    if kind == "str" or (len(kinds) > 1 and not kinds <= {"int", "float"}):
+    if expected == "str" or (len(sent) > 1 and not sent <= {"int", "float"}):
         # Mixed kinds (a number here, text there): the typing casts the text, and
         # reports a value that does not fit the field with its JSON text.
         return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
-    if kinds == {"bool"}:
+    if sent == {"bool"}:
         return pl.Series(name, values, dtype=pl.Boolean)
-    if kind == "float" and kinds <= {"int", "float"}:
-        return _floats(name, values, with_ints="int" in kinds)
-    if kinds == {"int"}:
+    if expected == "float" and sent <= {"int", "float"}:
+        return _floats(name, values, with_ints="int" in sent)
+    if sent == {"int"}:
         try:
             # Polars refuses (strictly) an integer outside Int64; then find which.
             return pl.Series(name, values, dtype=pl.Int64, strict=True)
@@ -633,7 +634,7 @@ def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
             _check_int64(name, values)
             reason = str(exc).splitlines()[0]
             raise SchemaError(f"column {name!r}: {reason}", column=name) from None
-    if kinds <= {"int", "float"}:
+    if sent <= {"int", "float"}:
         _check_exact_doubles(name, values)
         return _floats(name, values, with_ints=True)
     return _nested_column(name, values)

@@ -429,11 +429,17 @@ _PLANS: dict[tuple[int, bool], tuple[ExportSpec, _Plan]] = {}
 
 
 def _is_time(f: Field) -> bool:
-    return f.kind == "datetime" and f.name == "period_start"
+    # The period's own time stamp: the one the API also splits into date and time.
+    return f.time_parts
 
 
 def _is_source(f: Field) -> bool:
     return f.role == "key" and f.name in (LOCATION_ID.name, SITE_ID.name)
+
+
+def _repeats(f: Field) -> bool:
+    """A key the API always fills whose values repeat per source (a gate, a content)."""
+    return f.role == "key" and not f.nullable and f.type.poolable
 
 
 def _plan(spec: ExportSpec, legacy: bool) -> _Plan:
@@ -455,7 +461,7 @@ def _plan(spec: ExportSpec, legacy: bool) -> _Plan:
         elif f.role == "key" and f.labels is not None and spec.granularity != "finest":
             what = "group"
             groups.append(tuple(sorted(f.labels)))
-        elif f.role == "key" and not f.nullable and f.kind in ("int", "str"):
+        elif _repeats(f):
             what = "dim"
             dims.append(f)
         elif f.role == "key":
@@ -521,24 +527,6 @@ _Drawer = Callable[[_Context, dt.datetime, Mapping[str, Any]], Any]
 #: (what, field name, api name, drawer, may be null) of one field of a spec.
 _Slot = tuple[str, str, str, _Drawer, bool]
 _COMPILED: dict[tuple[Any, int, bool], tuple[_Plan, tuple[_Slot, ...]]] = {}
-
-
-def _timestamp_drawer(f: Field) -> _Drawer:
-    """Draw moments up to 10 minutes before ``when``.
-
-    With microseconds 3 times out of 10 where the field may have them
-    (``watcher_start``, SPEC § 9).
-    """
-    fractional = f.fractional_seconds
-
-    def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> str:
-        moment = when - dt.timedelta(seconds=int(ctx.random() * 601))
-        micros = ctx.random()
-        if fractional and micros < 0.3:
-            moment += dt.timedelta(microseconds=1 + int(ctx.random() * 999_999))
-        return moment.isoformat(sep=" ")
-
-    return draw
 
 
 #: Relative audience by weekday (Monday first): busier on Fridays and Saturdays.
@@ -723,10 +711,7 @@ class DataGenerator:
     def _pool(self, query: FakeQuery, f: Field, source: int | None) -> list[int | str]:
         """The values a repeating key takes for one source: 1 to 3 of them, fixed."""
         size = 1 + int(_hash_unit(f"{self.seed}|pool|{query.spec.data_type}|{f.name}|{source}") * 3)
-        if f.kind == "int":
-            return list(range(1, size + 1))
-        stem = f.name.removesuffix("_id")
-        return [f"{stem} {i}" for i in range(1, size + 1)]
+        return f.type.pool(f, size)
 
     def _max_events(self) -> int:
         return max(1, round(2 * self.events_per_hour))
@@ -892,7 +877,7 @@ class DataGenerator:
     def _drawer(self, f: Field) -> _Drawer:
         """A function drawing one value of ``f`` (from ``ctx.random`` only)."""
         quirks, quirk_rate = self.quirks, self.quirk_rate
-        if f.role == "key" and not f.nullable and f.kind in ("int", "str"):
+        if _repeats(f):
             return self._dim_drawer(f)
         if f.labels is not None:
             codes = tuple(sorted(f.labels))
@@ -905,55 +890,23 @@ class DataGenerator:
 
                 return coded_quirk
             return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
-        kind = f.kind
-        if kind in ("int", "float") and f.bounded_by:
+        if f.type.numeric and f.bounded_by:
             return self._attention_drawer(f)
-        if kind in ("int", "float") and (
-            f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")
-        ):
+        if f.type.numeric and (f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")):
             return self._audience_drawer(f)
-        if kind == "int":
-            lo, span = int(f.low), int(f.high) - int(f.low) + 1
-            if quirks and f.sent_as_float:
-                return lambda ctx, _when, _row: float(lo + int(ctx.random() * span))
-            return lambda ctx, _when, _row: lo + int(ctx.random() * span)
-        if kind == "float":
-            low, width = f.low, f.high - f.low
-            if f.unit == "ratio":
-                if quirks:
-                    return lambda ctx, _when, _row: f"{low + ctx.random() * width:.3f}"
-                return lambda ctx, _when, _row: round(low + ctx.random() * width, 3)
-            return lambda ctx, _when, _row: round(low + ctx.random() * width, 2)
-        if kind == "bool":
-            text = f.bool_text
-            if text is not None:
-                return lambda ctx, _when, _row: text if ctx.random() < 0.8 else ""
-            return lambda ctx, _when, _row: ctx.random() < 0.8
-        if kind == "str":
-            return self._text_drawer(f)
-        if kind == "datetime":
-            return _timestamp_drawer(f)
-        if kind == "date":
-            return lambda _ctx, when, _row: when.date().isoformat()
-        if kind == "time":
-            return lambda _ctx, when, _row: when.time().isoformat()
-        return self._nested_drawer(f)
+        # Everything else is the kind's own drawer; nested rows are composed here.
+        return f.type.drawer(f, quirks=quirks) or self._nested_drawer(f)
 
     def _audience_drawer(self, f: Field) -> _Drawer:
         """Counts and cumulated times of aggregates follow :func:`audience`."""
         low, width = f.low, f.high - f.low
-        as_float = f.kind == "float" or (self.quirks and f.sent_as_float)
+        amount, quirks = f.type.amount, self.quirks
 
         def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
             query = ctx.query
             # One event's own duration (a viewer's dwell) does not depend on the hour.
             scale = 1.0 if query.finest else audience(when, query.time_resolution) * ctx.weight
-            value = low + ctx.random() * width * scale
-            return (
-                round(value, 2)
-                if f.kind == "float"
-                else (float(int(value)) if as_float else int(value))
-            )
+            return amount(f, low + ctx.random() * width * scale, quirks=quirks)
 
         return draw
 
@@ -961,6 +914,7 @@ class DataGenerator:
         """Attention never exceeds the dwell drawn just before it, in the same unit."""
         partners = f.bounded_by
         fallback = self._audience_drawer(f)
+        amount = f.type.amount
 
         def draw(ctx: _Context, when: dt.datetime, row: Mapping[str, Any]) -> Any:
             dwell = next((row[p] for p in partners if row.get(p) is not None), None)
@@ -968,7 +922,7 @@ class DataGenerator:
                 return fallback(ctx, when, row)
             share = ctx.random()
             most = min(dwell, f.high)
-            return round(most * share, 2) if f.kind == "float" else int(most * share)
+            return amount(f, most * share, quirks=False)
 
         return draw
 
@@ -984,20 +938,6 @@ class DataGenerator:
             return pool[int(ctx.random() * len(pool))]
 
         return pooled
-
-    @staticmethod
-    def _text_drawer(f: Field) -> _Drawer:
-        # A name next to its id reads as the id's name ("Zone 60" for zone_id 60).
-        sibling = f.describes
-        stem = (sibling or "item").removesuffix("id").rstrip("_").replace("_", " ").title()
-        stem = stem or "Item"
-
-        def text(ctx: _Context, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
-            if sibling is not None and sibling in row:
-                return None if row[sibling] is None else f"{stem} {row[sibling]}"
-            return f"{f.name} {1 + int(ctx.random() * 5)}"
-
-        return text
 
     def _nested_drawer(self, f: Field) -> _Drawer:
         subs = [
@@ -1032,7 +972,7 @@ class DataGenerator:
         for what, f, name in plan.slots:
             if what == "dim" and f.name == "content_id":
                 return row if row[name] in wanted else None
-            if f.kind == "list" and any(sub.name == "content_id" for sub in f.fields):
+            if any(sub.name == "content_id" for sub in f.fields):
                 kept = [el for el in row[name] if el.get("content_id") in wanted]
                 if not kept:
                     # Only viewers with content data are exported.

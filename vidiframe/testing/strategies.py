@@ -67,7 +67,7 @@ def export_rows(
     spec = get_export(data_type, time_resolution, group_by_demographics=group_by_demographics)
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for f in spec.fields:
-        if (f.name == "period_start" and spec.time_as_parts) or (f.dropped and not legacy):
+        if (f.time_parts and spec.time_as_parts) or (f.dropped and not legacy):
             continue
         fields[spec.api_name(f, legacy=legacy)] = f.strategy(legacy=legacy)
     rows = st.fixed_dictionaries(fields)
