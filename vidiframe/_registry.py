@@ -85,6 +85,7 @@ def _src(version: str, section: str) -> str:
 _SPELLING = "2d33050"  # 2017-01-25: "moustache" of the expert prose spelt "mustache"
 _DURATION_NAMES = "d31936d"  # 2021-12-01: *_in_tenths_of_sec / *_in_milliseconds, presence times
 _FOOTFALL_NAMES = "d4a932c"  # 2021-12-07: persons -> footfall, impressions -> vehicle_impressions
+_FRACTIONAL_TENTHS = "44989fe"  # 2022-02-01: proof of play totals in tenths, with a fraction
 _HOMOGENIZE = "f0bfa44"  # 2022-02-02: proof of play and IM column names homogenized
 _FOOTFALL_LINK = "031f01d"  # 2025-10-09: person_id / person_start -> footfall_id / footfall_start
 _LIVE_FIXES = "6c3790f"  # 2026-07-06: missing fields documented, examples fixed
@@ -330,14 +331,15 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
     """
     # 9ba386a (2022-01-27) added total_dwell_time / total_attention_time in seconds;
     # 44989fe (2022-02-01) replaced them with total_*_in_tenths_of_sec: another unit,
-    # so another field, not a rename (its values must not land in a tenths column);
-    # f0bfa44 (2022-02-02) renamed those to dwell_time_in_tenths_of_sec /
-    # attention_time_in_tenths_of_sec, the same unit: a rename.
+    # so another field, not a rename (its values must not land in a tenths column).
+    # Those were sent with a fraction (54.1 tenths, in 44989fe and 042f608, one day);
+    # f0bfa44 (2022-02-02) renamed them dwell_time_in_tenths_of_sec /
+    # attention_time_in_tenths_of_sec and made them integers (54). Another type, so
+    # another field again: a fraction cannot land in an Int64 column, and rounding
+    # it would change a value in silence. Each era's values keep their own column,
+    # exactly (Float64), as the seconds era's do.
     seconds_era = doc_source("9ba386a", section)
-    totals = tuple(
-        Rename(f"total_{what}_time_in_tenths_of_sec", _HOMOGENIZE)
-        for what in ("dwell", "attention")
-    )
+    fractional_era = doc_source(_FRACTIONAL_TENTHS, section)
     groups = [
         f"{age}_{gender}"
         for gender in ("male", "female")
@@ -387,8 +389,8 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
             )
             for group in groups
         ),
-        _dwell(source, "cumulated dwell time, in tenths of seconds", renamed=totals[:1]),
-        _attention(source, "cumulated attention time, in tenths of seconds", renamed=totals[1:]),
+        _dwell(source, "cumulated dwell time, in tenths of seconds", renamed=()),
+        _attention(source, "cumulated attention time, in tenths of seconds", renamed=()),
         Seconds(
             "total_dwell_time",
             dropped=True,
@@ -401,6 +403,21 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
             bounded_by=("total_dwell_time",),
             doc="total attention time, in seconds (9ba386a to 0c54055, 2022-01-27 to 2022-01-31)",
             source=seconds_era,
+        ),
+        *(
+            Tenths(
+                f"total_{what}_time_in_tenths_of_sec",
+                kind="float",
+                dropped=True,
+                bounded_by=("total_dwell_time_in_tenths_of_sec",) if what == "attention" else (),
+                # total_{what}_time_s is the seconds era's: this era's seconds are apart.
+                seconds_name=f"total_{what}_time_tenths_s",
+                doc=f"total {what} time, in tenths of seconds sent with a fraction (54.1), "
+                f"read as sent ({_FRACTIONAL_TENTHS} and 042f608, 2022-02-01); {_HOMOGENIZE} "
+                f"(2022-02-02) renamed it {what}_time_in_tenths_of_sec, an integer",
+                source=fractional_era,
+            )
+            for what in ("dwell", "attention")
         ),
         Tenths(
             "avg_dwell_time_in_tenths_of_sec",
