@@ -400,3 +400,31 @@ def test_an_escaped_key_given_twice_in_a_row_resolves_to_the_last_on_both_paths(
     assert fast["location_id"].to_list() == expected
     assert fast.equals(general)
     assert fast.columns == general.columns
+
+
+# -- nested integers -----------------------------------------------------------------------------
+
+
+def _apc(dwell: Any) -> bytes:
+    element = {"content_id": "c1", "dwell_time_in_milliseconds": dwell}
+    row = {"location_id": 1, "start_time": "2025-01-01T10:00:00", "contents": [element]}
+    return json.dumps({"state": "finished", "data": [row, {**row, "contents": None}]}).encode()
+
+
+@pytest.mark.usefixtures("path")
+def test_an_integral_float_in_a_nested_integer_field_is_its_integer() -> None:
+    df = vf.read_vidicenter(_apc(4200.0), data_type="viewers_apc", time_resolution="finest")
+    [element] = df["contents"][0]
+    assert element["dwell_time_in_milliseconds"] == 4200
+    assert df["contents"][1] is None
+
+
+@pytest.mark.parametrize("dwell", [4200.5, 2.0**60])
+@pytest.mark.usefixtures("path")
+def test_a_fraction_or_an_inexact_float_in_a_nested_integer_field_is_an_error(
+    dwell: float,
+) -> None:
+    # A fraction would be cut off, and a float beyond 2**53 may not be the integer sent.
+    with pytest.raises(vf.SchemaError, match="'contents'") as info:
+        vf.read_vidicenter(_apc(dwell), data_type="viewers_apc", time_resolution="finest")
+    assert info.value.column == "contents"
