@@ -407,3 +407,14 @@ def test_typed_quirks_point_at_fields_of_the_same_row(spec: ExportSpec) -> None:
     assert [f.name for f in spec.fields if f.time_parts] == (
         [] if spec.time_as_parts and "period_start" not in spec.by_name else ["period_start"]
     )
+
+
+@pytest.mark.parametrize("spec", list(iter_exports()), ids=repr)
+def test_content_ids_selects_by_content_id(spec: ExportSpec) -> None:
+    # The exports that accept content_ids select rows (or APC contents) by their
+    # content_id; the fake filters on the fields that declare it, not on a name.
+    from vidiframe._wire import CONTENT_IDS
+
+    everywhere = [*spec.fields, *(sub for f in spec.fields for sub in f.fields)]
+    filtered = {f.name for f in everywhere if f.filtered_by == CONTENT_IDS}
+    assert filtered == ({"content_id"} if spec.accepts_content_ids else set())

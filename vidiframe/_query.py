@@ -31,6 +31,9 @@ from vidiframe._errors import InvalidRequestError
 from vidiframe._hints import date_problem
 from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
+    AVERAGE_CONTENT_DURATION,
+    CONTENT_IDS,
+    EXTRAPOLATION_AMOUNT,
     FLAG_ON,
     GROUP_BY_DEMOGRAPHICS,
     LIST_SEPARATOR,
@@ -160,11 +163,11 @@ class ExportQuery:
             if ids:
                 params[kind] = LIST_SEPARATOR.join(ids)
         if self.content_ids:
-            params["content_ids"] = LIST_SEPARATOR.join(self.content_ids)
+            params[CONTENT_IDS] = LIST_SEPARATOR.join(self.content_ids)
         if self.extrapolation_amount is not None:
-            params["extrapolation_amount"] = str(self.extrapolation_amount)
+            params[EXTRAPOLATION_AMOUNT] = str(self.extrapolation_amount)
         if self.average_content_duration is not None:
-            params["average_content_duration"] = _format_number(self.average_content_duration)
+            params[AVERAGE_CONTENT_DURATION] = _format_number(self.average_content_duration)
         if self.group_by_demographics:
             params[GROUP_BY_DEMOGRAPHICS] = FLAG_ON
         return params

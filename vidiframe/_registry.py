@@ -37,6 +37,7 @@ from vidiframe._fields import (
     Timestamp,
 )
 from vidiframe._hints import did_you_mean, resolution_hint
+from vidiframe._wire import CONTENT_IDS
 
 __all__ = [
     "AGGREGATED_RESOLUTIONS",
@@ -286,7 +287,12 @@ WATCHER_LINKS: tuple[Field, ...] = (
 _APC = _src(_V2025, "Finest viewers APC export")
 APC_CONTENT: tuple[Field, ...] = (
     Text(
-        "content_id", role="key", pooled=True, doc="identifier of the content played", source=_APC
+        "content_id",
+        role="key",
+        pooled=True,
+        filtered_by=CONTENT_IDS,
+        doc="identifier of the content played",
+        source=_APC,
     ),
     Text(
         "app_id",
@@ -903,6 +909,7 @@ def _declare() -> tuple[ExportSpec, ...]:
     content_key = Text(
         "content_id",
         role="key",
+        filtered_by=CONTENT_IDS,
         doc="identifier of the content played",
         source=_src(_V2025, "Proof of play by location export"),
         nullable=False,
@@ -1498,6 +1505,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Text(
                     "content_id",
                     role="key",
+                    filtered_by=CONTENT_IDS,
                     doc="identifier of the content played",
                     source=_SPEC9,
                     nullable=False,

@@ -38,9 +38,12 @@ __all__ = [
     "ALERT_ACTIVE_PARAMETER",
     "ALERT_HOURS",
     "ALERT_HOURS_PARAMETER",
+    "AVERAGE_CONTENT_DURATION",
+    "CONTENT_IDS",
     "CREATION_DATE_KEY",
     "DATA_PATH",
     "DIMENSION_PATHS",
+    "EXTRAPOLATION_AMOUNT",
     "FAIL_REASON_KEY",
     "FLAGS",
     "FLAG_ON",
@@ -91,6 +94,12 @@ FLAGS: Final[tuple[str, ...]] = (FORCE_REBUILD, STATUS_ONLY)
 REQUIRED_PARAMETERS: Final[tuple[str, ...]] = ("data_type", "time_resolution", "start", "end")
 #: The four source parameters (lists of ids), in the order they are sent.
 SOURCE_PARAMETERS: Final[tuple[str, ...]] = ("locations", "sites", "location_tags", "site_tags")
+#: The parameter that keeps only the rows (or the contents) of these content ids.
+CONTENT_IDS: Final = "content_ids"
+#: The number of locations an extrapolated export is extrapolated to.
+EXTRAPOLATION_AMOUNT: Final = "extrapolation_amount"
+#: The content duration proof of play assumes where a play's is unknown.
+AVERAGE_CONTENT_DURATION: Final = "average_content_duration"
 #: The flag that adds the demographic breakdown; present-or-absent like the others.
 GROUP_BY_DEMOGRAPHICS: Final = "group_by_demographics"
 #: The value sent for a flag that is on (any value would switch it on).

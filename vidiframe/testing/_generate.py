@@ -74,7 +74,10 @@ from vidiframe._periods import (
 )
 from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
 from vidiframe._wire import (
+    AVERAGE_CONTENT_DURATION,
+    CONTENT_IDS,
     CREATION_DATE_KEY,
+    EXTRAPOLATION_AMOUNT,
     FLAGS,
     GROUP_BY_DEMOGRAPHICS,
     REQUIRED_PARAMETERS,
@@ -379,9 +382,9 @@ class FakeQuery:
             end=params["end"],
             **{kind: params.get(kind) for kind in SOURCE_PARAMETERS},
             group_by_demographics=GROUP_BY_DEMOGRAPHICS in params,
-            content_ids=params.get("content_ids"),
-            extrapolation_amount=params.get("extrapolation_amount"),
-            average_content_duration=params.get("average_content_duration"),
+            content_ids=params.get(CONTENT_IDS),
+            extrapolation_amount=params.get(EXTRAPOLATION_AMOUNT),
+            average_content_duration=params.get(AVERAGE_CONTENT_DURATION),
         )
 
     @property
@@ -970,10 +973,11 @@ class DataGenerator:
         self, plan: _Plan, row: dict[str, Any], wanted: set[str]
     ) -> dict[str, Any] | None:
         for what, f, name in plan.slots:
-            if what == "dim" and f.name == "content_id":
+            if what == "dim" and f.filtered_by == CONTENT_IDS:
                 return row if row[name] in wanted else None
-            if any(sub.name == "content_id" for sub in f.fields):
-                kept = [el for el in row[name] if el.get("content_id") in wanted]
+            subs = [sub.name for sub in f.fields if sub.filtered_by == CONTENT_IDS]
+            if subs:
+                kept = [el for el in row[name] if el.get(subs[0]) in wanted]
                 if not kept:
                     # Only viewers with content data are exported.
                     return None
