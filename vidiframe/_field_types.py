@@ -1,15 +1,21 @@
 """The kinds of fields: what each kind knows about its values.
 
 A :class:`~vidiframe._fields.Field` declares *one* field; its kind (``int``,
-``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``, ``list``) names one
-of the classes here, which owns what is the same for every field of that kind: the
-Polars dtype of the column, how the API sends its values (what the decoder may
-expect), the cast of a raw column to that dtype, the columns the kind derives, and
-the hypothesis strategy of the JSON values the API sends. No module outside this
-one switches on a field's kind: they ask the field's type. The quirks of one field (a boolean sent
-as ``"yes"``, a count sent as ``1.0``, microseconds in a time stamp) are typed
-attributes of the field that its kind reads, as Quantco/dataframely's column types
-carry their own options. Nothing here looks at a field's name or description.
+``float``, ``str``, ``bool``, ``datetime``, ``date``, ``time``, ``list``,
+``struct``) names one of the classes here, which owns what is the same for every
+field of that kind: the Polars dtype of the column, how the API sends its values
+(what the decoder may expect), the cast of a raw column to that dtype (one
+vectorised expression per column, never a loop over values), the columns the
+kind derives, the hypothesis strategy of the JSON values the API sends, and the
+fake server's drawer. No module outside this one switches on a field's kind:
+they ask the field's type (``tests/test_field_types.py`` reads the source to keep
+it so).
+
+The quirks of one field (a boolean sent as ``"yes"``, a count sent as ``1.0``,
+microseconds in a time stamp) are typed attributes of the field that its kind
+reads, as Quantco/dataframely's column types carry their own options. Nothing
+here looks at a field's name or description, except to word the fake's text
+values (``"Zone 60"`` for ``zone_id`` 60).
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ _FIRST_DAY, _LAST_DAY = dt.date(2016, 1, 1), dt.date(2030, 12, 31)
 
 
 class FieldType:
-    """One kind of field: its dtype, its derived columns and its strategy."""
+    """One kind of field: its dtype, its cast, its derived columns, its strategy and drawer."""
 
     kind: ClassVar[str]
     polars: ClassVar[pl.DataType]
