@@ -43,6 +43,7 @@ from vidiframe._registry import (
     FINEST_ROW_LIMIT,
     TIME_RESOLUTIONS,
     ExportSpec,
+    get_export,
     iter_exports,
 )
 
@@ -166,6 +167,10 @@ def cite(source: str, names: Iterable[str]) -> Citation | None:
             if any(p.search(lines[i]) for p in group):
                 return Citation(version, i + 1)
     return Citation(version, begin + 1)
+
+
+#: The nested field whose elements explode_contents turns into columns.
+_EXPLODED = get_export("viewers_apc", "finest").by_name["contents"]
 
 
 def field_names(spec: ExportSpec, f: Field) -> tuple[str, ...]:
@@ -334,7 +339,7 @@ def _granularity_section(spec: ExportSpec) -> str:
             + (
                 "; [`explode_contents`](../api/index.md#vidiframe.explode_contents) "
                 "turns them into columns, with their seconds columns."
-                if f.name == "contents"
+                if f is _EXPLODED
                 else "."
             ),
             "",

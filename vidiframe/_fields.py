@@ -157,7 +157,8 @@ class Field:
         generators derive it from that id.
     filtered_by
         The query parameter that selects rows (or list elements) by this field's
-        values (``content_ids`` selects by ``content_id``): the fake filters on it.
+        values (``locations`` by ``location_id``, ``content_ids`` by
+        ``content_id``): the fake filters on it, and the source ids are known by it.
     """
 
     name: str

@@ -37,7 +37,7 @@ from vidiframe._fields import (
     Timestamp,
 )
 from vidiframe._hints import did_you_mean, resolution_hint
-from vidiframe._wire import CONTENT_IDS
+from vidiframe._wire import CONTENT_IDS, LOCATIONS, SITES
 
 __all__ = [
     "AGGREGATED_RESOLUTIONS",
@@ -127,6 +127,7 @@ _DATA_NOTE = _src(_V2025, "Data formats")
 LOCATION_ID = Int(
     "location_id",
     role="key",
+    filtered_by=LOCATIONS,
     doc="unique numeric identifier of the data source",
     source=_DATA_NOTE,
     nullable=False,
@@ -136,6 +137,7 @@ LOCATION_ID = Int(
 SITE_ID = Int(
     "site_id",
     role="key",
+    filtered_by=SITES,
     doc="unique numeric identifier of the data source",
     source=_src(_V2025, "Proof of play by site export"),
     nullable=False,
@@ -710,12 +712,11 @@ class ExportSpec:
         >>> get_export("viewers", "1h", group_by_demographics=True).row_keys
         ('gender', 'age')
         """
-        sources = (LOCATION_ID.name, SITE_ID.name)
         return tuple(
             f.name
             for f in self.fields
             if f.role == "key"
-            and f.name not in sources
+            and f.filtered_by not in (LOCATIONS, SITES)
             and not f.type.temporal
             and (f.labels is not None or not f.nullable)
         )

@@ -50,8 +50,10 @@ __all__ = [
     "FORCE_REBUILD",
     "GROUP_BY_DEMOGRAPHICS",
     "LIST_SEPARATOR",
+    "LOCATIONS",
     "PENDING_STATES",
     "REQUIRED_PARAMETERS",
+    "SITES",
     "SOURCE_PARAMETERS",
     "STATES",
     "STATE_KEY",
@@ -92,8 +94,12 @@ FLAGS: Final[tuple[str, ...]] = (FORCE_REBUILD, STATUS_ONLY)
 
 #: The parameters every export request carries.
 REQUIRED_PARAMETERS: Final[tuple[str, ...]] = ("data_type", "time_resolution", "start", "end")
+#: The source parameters that name the sources themselves: an export's rows are per
+#: location, or per site (proof of play by site), and these select them by id.
+LOCATIONS: Final = "locations"
+SITES: Final = "sites"
 #: The four source parameters (lists of ids), in the order they are sent.
-SOURCE_PARAMETERS: Final[tuple[str, ...]] = ("locations", "sites", "location_tags", "site_tags")
+SOURCE_PARAMETERS: Final[tuple[str, ...]] = (LOCATIONS, SITES, "location_tags", "site_tags")
 #: The parameter that keeps only the rows (or the contents) of these content ids.
 CONTENT_IDS: Final = "content_ids"
 #: The number of locations an extrapolated export is extrapolated to.

@@ -72,7 +72,7 @@ from vidiframe._periods import (
     month_index,
     month_start,
 )
-from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
+from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
     AVERAGE_CONTENT_DURATION,
     CONTENT_IDS,
@@ -80,7 +80,9 @@ from vidiframe._wire import (
     EXTRAPOLATION_AMOUNT,
     FLAGS,
     GROUP_BY_DEMOGRAPHICS,
+    LOCATIONS,
     REQUIRED_PARAMETERS,
+    SITES,
     SOURCE_PARAMETERS,
     STATE_KEY,
 )
@@ -339,7 +341,7 @@ class FakeQuery:
             )
         if spec.extrapolated and extrapolation_amount is None:
             raise QueryError(f"extrapolation_amount is mandatory for data_type={spec.data_type}")
-        by_site = any(f.name == SITE_ID.name for f in spec.fields if f.role == "key")
+        by_site = any(f.filtered_by == SITES for f in spec.fields)
         sources = _resolve_sources(by_site=by_site, **ids)
         variant = ""
         if spec.extrapolated:
@@ -437,7 +439,7 @@ def _is_time(f: Field) -> bool:
 
 
 def _is_source(f: Field) -> bool:
-    return f.role == "key" and f.name in (LOCATION_ID.name, SITE_ID.name)
+    return f.filtered_by in (LOCATIONS, SITES)
 
 
 def _repeats(f: Field) -> bool:
@@ -990,9 +992,10 @@ class DataGenerator:
 
 def _source_kind(spec: ExportSpec) -> str:
     """What an export's sources are: ``location``, ``site`` or ``none`` (extrapolated)."""
-    if LOCATION_ID.name in spec.by_name:
+    filters = {f.filtered_by for f in spec.fields}
+    if LOCATIONS in filters:
         return "location"
-    return "site" if SITE_ID.name in spec.by_name else "none"
+    return "site" if SITES in filters else "none"
 
 
 def _query_and_generator(
