@@ -33,12 +33,16 @@ from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
     AVERAGE_CONTENT_DURATION,
     CONTENT_IDS,
+    DATA_TYPE,
+    END,
     EXTRAPOLATION_AMOUNT,
     FLAG_ON,
     GROUP_BY_DEMOGRAPHICS,
     LIST_SEPARATOR,
     SOURCE_PARAMETERS,
+    START,
     TIME_FORMAT,
+    TIME_RESOLUTION,
 )
 
 __all__ = ["SOURCE_KINDS", "ExportQuery", "make_query"]
@@ -154,10 +158,10 @@ class ExportQuery:
          'end': '2025-01-02T23:59:59', 'sites': '178', 'group_by_demographics': '1'}
         """
         params = {
-            "data_type": self.data_type,
-            "time_resolution": self.time_resolution,
-            "start": self.start.strftime(_ISO),
-            "end": self.end.strftime(_ISO),
+            DATA_TYPE: self.data_type,
+            TIME_RESOLUTION: self.time_resolution,
+            START: self.start.strftime(_ISO),
+            END: self.end.strftime(_ISO),
         }
         for kind, ids in self.sources.items():
             if ids:

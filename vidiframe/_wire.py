@@ -42,7 +42,9 @@ __all__ = [
     "CONTENT_IDS",
     "CREATION_DATE_KEY",
     "DATA_PATH",
+    "DATA_TYPE",
     "DIMENSION_PATHS",
+    "END",
     "EXTRAPOLATION_AMOUNT",
     "FAIL_REASON_KEY",
     "FLAGS",
@@ -55,10 +57,12 @@ __all__ = [
     "REQUIRED_PARAMETERS",
     "SITES",
     "SOURCE_PARAMETERS",
+    "START",
     "STATES",
     "STATE_KEY",
     "STATUS_ONLY",
     "TIME_FORMAT",
+    "TIME_RESOLUTION",
     "WHOAMI_PATH",
     "ExportState",
     "export_state",
@@ -92,8 +96,12 @@ STATUS_ONLY: Final = "status_only"
 FLAGS: Final[tuple[str, ...]] = (FORCE_REBUILD, STATUS_ONLY)
 
 
-#: The parameters every export request carries.
-REQUIRED_PARAMETERS: Final[tuple[str, ...]] = ("data_type", "time_resolution", "start", "end")
+#: The parameters every export request carries: what, how fine, from when, to when.
+DATA_TYPE: Final = "data_type"
+TIME_RESOLUTION: Final = "time_resolution"
+START: Final = "start"
+END: Final = "end"
+REQUIRED_PARAMETERS: Final[tuple[str, ...]] = (DATA_TYPE, TIME_RESOLUTION, START, END)
 #: The source parameters that name the sources themselves: an export's rows are per
 #: location, or per site (proof of play by site), and these select them by id.
 LOCATIONS: Final = "locations"

@@ -77,6 +77,8 @@ from vidiframe._wire import (
     AVERAGE_CONTENT_DURATION,
     CONTENT_IDS,
     CREATION_DATE_KEY,
+    DATA_TYPE,
+    END,
     EXTRAPOLATION_AMOUNT,
     FLAGS,
     GROUP_BY_DEMOGRAPHICS,
@@ -84,7 +86,9 @@ from vidiframe._wire import (
     REQUIRED_PARAMETERS,
     SITES,
     SOURCE_PARAMETERS,
+    START,
     STATE_KEY,
+    TIME_RESOLUTION,
 )
 
 __all__ = [
@@ -378,10 +382,10 @@ class FakeQuery:
             if not params.get(name):
                 raise QueryError(f"Missing mandatory argument: {name}")
         return cls.build(
-            params["data_type"],
-            params["time_resolution"],
-            start=params["start"],
-            end=params["end"],
+            params[DATA_TYPE],
+            params[TIME_RESOLUTION],
+            start=params[START],
+            end=params[END],
             **{kind: params.get(kind) for kind in SOURCE_PARAMETERS},
             group_by_demographics=GROUP_BY_DEMOGRAPHICS in params,
             content_ids=params.get(CONTENT_IDS),
