@@ -307,6 +307,21 @@ def test_an_empty_dimension_removes_that_days_snapshot(tmp_path):
     )
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_dimension_whose_every_snapshot_was_removed_has_no_snapshot(tmp_path, fmt):
+    from vidiframe._dimension_snapshots import snapshot_path, write_snapshot
+
+    path = snapshot_path(tmp_path, "networks")
+    networks = vf.read_networks('[{"id": 1, "label": "North"}]')
+    write_snapshot(networks, path, day=DAY1, format=fmt)
+    write_snapshot(networks.clear(), path, day=DAY1, format=fmt)
+    # The Delta table is still there, without partitions: an empty frame would say
+    # "no networks" where there is no snapshot at all.
+    for as_of in (None, DAY2):
+        with pytest.raises(vf.DatasetError, match="no snapshot of networks"):
+            vf.scan_dimension_snapshots(tmp_path, "networks", as_of=as_of)
+
+
 def test_bad_arguments_of_the_scan_are_named(tmp_path):
     with pytest.raises(vf.InvalidRequestError, match="did you mean 'locations'"):
         vf.scan_dimension_snapshots(tmp_path, "locatoins")
