@@ -168,11 +168,6 @@ class DimensionSpec:
             columns[d.name] = d.dtype
         return pl.Schema(columns)
 
-    def nested_renames(self, name: str) -> Mapping[str, str]:
-        """The renames inside nested field ``name`` (API name -> frame name)."""
-        prefix = f"{name}."
-        return {k.removeprefix(prefix): v for k, v in self.renames.items() if k.startswith(prefix)}
-
 
 # -- networks ----------------------------------------------------------------------------
 
