@@ -273,6 +273,20 @@ def test_another_dataset_at_a_snapshot_path_is_refused_before_any_request(tmp_pa
     assert fake.requests == []
 
 
+def test_snapshots_of_another_format_are_refused_before_any_request(tmp_path, fake, client):
+    # As an export's dataset is: kept in silence, the snapshots would stay Parquet
+    # while the configuration says Delta.
+    from vidiframe._dimension_snapshots import snapshot_path, write_snapshot
+
+    networks = vf.read_networks('[{"id": 1, "label": "North"}]')
+    write_snapshot(networks, snapshot_path(tmp_path, "networks"), day=DAY1, format="parquet")
+    cfg = config(tmp_path, ["networks"], format="delta")
+    with pytest.raises(vf.InvalidRequestError, match="set the top-level format = 'parquet'"):
+        sync(cfg, client=client, today=DAY2, progress=False)
+    assert fake.requests == []
+    assert vf.read_inventory(tmp_path / "dimensions" / "networks").partitions == ((DAY1,),)
+
+
 def test_a_dry_run_names_the_snapshots_it_would_take(tmp_path, fake, client):
     report = sync(config(tmp_path, ["locations", "sites"]), client=client, today=DAY1, dry_run=True)
     assert report.summary().splitlines()[-1] == (

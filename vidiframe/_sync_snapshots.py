@@ -28,7 +28,7 @@ import polars as pl
 from vidiframe._datasets import DatasetFormat, read_inventory
 from vidiframe._dimension_snapshots import check_snapshot_dataset, write_snapshot
 from vidiframe._dimensions import read_dimension
-from vidiframe._errors import VidiFrameError
+from vidiframe._errors import InvalidRequestError, VidiFrameError
 from vidiframe._sync_config import DimensionConfig
 from vidiframe._sync_report import SnapshotResult
 
@@ -41,19 +41,30 @@ logger = logging.getLogger("vidiframe")
 
 
 def snapshot_format(dimension: DimensionConfig) -> DatasetFormat:
-    """The format the dimension's snapshots are written in: the stored one, else the configured.
+    """The format the dimension's snapshots are written in: the configured one.
 
     Read under the run's lock, before any request, so a dataset of another kind
-    at the snapshot path fails the run before anything is fetched.
+    at the snapshot path fails the run before anything is fetched. Stored
+    snapshots of the other format are refused, as an export's dataset is: kept
+    in silence, they would not be the format the configuration says.
 
     Raises
     ------
     DatasetError
         Another dataset at the snapshot path, or a storage failure.
+    InvalidRequestError
+        Snapshots stored in another format than the configuration's.
     """
     inventory = read_inventory(dimension.path, storage_options=dimension.storage_options)
     check_snapshot_dataset(inventory, dimension.path)
-    return inventory.format if inventory.format is not None else dimension.format
+    if inventory.format is not None and inventory.format != dimension.format:
+        raise InvalidRequestError(
+            f"dimension {dimension.name}: format = {dimension.format!r} (the top-level "
+            f"format), but the snapshots at {dimension.path} are a {inventory.format} "
+            f"dataset; set the top-level format = {inventory.format!r} (an export may set "
+            "its own format), or move the snapshots away"
+        )
+    return dimension.format
 
 
 class SnapshotJob:
