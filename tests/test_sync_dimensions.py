@@ -121,6 +121,33 @@ def test_a_snapshot_holds_the_servers_rows_of_the_day(tmp_path, fake, client, fm
     ]
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_every_dimension_round_trips_a_snapshot_value_for_value(tmp_path, fake, client, fmt):
+    # Structs (vehicle factors, tag members), Durations, Enums, naive Datetimes as read;
+    # and kinds a frame may gain (a zoned Datetime, milliseconds, a struct of both).
+    from vidiframe._dimension_snapshots import SNAPSHOT_DIMENSIONS, snapshot_path, write_snapshot
+    from vidiframe._dimensions import read_dimension
+
+    extra = [
+        pl.lit(dt.datetime(2025, 1, 1, 9, tzinfo=dt.timezone.utc))
+        .dt.convert_time_zone("Europe/Paris")
+        .alias("zoned"),
+        pl.lit(dt.timedelta(milliseconds=1500), dtype=pl.Duration("ms")).alias("ms"),
+        pl.struct(
+            d=pl.lit(dt.timedelta(seconds=3)),
+            t=pl.lit(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)),
+        ).alias("nested"),
+    ]
+    for name, (dimension, vehicles) in SNAPSHOT_DIMENSIONS.items():
+        frame = read_dimension(dimension, vehicles=vehicles, client=client)
+        if name == "networks":
+            frame = frame.with_columns(extra)
+        assert frame.height > 0, name
+        write_snapshot(frame, snapshot_path(tmp_path, name), day=DAY1, format=fmt)
+        back = vf.scan_dimension_snapshots(tmp_path, name, as_of=DAY1).collect()
+        assert_frame_equal(back.drop("snapshot_date"), frame, check_row_order=False)
+
+
 def test_each_dimension_is_read_once_a_run_past_the_clients_cache(tmp_path, fake, client):
     cfg = config(tmp_path, ["locations", "sites"])
 
