@@ -191,6 +191,17 @@ def test_a_field_named_like_a_derived_column_keeps_its_value_apart(read, row, de
     assert df[derived].item() != value  # the derived column is vidiframe's own
 
 
+def test_a_last_timezone_that_is_no_offset_is_refused_not_wrapped():
+    # pl.duration wraps past 2**63 microseconds: utc_offset was -23276712 days for 9e15.
+    with pytest.raises(vf.SchemaError, match="value 9000000000000000 at row 1") as caught:
+        vf.read_locations([{"id": 1}, {"id": 2, "last_timezone": 9 * 10**15}])
+    assert (caught.value.column, caught.value.row) == ("last_timezone", 1)
+    with pytest.raises(vf.SchemaError, match=r"outside -86400\.\.86400"):
+        vf.read_locations([{"id": 2, "last_timezone": -86_401}])
+    edge = vf.read_locations([{"id": 2, "last_timezone": 86_400}, {"id": 3}])
+    assert edge["utc_offset"].to_list() == [dt.timedelta(days=1), None]
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(vf.InvalidRequestError, match="nor the path of an existing file"):
         vf.read_networks(str(tmp_path / "nope.json"))

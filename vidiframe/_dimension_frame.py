@@ -126,6 +126,7 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
         )
     columns = [_typed_field(raw, f, spec, strict, height=len(rows)) for f in spec.fields]
     frame = pl.DataFrame(columns, height=len(rows))
+    _check_bounds(frame, spec)
     frame = frame.with_columns(
         *(label_expr(f) for f in spec.fields if f.labels is not None),
         *(to_seconds(frame.get_column(f.name), f) for f in spec.fields if f.seconds_column),
@@ -135,6 +136,25 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
     if unknown:
         frame = frame.hstack(_unknown_columns(raw.select(unknown), frame.columns, spec.name))
     return frame
+
+
+def _check_bounds(frame: pl.DataFrame, spec: DimensionSpec) -> None:
+    """Refuse a value a derived column cannot be computed from (see ``Derived.bounds``)."""
+    for d in spec.derived:
+        if d.bounds is None:
+            continue
+        column, low, high = d.bounds
+        values = frame.get_column(column)
+        outside = ~values.is_between(low, high).fill_null(True)
+        if outside.any():
+            row = int(outside.arg_true()[0])
+            raise SchemaError(
+                f"column {column!r}: value {values[row]} at row {row} is outside {low}..{high}, "
+                f"so {d.name!r} cannot be derived from it",
+                column=column,
+                value=values[row],
+                row=row,
+            )
 
 
 def _warn_unknown_codes(frame: pl.DataFrame, spec: DimensionSpec) -> None:
