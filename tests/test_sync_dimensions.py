@@ -314,6 +314,48 @@ def test_snapshots_of_another_format_are_refused_before_any_request(tmp_path, fa
     assert vf.read_inventory(tmp_path / "dimensions" / "networks").partitions == ((DAY1,),)
 
 
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_field_null_or_gone_some_days_keeps_every_snapshot_coming(tmp_path, fake, client, fmt):
+    # As an export's batches are conformed to their dataset. Before, a field null in
+    # every row (Polars' Null type) failed a Delta snapshot at once and locked a
+    # Parquet one to Null, refusing the day it had values; a day without it was
+    # refused ("a column cannot be removed"), every day after.
+    cfg = config(tmp_path, ["networks"], format=fmt)
+    network = fake.account.networks[0]
+    days = [DAY1, DAY2, D(2025, 1, 13)]
+    for day, region in zip(days, [None, "North", None], strict=True):
+        fake.edit_dimension("networks", network, region=region)
+        report = sync(cfg, client=client, today=day, progress=False)
+        assert [s.error for s in report.snapshots] == [None]
+    every = vf.scan_dimension_snapshots(tmp_path, "networks").collect()
+    regions = every.filter(pl.col("network_id") == network).sort("snapshot_date")
+    assert regions.select("snapshot_date", "region").rows() == [
+        (DAY1, None),
+        (DAY2, "North"),
+        (days[2], None),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+def test_a_field_absent_from_a_later_snapshot_is_null_in_it(tmp_path, client):
+    from vidiframe._sync_snapshots import SnapshotJob, snapshot_target
+
+    (networks,) = config(tmp_path, ["networks"], format="delta").dimensions
+    first = SnapshotJob(networks, day=DAY1, format="delta", client=client)
+    assert first.commit(vf.read_networks('[{"id": 1, "label": "N", "region": "North"}]')).ok
+    fmt, schema = snapshot_target(networks)
+    assert schema["region"] == pl.String
+    later = SnapshotJob(networks, day=DAY2, format=fmt, schema=schema, client=client)
+    result = later.commit(vf.read_networks('[{"id": 1, "label": "N"}]'))
+    assert result.error is None
+    every = vf.scan_dimension_snapshots(tmp_path, "networks").collect().sort("snapshot_date")
+    assert every.select("snapshot_date", "label", "region").rows() == [
+        (DAY1, "N", "North"),
+        (DAY2, "N", None),
+    ]
+
+
 def test_a_dry_run_names_the_snapshots_it_would_take(tmp_path, fake, client):
     report = sync(config(tmp_path, ["locations", "sites"]), client=client, today=DAY1, dry_run=True)
     assert report.summary().splitlines()[-1] == (
