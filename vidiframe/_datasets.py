@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -245,22 +246,10 @@ def write_partitions(
             raise DatasetError(f"dataset root {location} is not a directory")
         if frame.height == 0 and not location.local.exists():
             return []
+    if format == "delta":
+        return _write_delta(frame, layout, location, options, mode=mode, schema_mode=schema_mode)
     with _lease.hold(location, options):
-        table = _open_for_writing(location, options, format)
-        if format == "delta":
-            values = _delta.write(
-                frame,
-                layout,
-                location,
-                options,
-                table=table,
-                mode=mode,
-                schema_mode=schema_mode,
-            )
-            rels = [partition_dir(layout.partition_by, v) for v in values]
-            if location.local is not None:
-                return [location.local / rel for rel in rels]
-            return [location.join(rel) for rel in rels]
+        _open_for_writing(location, options, format)
         _, _, files = _hive.write(
             frame,
             layout,
@@ -273,6 +262,39 @@ def write_partitions(
             row_group_size=row_group_size,
         )
         return files
+
+
+def _write_delta(
+    frame: pl.DataFrame,
+    layout: Layout,
+    location: Location,
+    options: Mapping[str, str],
+    *,
+    mode: WriteMode,
+    schema_mode: SchemaMode,
+) -> list[Path] | list[str]:
+    """:func:`write_partitions` of a Delta table."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidiframe-delta") as pool:
+        # Converting to Delta's types is CPU work that depends on the frame
+        # alone: it runs while this thread waits on the lease and the table's log
+        # (round trips to the store), instead of after them.
+        converted = pool.submit(_delta.to_storage, frame, frame.columns)
+        with _lease.hold(location, options):
+            table = _open_for_writing(location, options, "delta")
+            values = _delta.write(
+                frame,
+                layout,
+                location,
+                options,
+                table=table,
+                mode=mode,
+                schema_mode=schema_mode,
+                converted=converted,
+            )
+    rels = [partition_dir(layout.partition_by, v) for v in values]
+    if location.local is not None:
+        return [location.local / rel for rel in rels]
+    return [location.join(rel) for rel in rels]
 
 
 def scan_partitions(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import polars as pl
@@ -123,7 +124,7 @@ def _storage_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name).cast(target)
 
 
-def to_storage(frame: pl.DataFrame, columns: Sequence[str]) -> Any:
+def to_storage(frame: pl.DataFrame, columns: Sequence[str]) -> pa.Table:
     """``columns`` of the frame in Delta's types, as the Arrow table handed to deltalake.
 
     One ``select`` converts what needs converting; the rest is handed over as is
@@ -297,6 +298,7 @@ def write(
     mode: str,
     schema_mode: SchemaMode,
     partitions: Collection[tuple[object, ...]] | None = None,
+    converted: Future[pa.Table] | None = None,
 ) -> list[tuple[object, ...]]:
     """One commit: replace the frame's partitions, or all of ``partitions`` when given.
 
@@ -305,7 +307,9 @@ def write(
     that changed the same partitions since makes it fail (Delta's conflict
     detection) rather than be overwritten unseen. With ``partitions``, those
     the frame has no rows for are emptied by the same commit (the overwrite's
-    predicate covers them). Returns the frame's partitions written, sorted.
+    predicate covers them). ``converted``, when given, is :func:`to_storage` of
+    all the frame's columns, computed meanwhile. Returns the frame's partitions
+    written, sorted.
     """
     deltalake = require("deltalake", extra="lake")
     evolving = False
@@ -341,7 +345,11 @@ def write(
         if not partitions or (table is None and frame.height == 0):
             return []
         predicate = _partition_predicate(layout, partitions) if table is not None else None
-    data = to_storage(frame, layout.columns)
+    if converted is not None and mode != "skip":
+        # The schema policy only selects and orders columns: the rows are the same.
+        data = converted.result().select(list(layout.columns))
+    else:
+        data = to_storage(frame, layout.columns)
     commit = deltalake.CommitProperties(
         custom_metadata={METADATA_KEY: layout.to_json(with_schema=True)}
     )
