@@ -24,9 +24,16 @@ gives the same frame back.
 both become version N (put-if-absent on the log). A writer that loses the race
 re-reads the new commits and retries if they do not conflict with its own (an
 append next to another append), and fails with a commit conflict when they do
-(both replaced or deleted rows of the same partitions). vidiframe's lock on
-top (:mod:`vidiframe._lease`) keeps two vidiframe writers out of each other's
-way before they start.
+(both replaced or deleted rows of the same partitions, or changed the schema).
+Each write commits on top of the version it read (the table opened for the
+format and schema checks is the one handed to deltalake), so what changed since
+is refused, never overwritten. vidiframe's lock on top (:mod:`vidiframe._lease`)
+adds what Delta does not: a refusal before any data file is uploaded, and one
+writer across the several calls of a sync.
+
+**Speed.** A write reads the log once (:func:`open_table`) and the last commit's
+metadata once; the conversion to Delta's types runs meanwhile
+(:func:`to_storage`, in a worker thread started by the caller).
 """
 
 from __future__ import annotations
@@ -201,6 +208,9 @@ def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
 def _layout(table: Any, location: Location) -> Layout:
     """The layout recorded by the last commit vidiframe made; else the table's own schema."""
     # The last commit is nearly always vidiframe's own: read it alone first.
+    # (deltalake's history reads the newest commits of the log, even those made
+    # since the table was read: a schema evolved meanwhile is then seen here,
+    # and the write refused, as the commit's conflict check would refuse it.)
     for depth in (1, _HISTORY_DEPTH):
         for commit in table.history(depth):
             text = commit.get(METADATA_KEY)
