@@ -332,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--max-ratio", type=float, default=1.3)
     parser.add_argument("--s3", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--s3-rows", type=int, default=None, help="default: --rows")
-    parser.add_argument("--s3-repeat", type=int, default=9)
+    parser.add_argument("--s3-repeat", type=int, default=11)
     args = parser.parse_args(argv)
 
     df = viewers_frame(args.rows, args.days)
