@@ -247,7 +247,28 @@ def write_partitions(
         if frame.height == 0 and not location.local.exists():
             return []
     if format == "delta":
-        return _write_delta(frame, layout, location, options, mode=mode, schema_mode=schema_mode)
+        # Inline, not a helper: schema_mode="drop" warns at the caller's line.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidiframe-delta") as pool:
+            # Converting to Delta's types is CPU work on the frame alone: it runs
+            # while this thread waits on the lease and the table's log (round
+            # trips to the store), instead of after them.
+            converted = pool.submit(_delta.to_storage, frame, frame.columns)
+            with _lease.hold(location, options):
+                table = _open_for_writing(location, options, format)
+                values = _delta.write(
+                    frame,
+                    layout,
+                    location,
+                    options,
+                    table=table,
+                    mode=mode,
+                    schema_mode=schema_mode,
+                    converted=converted,
+                )
+        rels = [partition_dir(layout.partition_by, v) for v in values]
+        if location.local is not None:
+            return [location.local / rel for rel in rels]
+        return [location.join(rel) for rel in rels]
     with _lease.hold(location, options):
         _open_for_writing(location, options, format)
         _, _, files = _hive.write(
@@ -262,39 +283,6 @@ def write_partitions(
             row_group_size=row_group_size,
         )
         return files
-
-
-def _write_delta(
-    frame: pl.DataFrame,
-    layout: Layout,
-    location: Location,
-    options: Mapping[str, str],
-    *,
-    mode: WriteMode,
-    schema_mode: SchemaMode,
-) -> list[Path] | list[str]:
-    """:func:`write_partitions` of a Delta table."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidiframe-delta") as pool:
-        # Converting to Delta's types is CPU work that depends on the frame
-        # alone: it runs while this thread waits on the lease and the table's log
-        # (round trips to the store), instead of after them.
-        converted = pool.submit(_delta.to_storage, frame, frame.columns)
-        with _lease.hold(location, options):
-            table = _open_for_writing(location, options, "delta")
-            values = _delta.write(
-                frame,
-                layout,
-                location,
-                options,
-                table=table,
-                mode=mode,
-                schema_mode=schema_mode,
-                converted=converted,
-            )
-    rels = [partition_dir(layout.partition_by, v) for v in values]
-    if location.local is not None:
-        return [location.local / rel for rel in rels]
-    return [location.join(rel) for rel in rels]
 
 
 def scan_partitions(
