@@ -11,7 +11,8 @@ whole commit or none of it. vidiframe makes exactly one commit per call:
 - deleting partitions is a ``DELETE`` with a predicate on them.
 
 **Types.** Delta has no time-of-day, duration or unsigned types, and deltalake
-panics on Polars ``Enum`` columns. Such columns are stored in Delta's types
+panics on Polars ``Enum`` columns as Polars exports them (dictionaries of string
+views). Such columns are stored in Delta's types
 (``Time`` as ``"HH:MM:SS[.fffffffff]"`` text, ``Enum`` / ``Categorical`` as
 strings, unsigned integers as the next wider signed type, ``UInt64`` as
 ``DECIMAL(20, 0)``, ``Duration`` and nanosecond ``Datetime`` as their integer
