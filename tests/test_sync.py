@@ -555,6 +555,35 @@ def test_a_field_the_api_adds_later_is_dropped_when_the_config_says_so(tmp_path,
     assert stored(cfg).height == 11 * 24 * 2
 
 
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+@pytest.mark.parametrize("mode", ["evolve", "error"])
+def test_a_column_stored_without_a_type_takes_the_fields_values(tmp_path, fake, client, mode):
+    # The dataset got the field as a Null column (null in every row when written):
+    # the day the API sends values, sync stores them, whatever the schema_mode,
+    # instead of refusing them as values that do not fit a Null column.
+    cfg = config(tmp_path, {**OTS, "schema_mode": mode}, trailing_days=1)
+    sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
+    path = cfg.exports[0].path
+    before = stored(cfg).with_columns(brand_new=pl.lit(None))
+    vf.write_partitions(before, path, partition_by=vf.by_period("month"))
+    assert vf.read_inventory(path).schema["brand_new"] == pl.Null
+    fake.generator = WithNewField()
+
+    report = sync(cfg, client=client, today=D(2025, 1, 13), progress=False)
+
+    assert [(r.batch.describe(), r.added_fields) for r in report.results] == [
+        ("2025-01-11..2025-01-11", ()),
+        ("2025-01-12..2025-01-12", ()),
+    ]
+    after = stored(cfg)
+    assert after.schema["brand_new"] == pl.Int64
+    old = after.filter(pl.col("period_start_date") < D(2025, 1, 11))
+    new = after.filter(pl.col("period_start_date") >= D(2025, 1, 11))
+    assert_frame_equal(old.drop("brand_new"), before.drop("brand_new"))
+    assert old.get_column("brand_new").null_count() == old.height == 10 * 24 * 2
+    assert new.get_column("brand_new").to_list() == [1] * (2 * 24 * 2)
+
+
 def test_a_dataset_of_another_export_is_refused_before_any_request(tmp_path, fake, client):
     cfg = config(tmp_path, OTS)
     sync(cfg, client=client, today=D(2025, 1, 5), progress=False)

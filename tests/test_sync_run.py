@@ -49,3 +49,22 @@ def test_a_value_that_does_not_fit_its_column_is_a_schema_conflict():
         conform(df, SCHEMA, export("evolve"))
     fits = conform(pl.DataFrame({"a": ["12"], "b": ["x"]}), SCHEMA, export("evolve"))[0]
     assert fits.rows() == [(12, "x")]
+
+
+@pytest.mark.parametrize("mode", ["evolve", "drop", "error"])
+def test_a_stored_null_column_keeps_the_responses_type(mode: str) -> None:
+    # The dataset stores "b" as Null (no type known yet): a response with values
+    # keeps them and their type, for the dataset layer to type the column; before,
+    # they were cast to Null and refused as a value that does not fit.
+    stored = pl.Schema({"a": pl.Int64, "b": pl.Null})
+    frame, added, dropped = conform(
+        pl.DataFrame({"a": [1, 2], "b": ["x", None]}), stored, export(mode)
+    )
+    assert (added, dropped) == ((), ())
+    assert_frame_equal(
+        frame, pl.DataFrame({"a": [1, 2], "b": ["x", None]}, schema={"a": pl.Int64, "b": pl.String})
+    )
+    # A response still without values keeps the column Null.
+    frame, _, _ = conform(pl.DataFrame({"a": [3]}), stored, export(mode))
+    assert frame.schema == stored
+    assert frame.rows() == [(3, None)]

@@ -184,7 +184,10 @@ def write_partitions(
         Columns of ``df`` the dataset does not have: ``"evolve"`` adds them
         (older partitions read back with nulls), ``"error"`` raises
         :class:`~vidiframe.SchemaConflictError`, ``"drop"`` leaves them out with
-        a :class:`~vidiframe.DroppedColumnsWarning`.
+        a :class:`~vidiframe.DroppedColumnsWarning`. A column of dtype ``Null``
+        (null in every row) has no type yet, in every mode: stored, it takes
+        the type of the first frame with one (older partitions read back with
+        nulls of it); in the frame, it is cast to the stored type.
     storage_options
         Options of the object store, with the keys Polars and deltalake take
         (``aws_endpoint_url``, ``aws_access_key_id``, ``aws_region``,

@@ -241,7 +241,7 @@ class _Files:
                     raise DatasetError(f"{where} does not hold the columns its footer lists")
                 if best is None or (
                     layout is not None
-                    and (best[0] is None or len(layout.columns) > len(best[0].columns))
+                    and (best[0] is None or _rank(layout, schema) > _rank(best[0], best[1]))
                 ):
                     best = (layout, schema, where)
             if best is not None and best[0] is not None:
@@ -254,6 +254,16 @@ class _Files:
         raise DatasetError(
             f"no Parquet file of {self.location} has a readable footer: {unreadable[:3]}"
         )
+
+
+def _rank(layout: Layout, schema: pl.Schema) -> tuple[int, int]:
+    """Which of files written at the same time holds the dataset's newest schema.
+
+    More columns (schema evolution only adds), then fewer ``Null`` ones (a
+    ``Null`` column only ever gets a type): object stores keep modification
+    times to the second, so two writes may share one.
+    """
+    return len(layout.columns), -sum(dtype == pl.Null() for dtype in schema.values())
 
 
 class _UnreadableError(Exception):

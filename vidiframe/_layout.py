@@ -14,6 +14,13 @@ splitting a frame into partitions, and the schema policy (``schema_mode``):
 Whatever the mode, a column whose dtype changed, a dataset column the frame
 lacks, or other partition columns are a :class:`~vidiframe.SchemaConflictError`,
 raised before anything is written.
+
+A column of dtype ``Null`` (null in every row, e.g. a field the API started
+sending but left empty so far) has no type yet, whatever the mode: stored as
+``Null``, it takes the type of the first frame that has one (older partitions
+read back with nulls of that type); a frame's ``Null`` column is cast to the
+stored type (all its values are null: nothing is lost). Two ``Null`` stay
+``Null``.
 """
 
 from __future__ import annotations
@@ -291,6 +298,20 @@ def fit_frame(
     ``have_schema`` is the dataset's full schema (partition columns included).
     The returned layout is ``have``, extended by the new columns under
     ``"evolve"``; the returned frame has exactly its columns, in its order.
+    ``Null`` columns take the other side's type (see the module docstring).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> stored = pl.DataFrame({"d": [dt.date(2025, 3, 1)], "a": [None], "b": ["x"]})
+    >>> frame = pl.DataFrame({"d": [dt.date(2025, 3, 2)], "a": [1.5], "b": [None]})
+    >>> _, have = partition_frame(stored, "d")
+    >>> fitted, layout = fit_frame(*partition_frame(frame, "d"), have, stored.schema,
+    ...                            schema_mode="error", where="lake")
+    >>> dict(layout.schema)
+    {'d': Date, 'a': Float64, 'b': String}
+    >>> fitted.rows()
+    [(datetime.date(2025, 3, 2), 1.5, None)]
     """
     if schema_mode not in SCHEMA_MODES:
         raise DatasetError(f"schema_mode must be one of {SCHEMA_MODES}, not {schema_mode!r}")
@@ -304,8 +325,21 @@ def fit_frame(
         )
     frame_schema = frame.schema
     added = [name for name in frame.columns if name not in have_schema]
+    # A Null column is a column whose type is not known yet: every value is null,
+    # so it takes the stored type (nothing to lose), and a stored Null column
+    # takes the frame's type (older partitions read back with nulls of it).
+    # Neither is a change of a known type: allowed whatever the schema_mode.
+    untyped = [
+        name
+        for name in frame.columns
+        if name in have_schema
+        and frame_schema[name] == pl.Null()
+        and have_schema[name] != pl.Null()
+    ]
     for name in frame.columns:
-        if name in have_schema and frame_schema[name] != have_schema[name]:
+        if name not in have_schema or name in untyped or have_schema[name] == pl.Null():
+            continue
+        if frame_schema[name] != have_schema[name]:
             problems.append(
                 f"{name}: frame has {frame_schema[name]}, dataset has {have_schema[name]}"
             )
@@ -336,6 +370,9 @@ def fit_frame(
         )
     elif added:
         columns = (*have.columns, *added)
+    if untyped:
+        frame = frame.with_columns(pl.col(n).cast(have_schema[n]) for n in untyped)
+        frame_schema = frame.schema
     schema = pl.Schema({c: frame_schema[c] for c in columns})
     layout = Layout(columns, have.partition_by, have.partition_dtypes, schema)
     return frame.select(columns), layout

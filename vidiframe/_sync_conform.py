@@ -43,7 +43,10 @@ def conform(
 
     Columns of the dataset the response lacks are null (the API did not send
     them); new fields follow ``export.schema_mode``. A new field that is null in
-    every row and has no type yet is left for a later batch that has values.
+    every row and has no type yet is left for a later batch that has values. A
+    column the dataset stores as ``Null`` (type not known yet) keeps the
+    response's type: the dataset layer gives the column that type, whatever
+    the ``schema_mode`` (see :func:`vidiframe.write_partitions`).
 
     Raises
     ------
@@ -90,7 +93,7 @@ def conform(
     for name, dtype in schema.items():
         if name not in df.columns:
             columns.append(pl.lit(None, dtype=dtype).alias(name))
-        elif df.schema[name] != dtype:
+        elif df.schema[name] != dtype and dtype != pl.Null():
             columns.append(pl.col(name).cast(dtype))
         else:
             columns.append(pl.col(name))
