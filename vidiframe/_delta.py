@@ -324,6 +324,7 @@ def write(
     """
     deltalake = require("deltalake", extra="lake")
     evolving = False
+    given = frame.schema
     if table is not None:
         have = _layout(table, location)
         have_schema = have.schema if have.schema is not None else _stored_schema(table)
@@ -362,8 +363,10 @@ def write(
         if not partitions or (table is None and frame.height == 0):
             return []
         predicate = _partition_predicate(layout, partitions) if table is not None else None
-    if converted is not None and mode != "skip":
-        # The schema policy only selects and orders columns: the rows are the same.
+    # The schema policy selects and orders columns, and casts Null columns to the
+    # stored type: after a cast, the conversion made before it is not the data.
+    recast = any(dtype != given[c] for c, dtype in frame.schema.items())
+    if converted is not None and mode != "skip" and not recast:
         data = converted.result().select(list(layout.columns))
     else:
         data = to_storage(frame, layout.columns)
