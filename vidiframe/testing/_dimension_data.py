@@ -365,8 +365,22 @@ class FakeAccount:
 
 
 def account_locations(declared: Iterable[int], served: Iterable[int]) -> frozenset[int]:
-    """The account's locations: those declared and those an export was asked for."""
-    return frozenset(declared) | frozenset(served)
+    """The account's locations: those declared or exported, with the rest of their sites.
+
+    A site is whole because an export given ``sites=s`` covers all of the site's
+    locations: ``/api/v1/site/s/locations/`` must list each location such an export
+    can carry, before it is exported too (a lazy scan narrows ``sites=`` to
+    ``locations=`` through that list).
+
+    Examples
+    --------
+    >>> sorted(account_locations([4636], [1467]))[:3], len(account_locations([4636], [1467]))
+    ([1460, 1461, 1462], 20)
+    """
+    given = frozenset(declared) | frozenset(served)
+    return frozenset(
+        loc for site in {location_site(g) for g in given} for loc in site_locations(site)
+    )
 
 
 def served_locations(sources: Iterable[int], *, by_site: bool) -> set[int]:

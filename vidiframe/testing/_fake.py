@@ -50,6 +50,7 @@ from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._dimension_data import (
     DEFAULT_ACCOUNT_LOCATIONS,
     FakeAccount,
+    account_locations,
     served_locations,
 )
 from vidiframe.testing._fake_dimensions import dimension_reply, is_dimension_path
@@ -297,7 +298,8 @@ class FakeVidiCenter:
         list them (default
         :data:`~vidiframe.testing._dimension_data.DEFAULT_ACCOUNT_LOCATIONS`). Every
         location an export is asked for joins them, so every ``location_id`` of
-        an export is in ``/api/v1/locations/``.
+        an export is in ``/api/v1/locations/``; and each comes with every other
+        location of its site, as an export given ``sites=`` covers them all.
     generator
         A :class:`~vidiframe.testing.DataGenerator` to use instead of the one
         built from ``seed``, ``legacy`` and ``quirks``.
@@ -785,8 +787,8 @@ class FakeVidiCenter:
     def account(self) -> FakeAccount:
         """The account's dimension data: the declared locations and those exported so far."""
         with self._lock:
-            locations = self._account_locations | self._served_locations
-        return FakeAccount(self.generator, frozenset(locations))
+            locations = account_locations(self._account_locations, self._served_locations)
+        return FakeAccount(self.generator, locations)
 
     def _serve_locations(self, query: FakeQuery) -> None:
         by_site = "location_id" not in query.spec.by_name and "site_id" in query.spec.by_name
