@@ -174,6 +174,12 @@ class TrackingTransport:
 
     The fake's manual clock makes threads' sleeps add up, so server-side timing seen
     by concurrent threads is not exact; these counts are the client's own, exact.
+
+    An export is building from the call that may start it (counted before the
+    server sees it) until an answer says it is not. The client lets the next export
+    start as soon as one is built, while that one downloads: the download of an
+    export seen finished is no build, unless its answer says it is building again.
+    How the threads interleave then changes no count.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -182,7 +188,12 @@ class TrackingTransport:
         self.open = 0
         self.peak_open = 0
         self.building: set[str] = set()
+        self.finished: set[str] = set()
         self.peak_building = 0
+
+    def _build(self, export: str) -> None:
+        self.building.add(export)
+        self.peak_building = max(self.peak_building, len(self.building))
 
     def get(
         self, url: str, *, params: Mapping[str, str], headers: Mapping[str, str], timeout: float
@@ -193,19 +204,23 @@ class TrackingTransport:
         with self.lock:
             self.open += 1
             self.peak_open = max(self.peak_open, self.open)
-            if "status_only" not in params and export not in self.building:
+            if "status_only" not in params and export not in self.finished:
                 # Possibly a new build: count it before the server sees it.
-                self.building.add(export)
-                self.peak_building = max(self.peak_building, len(self.building))
+                self._build(export)
         try:
             response = self.inner.get(url, params=params, headers=headers, timeout=timeout)
         finally:
             with self.lock:
                 self.open -= 1
         state = orjson.loads(response.body).get("state") if response.status == 200 else None
-        if state not in ("started", "in_progress"):
-            with self.lock:
+        with self.lock:
+            if state in ("started", "in_progress"):
+                self.finished.discard(export)
+                self._build(export)  # a download that found it rebuilding counts too
+            else:
                 self.building.discard(export)
+                if state == "finished":
+                    self.finished.add(export)
         return response
 
     def close(self) -> None:

@@ -37,7 +37,11 @@ def fake(clock: ManualClock) -> Iterator[FakeVidiCenter]:
 
 
 def make_client(
-    fake: FakeVidiCenter, clock: ManualClock, *, max_rows: int | None = None
+    fake: FakeVidiCenter,
+    clock: ManualClock,
+    *,
+    max_rows: int | None = None,
+    cache_dir: Path | None = None,
 ) -> VidiCenterClient:
     return VidiCenterClient(
         "demo",
@@ -46,7 +50,7 @@ def make_client(
         transport=fake.transport(),
         clock=clock,
         sleep=clock.sleep,
-        cache_dir=None,
+        cache_dir=cache_dir,
         planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
         rng=random.Random(0),
     )
@@ -185,16 +189,7 @@ def test_a_location_filter_narrows_a_site_scan_through_its_topology(clock: Manua
 def test_the_topology_comes_from_the_clients_cache(
     fake: FakeVidiCenter, clock: ManualClock, tmp_path: Path
 ) -> None:
-    client = VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
-        cache_dir=tmp_path,
-        rng=random.Random(0),
-    )
+    client = make_client(fake, clock, cache_dir=tmp_path)
     lf = vf.scan_vidicenter(
         **arguments(locations=None, sites=[463], end="2025-01-02"), client=client
     )

@@ -50,7 +50,6 @@ from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._dimension_data import (
     DEFAULT_ACCOUNT_LOCATIONS,
     FakeAccount,
-    account_locations,
     served_locations,
 )
 from vidiframe.testing._fake_dimensions import dimension_reply, is_dimension_path
@@ -787,8 +786,8 @@ class FakeVidiCenter:
     def account(self) -> FakeAccount:
         """The account's dimension data: the declared locations and those exported so far."""
         with self._lock:
-            locations = account_locations(self._account_locations, self._served_locations)
-        return FakeAccount(self.generator, locations)
+            locations = self._account_locations | self._served_locations
+        return FakeAccount(self.generator, frozenset(locations))
 
     def _serve_locations(self, query: FakeQuery) -> None:
         by_site = "location_id" not in query.spec.by_name and "site_id" in query.spec.by_name
