@@ -13,6 +13,7 @@ least 2: a start, and a request that finds it built and downloads it)::
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -23,7 +24,15 @@ from vidiframe._policies import CALLS_PER_MINUTE, MAX_CONCURRENT_EXPORTS
 from vidiframe._transport import Response
 from vidiframe.testing import FakeVidiCenter
 
-__all__ = ["TimedTransport", "failures", "ideal_makespan", "max_calls_in_window", "server_side"]
+__all__ = [
+    "TimedTransport",
+    "failures",
+    "ideal_makespan",
+    "max_calls_in_window",
+    "server_line",
+    "server_side",
+    "verdict",
+]
 
 
 class TimedTransport:
@@ -97,3 +106,19 @@ def failures(r: Mapping[str, Any], max_ratio: float) -> list[str]:
     if r["rows"] != r["expected_rows"]:
         missed.append(f"{r['rows']:.0f} rows, expected {r['expected_rows']:.0f}")
     return missed
+
+
+def server_line(r: Mapping[str, Any]) -> str:
+    """The line that says what the server saw."""
+    return (
+        f"calls {r['calls']} (most in 60 s: {r['max_calls_60s']}, limit {CALLS_PER_MINUTE}), "
+        f"429s {r['throttled']}, peak exports {r['peak_exports']}"
+    )
+
+
+def verdict(r: Mapping[str, Any], max_ratio: float) -> int:
+    """Print each requirement the run missed; the exit status (1 when one was missed)."""
+    missed = failures(r, max_ratio)
+    for failure in missed:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if missed else 0

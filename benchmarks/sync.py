@@ -42,10 +42,9 @@ import time
 from typing import Any
 
 import polars as pl
-from _makespan import TimedTransport, failures, ideal_makespan, server_side
+from _makespan import TimedTransport, ideal_makespan, server_line, server_side, verdict
 
 import vidiframe as vf
-from vidiframe._policies import CALLS_PER_MINUTE
 from vidiframe._sync import SyncConfig, sync
 from vidiframe.testing import FakeVidiCenter
 
@@ -155,20 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         f"makespan / builds alone ({r['waves']:.0f} x 2 s, a strict lower bound) "
         f"{r['wall'] / (r['waves'] * 2.0):.2f}"
     )
-    print(
-        f"calls {r['calls']:.0f} (most in 60 s: {r['max_calls_60s']:.0f}, limit "
-        f"{CALLS_PER_MINUTE}), 429s {r['throttled']:.0f}, peak exports {r['peak_exports']:.0f}"
-    )
+    print(server_line(r))
     if not args.no_baseline:
         b = run(one_by_one=True, time_resolution=args.time_resolution)
         print(
             f"one export after another (before the scheduler): makespan {b['wall']:.2f} s, "
             f"makespan / ideal {b['wall'] / r['ideal']:.2f}"
         )
-    missed = failures(r, args.max_ratio)
-    for failure in missed:
-        print(f"FAILED: {failure}", file=sys.stderr)
-    return 1 if missed else 0
+    return verdict(r, args.max_ratio)
 
 
 if __name__ == "__main__":
