@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -40,14 +40,11 @@ FETCH = [
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVidiCenter]:
-    with FakeVidiCenter(seed=5, token=TOKEN, build_seconds=0.0) as server:
-        monkeypatch.setenv("VIDICENTER_USERNAME", "demo")
-        monkeypatch.setenv("VIDICENTER_TOKEN", TOKEN)
-        monkeypatch.setenv("VIDICENTER_URL", server.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-        yield server
+def fake(
+    serve_fake: Callable[..., FakeVidiCenter], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> FakeVidiCenter:
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    return serve_fake(seed=5, token=TOKEN)
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], command: str = "fetch") -> str:
