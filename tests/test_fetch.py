@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -14,6 +13,7 @@ import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
 from vidiframe._chunking import ChunkPlanner
@@ -56,17 +56,14 @@ def make_client(
     transport: Any = None,
     **kwargs: Any,
 ) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=transport if transport is not None else fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
+    return manual_client(
+        fake,
+        clock,
+        max_rows=max_rows,
         cache_dir=cache_dir,
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0, finest_rows_per_location_hour=12),
+        transport=transport,
+        planner={"finest_rows_per_location_hour": 12},
         retry=RetryPolicy(max_attempts=8, backoff=Backoff(initial=0.5, jitter=0.5)),
-        rng=random.Random(0),
         **kwargs,
     )
 

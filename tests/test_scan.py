@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
-from vidiframe._chunking import ChunkPlanner
 from vidiframe._client import VidiCenterClient
 from vidiframe._transport import Response
 from vidiframe.testing import FakeVidiCenter, ManualClock
@@ -36,24 +35,7 @@ def fake(clock: ManualClock) -> Iterator[FakeVidiCenter]:
         yield f
 
 
-def make_client(
-    fake: FakeVidiCenter,
-    clock: ManualClock,
-    *,
-    max_rows: int | None = None,
-    cache_dir: Path | None = None,
-) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
-        cache_dir=cache_dir,
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
-        rng=random.Random(0),
-    )
+make_client = manual_client
 
 
 def arguments(**changes: Any) -> dict[str, Any]:

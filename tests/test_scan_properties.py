@@ -17,7 +17,6 @@ import datetime as dt
 import functools
 import itertools
 import operator
-import random
 import warnings
 from typing import Any
 
@@ -25,6 +24,7 @@ import polars as pl
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
 from vidiframe._chunking import ChunkPlanner
@@ -62,18 +62,8 @@ FAST = settings(
 def _client(
     fake: FakeVidiCenter, clock: ManualClock, *, max_rows: int | None = 24 * 10
 ) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
-        cache_dir=None,
-        # By default daily chunks at 1h: narrowing also changes the chunk plan.
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
-        rng=random.Random(0),
-    )
+    # By default daily chunks at 1h: narrowing also changes the chunk plan.
+    return manual_client(fake, clock, max_rows=max_rows)
 
 
 def _arguments(shape: str, resolution: str) -> dict[str, Any]:
