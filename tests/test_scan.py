@@ -473,8 +473,7 @@ def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
     messages = [r.getMessage() for r in caplog.records if "scan_vidicenter" in r.getMessage()]
     assert (
         "scan_vidicenter: the filter on location_id applies to the fetched rows only: "
-        "the scan's sources are location_tags=463; tags may overlap, and only locations= "
-        "and sites= are narrowed to a list of locations"
+        "the scan's sources are location_tags=463; tags may overlap: they are never narrowed"
     ) in messages
     assert any(
         'col("period_start").dt.hour()' in m and "applies to the fetched rows only" in m
@@ -514,8 +513,15 @@ def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
             "nothing narrow the request; applied to the fetched rows only: period_start (the "
             "period grid of 7d exports is not documented); period_start_date (the period grid of "
             "7d exports is not documented); location_id (the scan's sources are site_tags=4; tags "
-            "may overlap, and only locations= and sites= are narrowed to a list of locations); "
-            "any other column or expression",
+            "may overlap: they are never narrowed); any other column or expression",
+        ),
+        (
+            {"data_type": "proof_of_play_by_site", "end": "2025-01-01"},
+            "INFO: proof_of_play_by_site/1h 2025-01-01T00:00:00..2025-01-01T23:59:59 "
+            "locations=4636,4637,4650; filters on period_start, period_start_date narrow the "
+            "request; applied to the fetched rows only: site_id (the scan's sources are "
+            "locations=4636,4637,4650; only a plain sites= list narrows on site_id); any other "
+            "column or expression",
         ),
     ],
 )
@@ -523,8 +529,8 @@ def test_explain_says_which_filters_narrow_and_which_cannot(
     fake: FakeVidiCenter, clock: ManualClock, changes: dict[str, Any], line: str
 ) -> None:
     lf = vf.scan_vidicenter(**arguments(**changes), client=make_client(fake, clock))
-    plan = lf.filter(pl.col("watcher_count") > 0).explain().splitlines()
-    assert plan[-2:] == ['SELECTION: col("watcher_count") > 0', line]
+    plan = lf.filter(~pl.col("is_placeholder")).explain().splitlines()
+    assert plan[-2:] == ['SELECTION: col("is_placeholder").not()', line]
     assert fake.requests == []
 
 

@@ -616,10 +616,15 @@ class _Scope:
             elif column == "location_id" and kinds <= {"locations", "sites"}:
                 # A site stands for its locations: the request can name them instead.
                 id_column, id_kind, behind = column, kind, query.sites
+            elif any(k.endswith("_tags") for k in kinds):
+                local[column] = (
+                    f"the scan's sources are {_sources(query)}; tags may overlap: "
+                    "they are never narrowed"
+                )
             else:
                 local[column] = (
-                    f"the scan's sources are {_sources(query)}; tags may overlap, and only "
-                    f"locations= and sites= are narrowed to a list of {kind}"
+                    f"the scan's sources are {_sources(query)}; only a plain {kind}= list "
+                    f"narrows on {column}"
                 )
         return cls(
             resolution=query.time_resolution,
