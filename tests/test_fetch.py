@@ -318,12 +318,17 @@ def test_three_exports_build_at_once_and_never_four() -> None:
     reader.start()
     server.wait_until(lambda: len(server.started) == 3)
     days = [f"2025-01-0{d}T00:00:00" for d in range(1, 7)]
-    assert server.started == days[:3]
-    for released, day in enumerate(days):
-        server.release(day)
+    # Five workers take the first five chunks; which three get a slot first is up to
+    # the thread scheduler (a slot is no queue), so builds are released in the order
+    # they started.
+    assert len(set(server.started)) == 3
+    assert set(server.started) <= set(days[:5])
+    for released in range(6):
+        server.release(server.started[released])
         # Each build that finishes lets exactly one more start, never more.
         server.wait_until(lambda n=released: len(server.started) == min(6, n + 4))
         assert server.building == min(3, 6 - released - 1)
+    assert sorted(server.started) == days
     reader.join(timeout=30)
     assert server.peak_building == 3
     assert result[0].height == 0
