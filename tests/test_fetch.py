@@ -293,6 +293,12 @@ class GatedServer:
             self.building -= 1
             self.changed.notify_all()
 
+    def release_all(self, starts: list[str]) -> None:
+        """Let every build finish, so that a reader left polling ends."""
+        with self.changed:
+            self.released.update(starts)
+            self.changed.notify_all()
+
     def wait_until(self, predicate: Any) -> None:
         with self.changed:
             assert self.changed.wait_for(predicate, timeout=30)
@@ -316,20 +322,26 @@ def test_three_exports_build_at_once_and_never_four() -> None:
     result: list[pl.DataFrame] = []
     reader = threading.Thread(target=lambda: result.append(read(client, end="2025-01-06")))
     reader.start()
-    server.wait_until(lambda: len(server.started) == 3)
     days = [f"2025-01-0{d}T00:00:00" for d in range(1, 7)]
-    # Five workers take the first five chunks; which three get a slot first is up to
-    # the thread scheduler (a slot is no queue), so builds are released in the order
-    # they started.
-    assert len(set(server.started)) == 3
-    assert set(server.started) <= set(days[:5])
-    for released in range(6):
-        server.release(server.started[released])
-        # Each build that finishes lets exactly one more start, never more.
-        server.wait_until(lambda n=released: len(server.started) == min(6, n + 4))
-        assert server.building == min(3, 6 - released - 1)
-    assert sorted(server.started) == days
-    reader.join(timeout=30)
+    try:
+        server.wait_until(lambda: len(server.started) == 3)
+        # Five workers take the first five chunks; which three get a slot first is up
+        # to the thread scheduler (a slot is no queue), so builds are released in the
+        # order they started.
+        assert len(set(server.started)) == 3
+        assert set(server.started) <= set(days[:5])
+        for released in range(6):
+            server.release(server.started[released])
+            # Each build that finishes lets exactly one more start, never more.
+            server.wait_until(lambda n=released: len(server.started) == min(6, n + 4))
+            assert server.building == min(3, 6 - released - 1)
+        assert sorted(server.started) == days
+    finally:
+        # Whatever failed above, the reader must not poll forever: the test process
+        # would never exit.
+        server.release_all(days)
+        reader.join(timeout=30)
+    assert not reader.is_alive()
     assert server.peak_building == 3
     assert result[0].height == 0
 
