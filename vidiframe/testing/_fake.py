@@ -46,7 +46,16 @@ import orjson
 
 from vidiframe._errors import InvalidRequestError
 from vidiframe._transport import DeadlineExceededError, Response
-from vidiframe._wire import DATA_PATH, FLAGS, FORCE_REBUILD, STATUS_ONLY, WHOAMI_PATH
+from vidiframe._wire import (
+    CREATION_DATE_KEY,
+    DATA_PATH,
+    FAIL_REASON_KEY,
+    FLAGS,
+    FORCE_REBUILD,
+    STATE_KEY,
+    STATUS_ONLY,
+    WHOAMI_PATH,
+)
 from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._dimension_data import (
     DEFAULT_ACCOUNT_LOCATIONS,
@@ -883,7 +892,7 @@ class FakeVidiCenter:
             if exp.building(now):
                 outcome.state = "in_progress"
                 return _json_reply(
-                    200, {"state": "in_progress", "creation_date": exp.creation_date}
+                    200, {STATE_KEY: "in_progress", CREATION_DATE_KEY: exp.creation_date}
                 )
         # Finished: the row count, the body, run outside the lock (they can be slow).
         fail_reason = self._resolve(exp)
@@ -892,14 +901,14 @@ class FakeVidiCenter:
             return _json_reply(
                 200,
                 {
-                    "state": "failed",
-                    "fail_reason": fail_reason,
-                    "creation_date": exp.creation_date,
+                    STATE_KEY: "failed",
+                    FAIL_REASON_KEY: fail_reason,
+                    CREATION_DATE_KEY: exp.creation_date,
                 },
             )
         outcome.state = "finished"
         if STATUS_ONLY in params:
-            return _json_reply(200, {"state": "finished", "creation_date": exp.creation_date})
+            return _json_reply(200, {STATE_KEY: "finished", CREATION_DATE_KEY: exp.creation_date})
         body = exp.body
         if body is None:
             body = self.generator.body(query, creation_date=exp.creation_date)
@@ -951,7 +960,7 @@ class FakeVidiCenter:
         )
         outcome.state = "started"
         outcome.build_started = True
-        return _json_reply(200, {"state": "started"})
+        return _json_reply(200, {STATE_KEY: "started"})
 
     def _resolve(self, exp: _Export) -> str | None:
         """The export's ``fail_reason`` once built (``None``: it finished)."""
