@@ -17,6 +17,7 @@ from support.clients import manual_client
 import vidiframe as vf
 from vidiframe._client import VidiCenterClient
 from vidiframe._transport import Response
+from vidiframe._wire import DATA_PATH
 from vidiframe.testing import FakeVidiCenter, ManualClock
 
 TOKEN = "scan-t0ken-5e1d"
@@ -62,7 +63,7 @@ def sent(fake: FakeVidiCenter) -> list[tuple[str, str, str]]:
 
 def topology_calls(fake: FakeVidiCenter) -> list[str]:
     """The paths of the requests that were not for exports (the sites' locations)."""
-    return [r.path for r in fake.requests if r.path != "/api/v1/data/"]
+    return [r.path for r in fake.requests if r.path != DATA_PATH]
 
 
 def calls(fake: FakeVidiCenter) -> tuple[int, int, int, int]:
