@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from support.cli import fetch_argv
 
 import vidiframe as vf
 import vidiframe._cli
@@ -23,20 +24,7 @@ from vidiframe._cli import main
 from vidiframe.testing import FakeVidiCenter
 
 TOKEN = "errs-t0ken-91b3"
-FETCH = [
-    "fetch",
-    "--data-type",
-    "ots",
-    "--time-resolution",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-01",
-    "--locations",
-    "4636",
-    "--no-progress",
-]
+FETCH = fetch_argv(end="2025-01-01", locations="4636")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The ``vidiframe fetch`` that ``test_cli_fetch.py`` and ``datasets/test_cli_output.py`` run."""
+"""The ``vidiframe fetch`` the CLI tests run: ``test_cli_fetch.py``, ``test_cli_errors.py`` and
+``datasets/test_cli_output.py``."""
 
 from __future__ import annotations
 
@@ -7,24 +8,31 @@ import polars as pl
 import vidiframe as vf
 from vidiframe.testing import FakeVidiCenter
 
-__all__ = ["FETCH", "TOKEN", "fetched"]
+__all__ = ["FETCH", "TOKEN", "fetch_argv", "fetched"]
 
 TOKEN = "cli-t0ken-4d2e9a"
-#: Two days of hourly ots for two locations, without a progress bar; add ``-o``.
-FETCH = [
-    "fetch",
-    "--data-type",
-    "ots",
-    "--time-resolution",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-02",
-    "--locations",
-    "4636,4637",
-    "--no-progress",
-]
+
+
+def fetch_argv(*, end: str = "2025-01-02", locations: str = "4636,4637") -> list[str]:
+    """``vidiframe fetch`` of hourly ots from 2025-01-01 to ``end``, without a progress bar."""
+    return [
+        "fetch",
+        "--data-type",
+        "ots",
+        "--time-resolution",
+        "1h",
+        "--start",
+        "2025-01-01",
+        "--end",
+        end,
+        "--locations",
+        locations,
+        "--no-progress",
+    ]
+
+
+#: Two days of hourly ots for two locations; add ``-o``.
+FETCH = fetch_argv()
 
 
 def fetched(fake: FakeVidiCenter) -> pl.DataFrame:
