@@ -190,3 +190,45 @@ def test_a_value_pyarrow_names_is_not_logged(caplog: pytest.LogCaptureFixture) -
     assert rows["a"].to_list() == [1.0, 123.456789]
     assert caplog.records
     assert not any("123.456789" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("separator", [b"},{", b"}, {"])
+def test_top_level_keys_holding_the_row_separator_stay_on_the_fast_path(separator: bytes) -> None:
+    # Only the array's contents are rewritten: a separator in a key around it is kept as sent.
+    text = "x" + separator.decode() + "y"
+    rows = [{"a": 1, "s": "p"}, {"a": 2, "s": None}]
+    sep = b", " if b" " in separator else b","
+    body = (
+        b'{"fail_reason":'
+        + orjson.dumps(text)
+        + sep
+        + b'"state":"finished"'
+        + sep
+        + b'"data":['
+        + b"{"
+        + separator.join(orjson.dumps(r)[1:-1] for r in rows)
+        + b"}"
+        + b"]"
+        + sep
+        + b'"note":'
+        + orjson.dumps(text)
+        + b"}"
+    )
+    assert json.loads(body)["data"] == rows
+    frame = fast_read(body)
+    assert frame is not None
+    assert frame.to_dicts() == rows
+    raw = decode_response(body, hints=FAST_HINTS)
+    assert dict(raw.meta) == {"fail_reason": text, "state": "finished", "note": text}
+
+
+def test_rows_are_counted_the_same_past_the_vectorised_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Bodies of 4 GiB and more are counted by Python: the same lines, the same count.
+    body = b'[{"a":1},{"a":2},{"a":3}]'
+    vectorised = _json._separators_to_newlines(body, 1, len(body) - 1, b"},{")
+    monkeypatch.setattr(_json, "_MAX_VECTOR_BODY", 0)
+    counted = _json._separators_to_newlines(body, 1, len(body) - 1, b"},{")
+    assert vectorised[1] == counted[1] == 3
+    assert vectorised[0].to_pybytes() == counted[0].to_pybytes() == b'{"a":1}\n{"a":2}\n{"a":3}'

@@ -47,6 +47,7 @@ import msgspec
 import orjson
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from vidiframe._errors import InvalidRequestError, ResponseFormatError, SchemaError
@@ -418,18 +419,14 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     if declared is None:
         return None
     schema, first_keys = declared
-    # One copy of the body with a newline between rows; the top-level keys around
-    # the array hold no separator (checked), so the array keeps its offsets.
-    # The separators of Python's json.dumps ("}, {") if the first rows have them
-    # (a body mixing both has two rows on some line, and leaves this path).
+    # One copy of the array's contents with a newline between rows. The separators
+    # of Python's json.dumps ("}, {") if the first rows have them (a body mixing
+    # both has two rows on some line, and leaves this path).
     separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
-    if body.find(separator, 0, start) >= 0 or body.find(separator, stop) >= 0:
-        return None
     lines, count = _separators_to_newlines(body, start, stop, separator)
-    end = stop
     try:
         table = pa_json.read_json(
-            pa.BufferReader(pa.py_buffer(memoryview(lines)[start:end])),
+            pa.BufferReader(lines),
             read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
             parse_options=pa_json.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="error"
@@ -466,46 +463,49 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     return frame.drop(absent).rechunk()
 
 
-# Polars indexes rows with 32 bits: a longer body takes the plain replace.
-_MAX_VECTOR_BODY = 2**32 - 4
+# Polars counts a Series' rows with 32 bits: a longer body is counted by Python.
+_MAX_VECTOR_BODY = 2**32 - 1
 
 
 def _separators_to_newlines(
     body: bytes, start: int, stop: int, separator: bytes
-) -> tuple[bytes | bytearray, int]:
-    r"""A copy of ``body`` with the comma of each row separator in the array made a newline.
+) -> tuple[pa.Buffer, int]:
+    r"""The array's contents, ``body[start:stop]``, with each row separator's comma a newline.
 
-    Returns the copy and the number of rows it holds (separators + 1). Only the
-    comma changes, so every offset stays (``"}, {"`` becomes ``"}\n {"``). The
-    separators are found by Polars, vectorised over the bytes (a ``}`` followed
-    by the rest of ``separator``), and only their commas are written from Python:
-    this is about twice as fast as ``bytes.replace`` and the count that follows it.
+    Returns the new bytes (an Arrow buffer, which pyarrow's reader takes without a
+    copy) and the number of rows they hold (newlines + 1). Only the comma changes
+    (``"}, {"`` becomes ``"}\n {"``). pyarrow's ``replace_substring`` writes the
+    copy in one pass over the bytes, and Polars counts the newlines vectorised;
+    the caller has checked that the contents held none before. Together they take
+    a third of the time of finding the separators first and writing their commas
+    from Python.
 
     >>> body = b'[{"a":1},{"a":2}, {"b":3}]'
-    >>> _separators_to_newlines(body, 1, len(body) - 1, b"},{")
-    (bytearray(b'[{"a":1}\n{"a":2}, {"b":3}]'), 2)
-    >>> _separators_to_newlines(body, 1, len(body) - 1, b"}, {")
-    (bytearray(b'[{"a":1},{"a":2}\n {"b":3}]'), 2)
+    >>> lines, rows = _separators_to_newlines(body, 1, len(body) - 1, b"},{")
+    >>> lines.to_pybytes(), rows
+    (b'{"a":1}\n{"a":2}, {"b":3}', 2)
+    >>> lines, rows = _separators_to_newlines(body, 1, len(body) - 1, b"}, {")
+    >>> lines.to_pybytes(), rows
+    (b'{"a":1},{"a":2}\n {"b":3}', 2)
     """
-    if len(body) >= _MAX_VECTOR_BODY:
-        newline = separator.replace(b",", b"\n")  # the same length: offsets stay
-        lines = body[:start] + body[start:stop].replace(separator, newline) + body[stop:]
-        return lines, lines.count(b"\n", start, stop) + 1
-    buffer = bytearray(body)
-    array = pa.Array.from_buffers(
-        pa.uint8(), stop - start, [None, pa.py_buffer(body)], offset=start
+    offsets = pa.array([start, stop], pa.int64()).buffers()[1]
+    contents = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)]
     )
-    inner = pl.Series(array)
-    tail = separator[1:]  # "," then "{" or ", {"
-    closes = (inner == ord("}")).arg_true()
-    closes = closes.filter(closes + len(tail) < len(inner))
-    found = pl.repeat(True, len(closes), eager=True)
-    for offset, byte in enumerate(tail, start=1):
-        found &= inner.gather(closes + offset) == byte
-    commas = (closes.filter(found).cast(pl.Int64) + (start + 1)).to_list()
-    for position in commas:
-        buffer[position] = 0x0A  # the comma, now a newline
-    return buffer, len(commas) + 1
+    replaced = pc.replace_substring(
+        contents,
+        pattern=separator,
+        replacement=separator.replace(b",", b"\n"),
+        # Freed to the system as soon as the reader is done (see _read_fast).
+        memory_pool=pa.system_memory_pool(),
+    )
+    lines = replaced.buffers()[2]
+    assert lines is not None
+    lines = lines.slice(0, stop - start)
+    if len(lines) >= _MAX_VECTOR_BODY:
+        return lines, lines.to_pybytes().count(b"\n") + 1
+    as_bytes = pl.Series(pa.Array.from_buffers(pa.uint8(), len(lines), [None, lines]))
+    return lines, int((as_bytes == ord("\n")).sum()) + 1
 
 
 def _fast_schema(
