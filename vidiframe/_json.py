@@ -9,9 +9,11 @@ million rows. This module decodes it with compiled libraries, exactly:
    around it (the other top-level keys) with orjson, which proves the match is the
    top-level key (and that it is the only one);
 2. the fast path, for flat compact rows of the fields the registry expects (what
-   the API sends): the commas between rows become newlines, and pyarrow's
-   multi-threaded JSON reader reads the lines with an explicit schema built from
-   the registry (:class:`ColumnHints`) and ``unexpected_field_behavior="error"``.
+   the API sends): the array is cut at row separators into pieces of a few MB,
+   read side by side on threads; in each piece the commas between rows become
+   newlines, and pyarrow's JSON reader reads the lines with an explicit schema
+   built from the registry (:class:`ColumnHints`) and
+   ``unexpected_field_behavior="error"``.
    That reader is strict where it matters: a key the schema does not name, a key
    given twice, a value of another JSON kind, an integer outside Int64, a lone
    surrogate escape each make it fail, and the body goes to the general path.
@@ -39,6 +41,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
@@ -419,35 +422,48 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     if declared is None:
         return None
     schema, first_keys = declared
-    # One copy of the array's contents with a newline between rows. The separators
-    # of Python's json.dumps ("}, {") if the first rows have them (a body mixing
-    # both has two rows on some line, and leaves this path).
+    # The separators of Python's json.dumps ("}, {") if the first rows have them
+    # (a body mixing both has two rows on some line, and leaves this path).
     separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
-    lines, count = _separators_to_newlines(body, start, stop, separator)
+    # The registry's fields the first row does not send (a finest export's legacy
+    # names: a third of its fields) are declared null, so pyarrow builds no column
+    # of nulls for each. A piece where a row sends one fails that schema, and is
+    # read again with every field typed.
+    sent = pa.schema([f if f.name in first_keys else pa.field(f.name, pa.null()) for f in schema])
+    whole = pa.py_buffer(body)
+
+    def read(piece: tuple[int, int]) -> pa.Table | str:
+        lines, count = _separators_to_newlines(whole, *piece, separator)
+        table = _read_lines(lines, sent)
+        if isinstance(table, str) and sent != schema:
+            table = _read_lines(lines, schema)
+        if isinstance(table, pa.Table) and table.num_rows != count:
+            # Two rows on one line (a missing comma), or a separator inside a text.
+            return f"{table.num_rows} rows on {count} lines"
+        return table
+
+    pieces = _pieces(body, start, stop, separator)
+    workers = min(len(pieces), pa.cpu_count())
+    if workers > 1:
+        # pyarrow releases the GIL while it copies and reads: pieces side by side.
+        with ThreadPoolExecutor(workers, thread_name_prefix="vidiframe-json") as pool:
+            tables = list(pool.map(read, pieces))
+    else:
+        tables = [read(piece) for piece in pieces]
+    for table in tables:
+        if isinstance(table, str):
+            logger.debug("reading the rows on the general path: %s", table)
+            return None
+    read_tables = [table for table in tables if isinstance(table, pa.Table)]
+    # A field typed in one piece and null in the others takes the type.
+    together = pa.concat_tables(read_tables, promote_options="default")
     try:
-        table = pa_json.read_json(
-            pa.BufferReader(lines),
-            read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="error"
-            ),
-            # The system allocator hands freed parse buffers back; pyarrow's
-            # default (mimalloc) keeps them, raising the peak by a third of the body.
-            memory_pool=pa.system_memory_pool(),
-        )
         # pyarrow does not check that text is UTF-8; a full validation does.
-        table.validate(full=True)
+        together.validate(full=True)
     except (pa.ArrowException, ValueError) as exc:
-        # Never the values: the reason names the problem, not what is there.
-        reason = _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
-        logger.debug("reading the rows on the general path: %s", reason)
+        logger.debug("reading the rows on the general path: %s", str(exc).splitlines()[0])
         return None
-    # The lines are read: their memory goes back before the frame is built.
-    del lines
-    if table.num_rows != count:
-        # Two rows on one line (a missing comma), or a "},{" inside a text.
-        return None
-    frame = pl.from_arrow(table, rechunk=False)
+    frame = pl.from_arrow(together, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
@@ -463,24 +479,68 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     return frame.drop(absent).rechunk()
 
 
-# Polars counts a Series' rows with 32 bits: a longer body is counted by Python.
-_MAX_VECTOR_BODY = 2**32 - 1
+#: The rows are read in pieces of about this many bytes, each copied with newlines
+#: and read on its own: the copies are small and fresh in the cache, and never all
+#: alive at once (one copy of the whole body cost a fifth of the read in page faults).
+_PIECE = 1 << 22
+
+
+def _pieces(body: bytes, start: int, stop: int, separator: bytes) -> list[tuple[int, int]]:
+    """The spans of ``body[start:stop]`` between row separators, each about :data:`_PIECE` long.
+
+    A piece ends at the ``}`` of a separator and the next starts at its ``{``. A
+    separator inside a text may be taken for one: that row is then cut in two,
+    which no reader accepts, and the body leaves the fast path.
+
+    >>> body = b'[{"a":1},{"a":2},{"a":3}]'
+    >>> [body[a:b] for a, b in _pieces(body, 1, len(body) - 1, b"},{")]
+    [b'{"a":1},{"a":2},{"a":3}']
+    """
+    spans = []
+    begin = start
+    while stop - begin > _PIECE:
+        cut = body.find(separator, begin + _PIECE, stop)
+        if cut < 0:
+            break
+        spans.append((begin, cut + 1))
+        begin = cut + len(separator) - 1
+    spans.append((begin, stop))
+    return spans
+
+
+def _read_lines(lines: pa.Buffer, schema: pa.Schema) -> pa.Table | str:
+    """The rows of NDJSON ``lines`` read strictly with ``schema``, or why they cannot be."""
+    try:
+        return pa_json.read_json(
+            pa.BufferReader(lines),
+            # One block: the piece is read on this thread (pieces run side by side).
+            read_options=pa_json.ReadOptions(
+                use_threads=False, block_size=max(1, min(len(lines), 2**31 - 1))
+            ),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
+            ),
+            # The system allocator hands freed parse buffers back; pyarrow's
+            # default (mimalloc) keeps them, raising the peak by a third of the body.
+            memory_pool=pa.system_memory_pool(),
+        )
+    except (pa.ArrowException, ValueError) as exc:
+        # Never the values: the reason names the problem, not what is there.
+        return _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
 
 
 def _separators_to_newlines(
-    body: bytes, start: int, stop: int, separator: bytes
+    whole: pa.Buffer, start: int, stop: int, separator: bytes
 ) -> tuple[pa.Buffer, int]:
-    r"""The array's contents, ``body[start:stop]``, with each row separator's comma a newline.
+    r"""``whole[start:stop]`` with each row separator's comma made a newline.
 
     Returns the new bytes (an Arrow buffer, which pyarrow's reader takes without a
     copy) and the number of rows they hold (newlines + 1). Only the comma changes
     (``"}, {"`` becomes ``"}\n {"``). pyarrow's ``replace_substring`` writes the
-    copy in one pass over the bytes, and Polars counts the newlines vectorised;
-    the caller has checked that the contents held none before. Together they take
-    a third of the time of finding the separators first and writing their commas
-    from Python.
+    copy in one pass, and Polars counts the newlines; the caller has checked that
+    the bytes held none before.
 
-    >>> body = b'[{"a":1},{"a":2}, {"b":3}]'
+    >>> body = pa.py_buffer(b'[{"a":1},{"a":2}, {"b":3}]')
     >>> lines, rows = _separators_to_newlines(body, 1, len(body) - 1, b"},{")
     >>> lines.to_pybytes(), rows
     (b'{"a":1}\n{"a":2}, {"b":3}', 2)
@@ -489,21 +549,16 @@ def _separators_to_newlines(
     (b'{"a":1},{"a":2}\n {"b":3}', 2)
     """
     offsets = pa.array([start, stop], pa.int64()).buffers()[1]
-    contents = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)]
-    )
+    contents = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, whole])
     replaced = pc.replace_substring(
         contents,
         pattern=separator,
         replacement=separator.replace(b",", b"\n"),
-        # Freed to the system as soon as the reader is done (see _read_fast).
         memory_pool=pa.system_memory_pool(),
     )
     lines = replaced.buffers()[2]
     assert lines is not None
     lines = lines.slice(0, stop - start)
-    if len(lines) >= _MAX_VECTOR_BODY:
-        return lines, lines.to_pybytes().count(b"\n") + 1
     as_bytes = pl.Series(pa.Array.from_buffers(pa.uint8(), len(lines), [None, lines]))
     return lines, int((as_bytes == ord("\n")).sum()) + 1
 
