@@ -315,3 +315,16 @@ def test_one_piece_outside_the_declared_shape_sends_the_whole_body_to_the_genera
     assert raw.equals(general)
     name = next(iter(extra))
     assert raw[name][290] in (extra[name], json.dumps(extra[name]))
+
+
+def test_a_piece_longer_than_a_block_takes_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyarrow's block size is 32 bits: a row of 2 GiB cannot be one piece.
+    rows = [{"a": 1, "s": "x" * 40}, {"a": 2, "s": "y"}]
+    body = orjson.dumps({"state": "finished", "data": rows})
+    monkeypatch.setattr(_json, "_MAX_BLOCK", 40)
+    assert fast_read(body) is None
+    raw = decode_response(body, hints=FAST_HINTS).rows
+    assert raw is not None
+    assert raw.to_dicts() == rows

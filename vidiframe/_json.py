@@ -433,6 +433,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     whole = pa.py_buffer(body)
 
     def read(piece: tuple[int, int]) -> pa.Table | str:
+        if piece[1] - piece[0] > _MAX_BLOCK:
+            return "a row longer than pyarrow's largest block"
         lines, count = _separators_to_newlines(whole, *piece, separator)
         table = _read_lines(lines, sent)
         if isinstance(table, str) and sent != schema:
@@ -474,6 +476,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     return frame.drop(absent)
 
 
+#: pyarrow's block size is a 32-bit integer: a piece is read as one block.
+_MAX_BLOCK = 2**31 - 1
 #: The rows are read in pieces of about this many bytes, each copied with newlines
 #: and read on its own: the copies are small and fresh in the cache, and never all
 #: alive at once (one copy of the whole body cost a fifth of the read in page faults).
@@ -509,9 +513,7 @@ def _read_lines(lines: pa.Buffer, schema: pa.Schema) -> pa.Table | str:
         table = pa_json.read_json(
             pa.BufferReader(lines),
             # One block: the piece is read on this thread (pieces run side by side).
-            read_options=pa_json.ReadOptions(
-                use_threads=False, block_size=max(1, min(len(lines), 2**31 - 1))
-            ),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(1, len(lines))),
             parse_options=pa_json.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="error"
             ),
