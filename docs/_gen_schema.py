@@ -35,12 +35,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from vidiframe._fields import DURATION_UNITS, Field
 from vidiframe._registry import (
     DATA_TYPE_ALIASES,
     FINEST_ROW_LIMIT,
     TIME_RESOLUTIONS,
     ExportSpec,
+    get_export,
     iter_exports,
 )
 
@@ -166,9 +169,13 @@ def cite(source: str, names: Iterable[str]) -> Citation | None:
     return Citation(version, begin + 1)
 
 
+#: The nested field whose elements explode_contents turns into columns.
+_EXPLODED = get_export("viewers_apc", "finest").by_name["contents"]
+
+
 def field_names(spec: ExportSpec, f: Field) -> tuple[str, ...]:
     """Every name the documentation may use for a field."""
-    if f.name == "period_start":
+    if f.time_parts:
         return (f.name, spec.time_api_name)
     return f.all_names
 
@@ -240,7 +247,7 @@ def _derived(f: Field, prefix: str = "") -> str:
         parts.append(f"{after}{_code(f.seconds_column)} (`Float64`, seconds)")
     if f.labels is not None:
         parts.append(_labels(f))
-    if f.name == "period_start":
+    if f.time_parts:
         parts.append("`period_start_date` (`Date`), `period_start_time` (`Time`)")
     return "<br>".join(parts)
 
@@ -260,9 +267,9 @@ def _field_row(spec: ExportSpec, f: Field, *, depth: int, prefix: str = "") -> s
     description = _cell(f.doc)
     if legacy:
         description += f"<br>Formerly: {legacy}"
-    if f.name == "period_start" and spec.time_api_name != "period_start":
+    if f.time_parts and spec.time_api_name != f.name:
         description += f"<br>The API sends it as {_code(spec.time_api_name)}."
-    if f.name == "period_start" and spec.time_as_parts:
+    if f.time_parts and spec.time_as_parts:
         description += "<br>Not sent: built from `period_start_date` + `period_start_time`."
     return (
         f"| {_code(prefix + f.name)} | {_dtype(f.dtype)} | {f.role} | {_unit(f)} "
@@ -322,7 +329,7 @@ def _granularity_section(spec: ExportSpec) -> str:
     )
     out += [*rows, _TABLE_CLOSE]
     for f in spec.fields:
-        if f.kind != "list":
+        if not isinstance(f.dtype, pl.List):
             continue
         out += [
             "",
@@ -332,7 +339,7 @@ def _granularity_section(spec: ExportSpec) -> str:
             + (
                 "; [`explode_contents`](../api/index.md#vidiframe.explode_contents) "
                 "turns them into columns, with their seconds columns."
-                if f.name == "contents"
+                if f is _EXPLODED
                 else "."
             ),
             "",
@@ -342,7 +349,7 @@ def _granularity_section(spec: ExportSpec) -> str:
             _TABLE_CLOSE,
         ]
         for sub in f.fields:
-            if sub.kind == "list":
+            if isinstance(sub.dtype, pl.List):
                 out += [
                     "",
                     f"Each element of `{f.name}.{sub.name}`:",

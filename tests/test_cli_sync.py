@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 import vidiframe as vf
 from vidiframe._cli import build_parser, main
 from vidiframe._cli_sync import run_sync
-from vidiframe.testing import DATA_PATH, FailExport, FakeVidiCenter, ManualClock
+from vidiframe.testing import DATA_PATH, FailExport, FakeVidiCenter, ManualClock, ServerError
 
 CONFIG = """
 root = "lake"
@@ -243,3 +243,74 @@ def test_a_bad_today_is_a_usage_error(fake, config_file, capsys):
         main(["sync", str(config_file), "--today", "tomorrow"])
     assert exit_.value.code == 2
     assert "'tomorrow' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+DIMENSIONS_CONFIG = CONFIG.replace(
+    "trailing_days = 2\n", 'trailing_days = 2\ndimensions = ["locations", "networks"]\n'
+)
+
+
+def test_sync_prints_the_dimension_snapshots_it_stores(fake, config_file, capsys):
+    config_file.write_text(DIMENSIONS_CONFIG)
+    dimensions = config_file.parent / "lake" / "dimensions"
+
+    code, out, err = run(capsys, str(config_file), "--today", "2025-01-11")
+
+    assert (code, err) == (0, "")
+    n_loc, n_net = len(fake.account.locations), len(fake.account.networks)
+    lines = out.splitlines()
+    assert sorted(line for line in lines if line.startswith("dimension") and ":" in line) == [
+        f"dimension locations: snapshot 2025-01-11 stored ({n_loc} rows) in "
+        f"{dimensions / 'locations'}",
+        f"dimension networks: snapshot 2025-01-11 stored ({n_net} rows) in "
+        f"{dimensions / 'networks'}",
+    ]
+    assert lines[-3:] == [
+        "dimension  snapshot    rows  stored",
+        f"locations  2025-01-11  {n_loc:<4}  yes",
+        f"networks   2025-01-11  {n_net:<4}  yes",
+    ]
+    labels = vf.scan_dimension_snapshots(config_file.parent / "lake", "networks").collect()
+    assert sorted(labels.get_column("label")) == [f"Network {n}" for n in fake.account.networks]
+
+    code, out, _ = run(capsys, str(config_file), "--today", "2025-01-11", "--dry-run")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "dimension snapshots of 2025-01-11 (not taken on a dry run): locations, networks"
+    )
+
+
+def test_a_failed_snapshot_fails_the_command_after_the_exports_are_written(fake, config_file):
+    # On a manual clock: the client retries the 503s without waiting. main() turns
+    # the TransportError into exit code 1 (test_a_failed_batch_exits_1_...).
+    config_file.write_text(DIMENSIONS_CONFIG)
+    fake.inject(ServerError(503), times=None, path="/api/v1/networks/")
+    clock = ManualClock()
+    args = build_parser().parse_args(["sync", str(config_file), "--today", "2025-01-11"])
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        vf.VidiCenterClient(
+            transport=fake.transport(), clock=clock, sleep=clock.sleep, cache_dir=None
+        ) as client,
+        pytest.raises(vf.TransportError, match="/api/v1/networks/"),
+    ):
+        run_sync(args, client=client, out=out, err=err)
+
+    lines = out.getvalue().splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == [
+        "dimension locations",
+        "dimension networks",
+        "ots_1h",
+        "ots_1h",
+    ]
+    assert "dimension networks: snapshot 2025-01-11 failed: TransportError: " in out.getvalue()
+    assert err.getvalue() == (
+        "vidiframe sync: the snapshot of networks failed (earlier snapshots are kept); "
+        "the exports went on (2 batch(es) written): run the same command again to take it\n"
+    )
+    assert_frame_equal(
+        vf.scan_partitions(config_file.parent / "lake" / "ots_1h")
+        .collect()
+        .drop("period_start_month"),
+        one_shot(fake, "2025-01-01", "2025-01-10"),
+    )

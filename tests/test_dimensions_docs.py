@@ -24,7 +24,7 @@ import vidiframe as vf
 from vidiframe._dimension_registry import DimensionSpec, get_dimension
 from vidiframe._dimensions import dimension_path
 from vidiframe._fields import Field
-from vidiframe._protocol import DIMENSION_PATHS
+from vidiframe._wire import DIMENSION_PATHS
 
 DATA = Path(__file__).parent / "data" / "dimensions"
 FILES = sorted(DATA.glob("*.json"))

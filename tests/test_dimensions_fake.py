@@ -252,3 +252,52 @@ def test_the_fake_sends_the_current_fields_of_every_dimension_and_nothing_else(f
                 assert frame[f.name].null_count() == frame.height, (name, f.name)
             elif name != "alerts" or f.name != "linked_alerthistory":
                 assert frame[f.name].null_count() < frame.height, (name, f.name)
+
+
+def test_an_edited_row_is_served_everywhere_it_is_listed(fake):
+    client = fake.test_client
+    before = _export(fake, locations=[4636])
+    fake.edit_dimension("sites", 401, label="Flagship", venue_type="Retail")
+    fake.edit_dimension("locations", 4636, label="Main door")
+    fake.edit_dimension("locations", 4636, last_timezone=7200)  # edits add up
+    fake.edit_dimension("networks", 2, label="South")
+    fake.edit_dimension("clip_metadata", 201, name="Winter sale")
+
+    site = vf.read_sites(client=client).filter(pl.col("site_id") == 401)
+    assert site.select("label", "venue_type").row(0) == ("Flagship", "Retail")
+    vehicles = vf.read_sites(client=client, vehicles=True).filter(pl.col("site_id") == 401)
+    assert vehicles.get_column("label").item() == "Flagship"
+    assert vehicles.get_column("vehicles_factors").item() is not None
+    tags = vf.read_site_tags(network=2, client=client).explode("sites")
+    inside = tags.filter(pl.col("sites").struct.field("site_id") == 401)
+    assert inside.select(pl.col("sites").struct.field("label")).item() == "Flagship"
+    loc = vf.read_locations(client=client)
+    assert loc.filter(pl.col("location_id") == 4636).select("label", "last_timezone").row(0) == (
+        "Main door",
+        7200,
+    )
+    # The site's venue reaches its locations' rows; other rows are as generated.
+    assert loc.filter(pl.col("site_id") == 401).get_column("venue_type").unique().to_list() == [
+        "Retail"
+    ]
+    assert loc.filter(pl.col("location_id") == 4637).get_column("label").item() == "Location 4637"
+    nets = vf.read_networks(client=client).sort("network_id")
+    assert nets.get_column("label").to_list() == ["Network 1", "South"]
+    clips = vf.read_clip_metadata(client=client).filter(pl.col("clip_metadata_id") == 201)
+    assert clips.get_column("name").item() == "Winter sale"
+    # The exports do not change.
+    assert _export(fake, locations=[4636]).equals(before)
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "message"),
+    [
+        ("alerts", {"label": "x"}, "'alerts' cannot be edited"),
+        ("location", {"label": "x"}, "'location' cannot be edited"),
+        ("locations", {}, "give the fields to change"),
+        ("locations", {"id": 5}, "never the id"),
+    ],
+)
+def test_edit_dimension_refuses_what_it_cannot_do(fake, name, fields, message):
+    with pytest.raises(vf.InvalidRequestError, match=message):
+        fake.edit_dimension(name, 4636, **fields)

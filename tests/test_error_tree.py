@@ -197,6 +197,16 @@ CASES: dict[str, list[Any]] = {
         call(vf.read_inventory, "ftp://host/lake"),
         call(vf.read_inventory, 3),
     ],
+    "scan_dimension_snapshots": [
+        call(vf.scan_dimension_snapshots, "/nonexistent/vidiframe-lake", "locations"),
+        call(vf.scan_dimension_snapshots, "/nonexistent/vidiframe-lake", "location"),
+        call(vf.scan_dimension_snapshots, 3, "locations"),
+        call(vf.scan_dimension_snapshots, "ftp://host/lake", "locations"),
+        call(vf.scan_dimension_snapshots, "/nonexistent/vidiframe-lake", "sites", as_of="soon"),
+        call(
+            vf.scan_dimension_snapshots, "/nonexistent/lake", "sites", as_of=dt.datetime(2025, 1, 1)
+        ),
+    ],
     "dataset_lock": [
         lambda: vf.dataset_lock("ftp://host/lake").__enter__(),
         lambda: vf.dataset_lock(3).__enter__(),  # type: ignore[arg-type]

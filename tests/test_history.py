@@ -38,16 +38,13 @@ _DURATIONS = {
     "dwell_time": "dwell_time_in_tenths_of_sec",
     "attention_time": "attention_time_in_tenths_of_sec",
 }
-_POP = {
-    "total_dwell_time_in_tenths_of_sec": "dwell_time_in_tenths_of_sec",
-    "total_attention_time_in_tenths_of_sec": "attention_time_in_tenths_of_sec",
-}
+# Not renamed: the proof of play totals of 2022-02-01 (total_*_in_tenths_of_sec),
+# sent with a fraction, which f0bfa44 renamed to integer fields. Each era keeps its
+# own column, exactly (see test_fractional_tenths_of_2022_02_01_are_read_as_sent).
 RENAMED: dict[str, dict[str, str]] = {
     "viewers": _DURATIONS,
     "viewers_apc": {**_DURATIONS, "start_time": "period_start"},
     "extrapolated_watchers": _DURATIONS,
-    "proof_of_play_by_location": _POP,
-    "proof_of_play_by_site": _POP,
     "vehicles": {"dwell_time": "vehicle_presence_time", "impressions": "vehicle_impressions"},
     "persons": {"dwell_time": "footfall_presence_time", "person_count": "footfall_impressions"},
     "im": {
@@ -88,9 +85,15 @@ _SECONDS = [
     "dwell_threshold",
     "total_dwell_above_threshold",
 ]
+# The fractional tenths of 2022-02-01, whose <base>_s is the seconds era's column.
+_FRACTIONAL_TENTHS = ["total_dwell_time_in_tenths_of_sec", "total_attention_time_in_tenths_of_sec"]
 SECONDS_COLUMN: dict[str, tuple[str, float]] = {
     **{name: (name.removesuffix("_in_tenths_of_sec") + "_s", 10.0) for name in _TENTHS},
     **{name: (name + "_s", 1.0) for name in _SECONDS},
+    **{
+        name: (name.removesuffix("_in_tenths_of_sec") + "_tenths_s", 10.0)
+        for name in _FRACTIONAL_TENTHS
+    },
 }
 
 _AGE = {0: "unknown", 1: "child", 2: "young adult", 3: "adult", 4: "senior"}
@@ -191,18 +194,6 @@ def _data_examples() -> list[str]:
     return sorted(name for name, e in EXAMPLES.items() if "state_" not in name and e["data_type"])
 
 
-# The 2022-02-01 proof of play examples (44989fe, 042f608) show fractional tenths
-# (54.1) in total_dwell_time_in_tenths_of_sec, renamed the next day to the integer
-# dwell_time_in_tenths_of_sec (54). vidiframe refuses rather than round: a case left open.
-REFUSED = {
-    "2022-02-01_44989fe_proof_of_play_by_location_1h.json": (
-        "dwell_time_in_tenths_of_sec",
-        54.1,
-    ),
-    "2022-02-01_44989fe_proof_of_play_by_site_1h.json": ("dwell_time_in_tenths_of_sec", 9.3),
-}
-
-
 # -- the corpus ------------------------------------------------------------------------------
 
 
@@ -227,15 +218,7 @@ def test_state_examples_are_not_ready(name: str) -> None:
         vf.read_vidicenter(HISTORY / name, **_request(EXAMPLES[name]))
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_fractional_tenths_of_2022_02_01_are_refused(name: str) -> None:
-    column, value = REFUSED[name]
-    with pytest.raises(vf.SchemaError) as info:
-        _read(name)
-    assert (info.value.column, info.value.value, info.value.row) == (column, value, 0)
-
-
-@pytest.mark.parametrize("name", [n for n in _data_examples() if n not in REFUSED])
+@pytest.mark.parametrize("name", _data_examples())
 def test_every_value_of_every_example(name: str) -> None:
     example = EXAMPLES[name]
     df = _read(name)
@@ -283,6 +266,34 @@ def test_every_value_of_every_example(name: str) -> None:
 
 
 # -- the eras, by hand ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "dwell", "attention"),
+    [
+        (
+            "2022-02-01_44989fe_proof_of_play_by_location_1h.json",
+            [54.1, 105.1, 6.3],
+            [12.9, 38.5, 3.4],
+        ),
+        ("2022-02-01_44989fe_proof_of_play_by_site_1h.json", [9.3, 36.3, 95.1], [5.4, 19.5, 42.2]),
+    ],
+)
+def test_fractional_tenths_of_2022_02_01_are_read_as_sent(
+    name: str, dwell: list[float], attention: list[float]
+) -> None:
+    # 44989fe and 042f608 sent the totals in tenths with a fraction; f0bfa44 renamed
+    # them to integer fields. Never rounded: each era keeps its own column.
+    df = _read(name)
+    assert df["total_dwell_time_in_tenths_of_sec"].to_list() == dwell
+    assert df["total_attention_time_in_tenths_of_sec"].to_list() == attention
+    assert df["total_dwell_time_tenths_s"].to_list() == [v / 10 for v in dwell]
+    assert df["total_attention_time_tenths_s"].to_list() == [v / 10 for v in attention]
+    assert df["dwell_time_in_tenths_of_sec"].null_count() == df.height
+    assert df["dwell_time_s"].null_count() == df.height
+    next_day = _read(name.replace("2022-02-01_44989fe", "2022-02-02_f0bfa44"))
+    assert next_day["dwell_time_in_tenths_of_sec"].to_list() == [int(v) for v in dwell]
+    assert next_day["total_dwell_time_in_tenths_of_sec"].null_count() == next_day.height
 
 
 def test_2016_first_example_and_expert_fields() -> None:

@@ -55,6 +55,7 @@ PUBLIC = {
     "read_alerts",
     "read_dimension",
     "dimension_schema",
+    "scan_dimension_snapshots",
     # errors and warnings
     "VidiFrameError",
     "InvalidRequestError",

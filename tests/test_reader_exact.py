@@ -337,3 +337,94 @@ def test_object_keys_polars_cannot_tell_apart_keep_their_json_text() -> None:
     with pytest.warns(vf.UnknownFieldWarning):
         got = read_ots(raw)["zz"].to_list()
     assert [json.loads(v) for v in got] == [{"": 1, "\0": 2}]
+
+
+@pytest.mark.parametrize("spelling", [rb'"d\u0061ta"', rb'"\u0064\u0061\u0074\u0061"'])
+@pytest.mark.parametrize("escaped_first", [True, False])
+@pytest.mark.parametrize("layout", ["compact", "indented"])
+@pytest.mark.usefixtures("path")
+def test_data_twice_with_one_key_escaped_is_an_error_with_its_position(
+    layout: str, escaped_first: bool, spelling: bytes
+) -> None:
+    # JSON decodes "d\u0061ta" to "data": the same key, spelled otherwise.
+    one = body(ROW, layout=layout)
+    raw = one[:-1].rstrip() + b', "data": [' + json.dumps(ROW).encode() + b"]}"
+    second = raw.rindex(b'"data"')
+    if escaped_first:
+        raw = raw.replace(b'"data"', spelling, 1)
+        second += len(spelling) - len(b'"data"')
+    else:
+        raw = raw[:second] + spelling + raw[second + len(b'"data"') :]
+    assert list(json.loads(raw)) == ["state", "data"]  # Python keeps one, silently
+    with pytest.raises(vf.ResponseFormatError, match="has the key 'data' twice") as info:
+        read_ots(raw)
+    assert info.value.position == second
+    assert info.value.key == "data"
+
+
+@pytest.mark.usefixtures("path")
+def test_data_twice_both_escaped_is_an_error() -> None:
+    raw = (
+        b'{"state": "finished", "d\\u0061ta": [], "\\u0064ata": ['
+        + json.dumps(ROW).encode()
+        + b"]}"
+    )
+    with pytest.raises(vf.ResponseFormatError, match="has the key 'data' twice") as info:
+        read_ots(raw)
+    assert info.value.position == raw.index(b'"\\u0064ata"')
+
+
+@pytest.mark.usefixtures("path")
+def test_an_escaped_data_key_alone_reads_its_rows() -> None:
+    raw = b'{"state": "finished", "d\\u0061ta": [' + json.dumps(ROW).encode() + b"]}"
+    assert read_ots(raw)["ots_count"].to_list() == [4]
+
+
+@pytest.mark.parametrize("layout", ["compact", "python", "indented"])
+def test_an_escaped_key_given_twice_in_a_row_resolves_to_the_last_on_both_paths(
+    layout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{**ROW, "location_id": 1001 + i} for i in range(3)]
+    text = body(*rows, layout=layout).decode()
+    sep = ":" if layout == "compact" else ": "
+    # Row 1 sends location_id plain, then escaped; row 2 escaped, then plain.
+    text = text.replace(
+        f'"location_id"{sep}1002', f'"location_id"{sep}1400, "location\\u005fid"{sep}1002'
+    ).replace(f'"location_id"{sep}1003', f'"location\\u005fid"{sep}1500, "location_id"{sep}1003')
+    assert text.count("\\u005f") == 2
+    expected = [r["location_id"] for r in json.loads(text)["data"]]
+    assert expected == [1001, 1002, 1003]  # the last of each row's two spellings
+    fast = read_ots(text.encode())
+    monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+    general = read_ots(text.encode())
+    assert fast["location_id"].to_list() == expected
+    assert fast.equals(general)
+    assert fast.columns == general.columns
+
+
+# -- nested integers -----------------------------------------------------------------------------
+
+
+def _apc(dwell: Any) -> bytes:
+    element = {"content_id": "c1", "dwell_time_in_milliseconds": dwell}
+    row = {"location_id": 1, "start_time": "2025-01-01T10:00:00", "contents": [element]}
+    return json.dumps({"state": "finished", "data": [row, {**row, "contents": None}]}).encode()
+
+
+@pytest.mark.usefixtures("path")
+def test_an_integral_float_in_a_nested_integer_field_is_its_integer() -> None:
+    df = vf.read_vidicenter(_apc(4200.0), data_type="viewers_apc", time_resolution="finest")
+    [element] = df["contents"][0]
+    assert element["dwell_time_in_milliseconds"] == 4200
+    assert df["contents"][1] is None
+
+
+@pytest.mark.parametrize("dwell", [4200.5, 2.0**60])
+@pytest.mark.usefixtures("path")
+def test_a_fraction_or_an_inexact_float_in_a_nested_integer_field_is_an_error(
+    dwell: float,
+) -> None:
+    # A fraction would be cut off, and a float beyond 2**53 may not be the integer sent.
+    with pytest.raises(vf.SchemaError, match="'contents'") as info:
+        vf.read_vidicenter(_apc(dwell), data_type="viewers_apc", time_resolution="finest")
+    assert info.value.column == "contents"

@@ -222,10 +222,18 @@ _DURATIONS = {
     "dwell_time": ("dwell_time_in_tenths_of_sec", "d31936d"),
     "attention_time": ("attention_time_in_tenths_of_sec", "d31936d"),
 }
-_POP = {
+# f0bfa44 also renamed the proof of play totals, and made them integers: the
+# fractional names of 2022-02-01 are fields of their own (RETYPED), not renames.
+RETYPED = {
     "total_dwell_time_in_tenths_of_sec": ("dwell_time_in_tenths_of_sec", "f0bfa44"),
     "total_attention_time_in_tenths_of_sec": ("attention_time_in_tenths_of_sec", "f0bfa44"),
 }
+_POP_EXPORTS = [
+    "proof_of_play_by_location",
+    "proof_of_play_by_site",
+    "proof_of_play_by_location_footfall_faces",
+    "proof_of_play_by_site_footfall_faces",
+]
 _VEHICLES = {
     "dwell_time": ("vehicle_presence_time", "d31936d"),
     "impressions": ("vehicle_impressions", "d4a932c"),
@@ -246,10 +254,6 @@ RENAMES: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("viewers", "aggregated"): _DURATIONS,
     ("viewers", "demographics"): _DURATIONS,
     ("extrapolated_watchers", "aggregated"): _DURATIONS,
-    ("proof_of_play_by_location", "aggregated"): _POP,
-    ("proof_of_play_by_site", "aggregated"): _POP,
-    ("proof_of_play_by_location_footfall_faces", "aggregated"): _POP,
-    ("proof_of_play_by_site_footfall_faces", "aggregated"): _POP,
     ("vehicles", "finest"): _VEHICLES,
     ("vehicles", "aggregated"): _VEHICLES,
     ("footfall", "finest"): {"dwell_time": ("footfall_presence_time", "d31936d")},
@@ -276,6 +280,24 @@ def test_every_rename_of_the_history_is_declared(spec: ExportSpec) -> None:
     if spec.time_api_name != "period_start":
         expected[spec.time_api_name] = "period_start"
     assert dict(spec.renames) == expected
+
+
+@pytest.mark.parametrize("data_type", _POP_EXPORTS)
+def test_a_rename_that_changed_the_type_keeps_each_era_in_its_own_column(data_type: str) -> None:
+    # 44989fe (2022-02-01) sent fractional tenths (54.1); f0bfa44 renamed the fields to
+    # integers. A fraction cannot be held by Int64, and rounding would change it.
+    spec = vf.get_export(data_type, "1h")
+    for old, (new, commit) in RETYPED.items():
+        before, after = spec.by_name[old], spec.by_name[new]
+        assert (before.dtype, after.dtype) == (pl.Float64, pl.Int64)
+        assert before.dropped
+        assert not after.dropped
+        assert (before.unit, after.unit) == ("tenths_of_second", "tenths_of_second")
+        assert old not in spec.renames
+        assert "44989fe" in before.source
+        assert commit in before.doc
+        assert before.seconds_column == old.removesuffix("_in_tenths_of_sec") + "_tenths_s"
+        assert spec.schema[before.seconds_column] == pl.Float64
 
 
 def test_legacy_names_of_the_spec() -> None:
@@ -385,3 +407,14 @@ def test_typed_quirks_point_at_fields_of_the_same_row(spec: ExportSpec) -> None:
     assert [f.name for f in spec.fields if f.time_parts] == (
         [] if spec.time_as_parts and "period_start" not in spec.by_name else ["period_start"]
     )
+
+
+@pytest.mark.parametrize("spec", list(iter_exports()), ids=repr)
+def test_content_ids_selects_by_content_id(spec: ExportSpec) -> None:
+    # The exports that accept content_ids select rows (or APC contents) by their
+    # content_id; the fake filters on the fields that declare it, not on a name.
+    from vidiframe._wire import CONTENT_IDS
+
+    everywhere = [*spec.fields, *(sub for f in spec.fields for sub in f.fields)]
+    filtered = {f.name for f in everywhere if f.filtered_by == CONTENT_IDS}
+    assert filtered == ({"content_id"} if spec.accepts_content_ids else set())

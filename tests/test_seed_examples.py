@@ -362,12 +362,17 @@ POP_BREAKDOWN = (
     "watchers_adult_female",
     "watchers_senior_female",
 )
-# Proof of play in seconds, 2022-01-27 to 2022-01-31 only (doc history 9ba386a): null here.
+# Proof of play totals in seconds, 2022-01-27 to 2022-01-31 only (doc history 9ba386a)
 POP_SECONDS_ERA = (
     "total_dwell_time",
     "total_dwell_time_s",
     "total_attention_time",
     "total_attention_time_s",
+    # and in fractional tenths on 2022-02-01 only (44989fe): null here too.
+    "total_dwell_time_in_tenths_of_sec",
+    "total_dwell_time_tenths_s",
+    "total_attention_time_in_tenths_of_sec",
+    "total_attention_time_tenths_s",
 )
 POP_TIMES = (
     "dwell_time_in_tenths_of_sec",

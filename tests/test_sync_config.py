@@ -120,6 +120,21 @@ BASE: dict[str, Any] = {"root": "lake", "first_day": "2025-01-01", "export": [OT
             "'aws_region' must be text, a number or true/false, got a list",
         ),
         ({"storage_options": {"aws_region": "eu-west-1"}}, "applies to a URL root"),
+        (
+            {"dimensions": ["locations", "site"]},
+            r"'dimensions': unknown dimension 'site' \(did you mean 'sites'\?\); known: networks",
+        ),
+        ({"dimensions": ["Locations"]}, r"did you mean 'locations'\?"),
+        ({"dimensions": ["weather"]}, "unknown dimension 'weather'; known: networks, sites, "),
+        ({"dimensions": [3]}, "unknown dimension 3"),
+        ({"dimensions": "locations"}, "'dimensions' must be a list of dimension names"),
+        ({"dimensions": {"locations": True}}, "'dimensions' must be a list of dimension names"),
+        ({"dimensions": ["sites", "sites"]}, "'dimensions' lists 'sites' twice"),
+        ({"dimension": ["sites"]}, "unknown key 'dimension' \\(did you mean 'dimensions'\\?\\)"),
+        (
+            {"dimensions": ["sites"], "export": [{**OTS, "name": "dimensions"}]},
+            r"\[\[export\]\] #1 is named 'dimensions', where the dimension snapshots are kept",
+        ),
     ],
 )
 def test_an_invalid_configuration_names_the_key(change, message):
@@ -218,3 +233,32 @@ locations = [4636]
     (ots,) = cfg.exports
     assert (ots.path, ots.format, ots.schema_mode) == ("s3://bucket/lake/ots_1h", "delta", "drop")
     assert ots.storage_options == {"aws_region": "eu-west-1", "aws_allow_http": "true"}
+
+
+def test_dimensions_are_kept_beside_the_exports_in_the_top_level_format(tmp_path):
+    cfg = SyncConfig.from_dict(
+        {
+            **BASE,
+            "root": "s3://bucket/lake/",
+            "storage_options": {"aws_region": "eu-west-1", "aws_secret_access_key": "s3cret"},
+            "format": "delta",
+            "schema_mode": "drop",
+            "dimensions": ["locations", "sites_vehicles"],
+        }
+    )
+    locations, vehicles = cfg.dimensions
+    assert (locations.name, locations.path, locations.format, locations.schema_mode) == (
+        "locations",
+        "s3://bucket/lake/dimensions/locations",
+        "delta",
+        "drop",
+    )
+    assert (locations.dimension, locations.vehicles) == ("locations", False)
+    assert (vehicles.dimension, vehicles.vehicles) == ("sites", True)
+    assert locations.storage_options == cfg.storage_options
+    assert "s3cret" not in repr(cfg)
+    # Without the key: no snapshot, and an export may take the name.
+    plain = SyncConfig.from_dict({**BASE, "export": [{**OTS, "name": "dimensions"}]})
+    assert plain.dimensions == ()
+    local = SyncConfig.from_dict({**BASE, "dimensions": ["networks"]}, base_dir=tmp_path)
+    assert local.dimensions[0].path == tmp_path / "lake" / "dimensions" / "networks"

@@ -188,7 +188,14 @@ def test_sync_touches_datasets_only_through_the_dataset_layers_public_operations
     private_layer = {"_hive", "_delta", "_lease", "_storage", "_layout"}
     file_modules = {"shutil", "pathlib", "fcntl", "glob"}
     file_calls = {"remove", "unlink", "rename", "replace", "scandir", "listdir", "walk", "open"}
-    files = ("_sync.py", "_sync_plan.py", "_sync_run.py", "_sync_schedule.py", "_sync_report.py")
+    files = (
+        "_sync.py",
+        "_sync_plan.py",
+        "_sync_run.py",
+        "_sync_schedule.py",
+        "_sync_report.py",
+        "_sync_snapshots.py",
+    )
     for name in files:
         tree = ast.parse((root / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):

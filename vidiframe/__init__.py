@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         write_partitions,
     )
     from vidiframe._dimension_registry import dimension_schema
+    from vidiframe._dimension_snapshots import scan_dimension_snapshots
     from vidiframe._dimensions import (
         read_alerts,
         read_boxes,
@@ -125,6 +126,7 @@ _LAZY: dict[str, str] = {
     "read_alerts": "vidiframe._dimensions",
     "read_dimension": "vidiframe._dimensions",
     "dimension_schema": "vidiframe._dimension_registry",
+    "scan_dimension_snapshots": "vidiframe._dimension_snapshots",
 }
 
 
@@ -201,6 +203,7 @@ __all__ = [
     "read_sites",
     "read_vidicenter",
     "replace_days",
+    "scan_dimension_snapshots",
     "scan_partitions",
     "scan_vidicenter",
     "sync",

@@ -32,6 +32,7 @@ from typing import Any, NoReturn, TextIO
 from vidiframe._errors import DatasetError, InvalidRequestError, VidiFrameError
 from vidiframe._hints import did_you_mean
 from vidiframe._version import __version__
+from vidiframe._wire import WHOAMI_PATH
 
 __all__ = ["COMMANDS", "build_parser", "check_writable", "main"]
 
@@ -464,7 +465,7 @@ def register_whoami(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "whoami",
         help="check the credentials: print the user the server sees",
-        description="Ask the server who the credentials belong to (GET /api/v1/whoami/).",
+        description=f"Ask the server who the credentials belong to (GET {WHOAMI_PATH}).",
     )
     _add_connection_options(parser)
     parser.set_defaults(func=run_whoami, option_names=option_names(parser))

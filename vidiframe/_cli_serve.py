@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from vidiframe._errors import InvalidRequestError
+from vidiframe._wire import WHOAMI_PATH
 from vidiframe.testing import FakeVidiCenter
 
 __all__ = ["DEFAULT_PORT", "register", "run_serve_fake"]
@@ -137,7 +138,7 @@ def run_serve_fake(
             f"  username: {args.username}\n"
             f"  token:    {args.token}\n"
             f"Try:\n"
-            f"  curl -u {args.username}:{args.token} '{url}/api/v1/whoami/'\n"
+            f"  curl -u {args.username}:{args.token} '{url}{WHOAMI_PATH}'\n"
             f"Point vidiframe at it:\n"
             f"  export VIDICENTER_URL={url} VIDICENTER_USERNAME={args.username} "
             f"VIDICENTER_TOKEN={args.token}\n"

@@ -7,8 +7,9 @@ exit code. Credentials come from ``VIDICENTER_USERNAME`` / ``VIDICENTER_TOKEN``
 See :mod:`vidiframe._sync` for the configuration and what a run does.
 
 Exit codes: 0 when every dataset is up to date (or on a dry run), 2 for an
-invalid configuration, 1 on another error (the batches written before it stay),
-130 when interrupted (run the same command again to resume).
+invalid configuration, 1 on another error (the batches written before it stay;
+a failed dimension snapshot is such an error, reported once the exports are
+done), 130 when interrupted (run the same command again to resume).
 
 Examples
 --------
@@ -34,7 +35,7 @@ from vidiframe._hints import date_problem
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
-    from vidiframe._sync import BatchResult
+    from vidiframe._sync import BatchResult, SnapshotResult
 
 __all__ = ["register", "run_sync"]
 
@@ -46,6 +47,8 @@ configuration (TOML):
   trailing_days = 3          # fetched again by every run (late uploads)
   # format = "parquet"       # or "delta"
   # schema_mode = "evolve"   # a new API field: evolve | error | drop
+  dimensions = ["locations", "sites", "networks"]
+                             # a snapshot a day in lake/dimensions/<name>
 
   [[export]]
   data_type = "viewers"
@@ -151,11 +154,17 @@ def run_sync(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     done: list[BatchResult] = []
+    snapshots: list[SnapshotResult] = []
 
     def on_batch(result: BatchResult) -> None:
         # Printed as it happens: a long run shows progress, and an interrupted one
         # has already said what it wrote.
         done.append(result)
+        out.write(result.describe() + "\n")
+        out.flush()
+
+    def on_snapshot(result: SnapshotResult) -> None:
+        snapshots.append(result)
         out.write(result.describe() + "\n")
         out.flush()
 
@@ -176,6 +185,7 @@ def run_sync(
                 progress=args.progress,
                 dry_run=args.dry_run,
                 on_batch=on_batch,
+                on_snapshot=on_snapshot,
             )
     except KeyboardInterrupt:
         err.write(
@@ -183,8 +193,16 @@ def run_sync(
             "run the same command again to fetch the rest\n"
         )
         return 130
-    except VidiFrameError:
-        if done:
+    except VidiFrameError as error:
+        failed = [s.dimension for s in snapshots if not s.ok]
+        if any(s.error is error for s in snapshots):
+            # Raised once the exports were done: say so, or the user would rerun for them.
+            err.write(
+                f"vidiframe sync: the snapshot of {', '.join(failed)} failed (earlier "
+                f"snapshots are kept); the exports went on ({len(done)} batch(es) written): "
+                "run the same command again to take it\n"
+            )
+        elif done:
             err.write(
                 f"vidiframe sync: {len(done)} batch(es) written before the error are kept: "
                 "run the same command again to fetch the rest\n"

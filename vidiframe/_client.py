@@ -280,7 +280,7 @@ class VidiCenterClient:
         ----------
         path
             The path, e.g. ``/api/v1/locations/`` (see
-            :data:`vidiframe._protocol.DIMENSION_PATHS`).
+            :data:`vidiframe._wire.DIMENSION_PATHS`).
         params
             Query parameters.
         use_cache

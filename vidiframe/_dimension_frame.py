@@ -29,7 +29,7 @@ from vidiframe._errors import (
     UnknownFieldWarning,
 )
 from vidiframe._fields import Field
-from vidiframe._frame import _element_struct, _typed, label_expr, to_seconds
+from vidiframe._frame import _typed, label_expr, to_seconds
 from vidiframe._json import ColumnHints, decode_response, read_source
 
 __all__ = ["DimensionSource", "parse_dimension", "read_dimension_source"]
@@ -119,7 +119,7 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
     """
     rows = _rows(document, spec)
     renamed = [_rename(row, spec.renames, index) for index, row in enumerate(rows)]
-    text = {f.name for f in spec.fields if f.kind == "datetime"}
+    text = {f.name for f in spec.fields if f.type.sent_as(f) == "text"}
     raw = decode_response({"data": renamed}, hints=ColumnHints(text=frozenset(text))).rows
     assert raw is not None
     raw = _nested_times(raw, spec)
@@ -211,15 +211,17 @@ def _nested_times(raw: pl.DataFrame, spec: DimensionSpec) -> pl.DataFrame:
         if not isinstance(inner, pl.Struct):
             continue
         present = {fld.name: fld.dtype for fld in inner.fields}
+        # Moments inside objects arrive as text: each kind parses its own.
         times = [
-            s.name for s in f.fields if s.kind == "datetime" and present.get(s.name) == pl.String
+            parse
+            for s in f.fields
+            if present.get(s.name) == pl.String
+            and (parse := s.type.from_text(pl.field(s.name), s)) is not None
         ]
         if not times:
             continue
         element = pl.element() if isinstance(dtype, pl.List) else pl.col(f.name)
-        parsed = element.struct.with_fields(
-            pl.field(name).str.to_datetime(time_unit="us", strict=True) for name in times
-        )
+        parsed = element.struct.with_fields(times)
         expr = pl.col(f.name).list.eval(parsed) if isinstance(dtype, pl.List) else parsed
         try:
             raw = raw.with_columns(expr.alias(f.name))
@@ -269,28 +271,10 @@ def _typed_field(
     # (``{}``) give a frame without columns, whose height Polars cannot keep.
     if f.name not in raw.columns or raw.get_column(f.name).dtype == pl.Null:
         return pl.repeat(None, height, dtype=f.dtype, eager=True).alias(f.name)
-    if f.kind != "struct":
-        typed = _typed(raw, f)
-        if f.kind == "list":
-            _report_nested(typed, f, spec, strict)
-        return typed
-    column = raw.get_column(f.name)
-    if not isinstance(column.dtype, pl.Struct):
-        raise SchemaError(f"column {f.name!r} must hold objects, not {column.dtype}", column=f.name)
-    try:
-        built = _element_struct(pl.col(f.name), f, column.dtype)
-        # pl.struct builds an object of nulls where the row had none: keep it null.
-        struct = raw.select(
-            pl.when(pl.col(f.name).is_null()).then(None).otherwise(built).alias(f.name)
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise SchemaError(
-            f"column {f.name!r}: a nested value has the wrong type ({str(exc).splitlines()[0]})",
-            column=f.name,
-        ) from None
-    series = struct.to_series()
-    _report_nested(series, f, spec, strict)
-    return series
+    typed = _typed(raw, f)
+    if f.fields:
+        _report_nested(typed, f, spec, strict)
+    return typed
 
 
 def _report_nested(series: pl.Series, f: Field, spec: DimensionSpec, strict: bool) -> None:

@@ -21,7 +21,13 @@ import polars as pl
 from vidiframe._dimension_frame import DimensionSource, parse_dimension, read_dimension_source
 from vidiframe._dimension_registry import get_dimension
 from vidiframe._errors import InvalidRequestError, TransportError
-from vidiframe._protocol import ALERT_HOURS, DIMENSION_PATHS
+from vidiframe._wire import (
+    ALERT_ACTIVE_ON,
+    ALERT_ACTIVE_PARAMETER,
+    ALERT_HOURS,
+    ALERT_HOURS_PARAMETER,
+    DIMENSION_PATHS,
+)
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
@@ -442,12 +448,11 @@ def read_alerts(
     """
     params: dict[str, str] = {}
     if active:
-        # "if specified as True": the flag's value is the text True.
-        params["active"] = "True"
+        params[ALERT_ACTIVE_PARAMETER] = ALERT_ACTIVE_ON
     if hours is not None:
         if isinstance(hours, bool) or not isinstance(hours, int) or hours not in ALERT_HOURS:
             raise InvalidRequestError(f"hours must be an integer from 1 to 24, not {hours!r}")
-        params["hours"] = str(hours)
+        params[ALERT_HOURS_PARAMETER] = str(hours)
     return read_dimension(
         "alerts",
         source,

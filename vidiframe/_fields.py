@@ -155,6 +155,10 @@ class Field:
     describes
         The id field this text names (``zone_name`` describes ``zone_id``):
         generators derive it from that id.
+    filtered_by
+        The query parameter that selects rows (or list elements) by this field's
+        values (``locations`` by ``location_id``, ``content_ids`` by
+        ``content_id``): the fake filters on it, and the source ids are known by it.
     """
 
     name: str
@@ -179,6 +183,7 @@ class Field:
     bounded_by: tuple[str, ...] = ()
     pooled: bool = False
     describes: str | None = None
+    filtered_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.renamed:

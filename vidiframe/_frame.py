@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import polars as pl
-from polars._typing import PolarsDataType
 
+from vidiframe._casts import nulls, parse_text
 from vidiframe._errors import (
     InvalidRequestError,
     SchemaError,
@@ -38,9 +38,6 @@ PlaceholderMode = Literal["keep", "drop"]
 
 # The 2025 API repeats period_start as these two keys; one export sends only them.
 _TIME_PARTS = ("period_start_date", "period_start_time")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
-_TRUE_TEXT = frozenset({"yes", "true", "1"})
-_FALSE_TEXT = frozenset({"", "no", "false", "0"})
 
 
 def column_hints(spec: ExportSpec) -> ColumnHints:
@@ -53,14 +50,13 @@ def column_hints(spec: ExportSpec) -> ColumnHints:
     kinds: dict[str, str] = {}
     nested: set[str] = set()
     for f in spec.fields:
-        if f.kind in ("datetime", "date", "time"):
+        sent = f.type.sent_as(f)
+        if sent == "text":
             text.update(f.all_names)
-        elif f.kind == "list":
+        elif sent == "list":
             nested.update(f.all_names)
         else:
-            # A boolean the API sends as text ("yes" / "") is read as text, then cast.
-            kind = "str" if f.kind == "bool" and f.bool_text is not None else f.kind
-            kinds.update(dict.fromkeys(f.all_names, kind))
+            kinds.update(dict.fromkeys(f.all_names, sent))
     return ColumnHints(text=frozenset(text), kinds=kinds, nested=frozenset(nested))
 
 
@@ -254,144 +250,16 @@ def _typed_columns(raw: pl.DataFrame, fields: Iterable[Field]) -> list[pl.Series
 
 def _typed(raw: pl.DataFrame, f: Field) -> pl.Series:
     if f.name not in raw.columns:
-        return _nulls(f.name, raw.height, f.dtype)
+        return nulls(f.name, raw.height, f.dtype)
     column = raw.get_column(f.name)
     if column.dtype == f.dtype:
         return column
     if column.dtype == pl.Null or column.null_count() == len(column):
-        return _nulls(f.name, len(column), f.dtype)
-    if f.kind == "list":
-        return _typed_list(column, f)
-    converted = _convert(column, f)
+        return nulls(f.name, len(column), f.dtype)
+    # The field's kind owns its cast; a value it cannot read becomes null, reported here.
+    converted = f.type.cast(column, f)
     _check_lossless(column, converted, f.name)
     return converted
-
-
-def _nulls(name: str, height: int, dtype: PolarsDataType) -> pl.Series:
-    # Built natively: a Python list of a million Nones takes a third of the typing.
-    return pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
-
-
-def _convert(column: pl.Series, f: Field) -> pl.Series:
-    dtype = column.dtype
-    if f.kind == "int":
-        if dtype.is_integer():
-            return column.cast(pl.Int64)
-        if dtype.is_float():
-            return _integral(column)
-        if dtype == pl.String:
-            text = column.str.strip_chars()
-            as_int = text.cast(pl.Int64, strict=False)
-            # "1.0" is an integer sent as a float, as the API does for nb_visits.
-            return as_int.fill_null(_integral(text.cast(pl.Float64, strict=False)))
-    elif f.kind == "float":
-        if dtype.is_numeric():
-            return column.cast(pl.Float64)
-        if dtype == pl.String:
-            return column.str.strip_chars().cast(pl.Float64, strict=False)
-    elif f.kind == "str":
-        if dtype.is_numeric() or dtype == pl.Boolean:
-            return column.cast(pl.String)
-    elif f.kind == "bool":
-        if dtype == pl.String:
-            lowered = column.str.strip_chars().str.to_lowercase()
-            return (
-                pl.select(
-                    pl.when(lowered.is_in(list(_TRUE_TEXT)))
-                    .then(True)
-                    .when(lowered.is_in(list(_FALSE_TEXT)))
-                    .then(False)
-                    .otherwise(None)
-                    .alias(column.name)
-                )
-                .to_series()
-                .cast(pl.Boolean)
-            )
-        if dtype.is_integer():
-            return pl.select(
-                pl.when(column.is_in([0, 1])).then(column == 1).otherwise(None).alias(column.name)
-            ).to_series()
-    elif f.kind == "datetime":
-        if dtype == pl.String:
-            return parse_datetime(column)
-        if isinstance(dtype, pl.Datetime):
-            return column.dt.replace_time_zone(None).cast(pl.Datetime("us"))
-    # Anything else (a boolean for a number, a list for a text...) cannot be cast.
-    return _nulls(column.name, len(column), f.dtype)
-
-
-#: From 2**53 on a double no longer tells neighbouring integers apart: a float there
-#: (``9007199254740993.0`` reads as ``...992.0``) may not be the integer that was sent.
-_EXACT_FLOAT_INT = 2.0**53
-
-
-def _integral(column: pl.Series) -> pl.Series:
-    """Floats that hold integers, as Int64; others become null (and are reported).
-
-    Examples
-    --------
-    >>> _integral(pl.Series([3.0, 2.5, 9007199254740993.0])).to_list()
-    [3, None, None]
-    """
-    whole = column.is_finite() & (column == column.floor()) & (column.abs() < _EXACT_FLOAT_INT)
-    return pl.select(
-        pl.when(whole).then(column).otherwise(None).cast(pl.Int64).alias(column.name)
-    ).to_series()
-
-
-def parse_datetime(column: pl.Series) -> pl.Series:
-    """Parse the API's time stamps into naive ``Datetime("us")``.
-
-    Accepts ``YYYY-MM-DD HH:MM:SS``, the ``T`` separator, minutes only, fractional
-    seconds, and a bare date. Unparseable text gives null (reported by the caller).
-
-    Examples
-    --------
-    >>> parse_datetime(pl.Series(["2018-01-29T00:00:27", "2018-01-29 02:00"])).to_list()
-    [datetime.datetime(2018, 1, 29, 0, 0, 27), datetime.datetime(2018, 1, 29, 2, 0)]
-    """
-    first = column.drop_nulls().head(1).to_list()
-    # An export uses one format throughout: try the one its first value has.
-    separator = "T" if first and first[0][10:11] == "T" else " "
-    # Whole seconds have Polars' fixed-width fast path (six times faster than %.f);
-    # time stamps are nearly all distinct, so a cache of parsed values only costs.
-    fmt = f"%Y-%m-%d{separator}%H:%M:%S"
-    parsed = None
-    if not first or len(first[0]) == 19:
-        parsed = column.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
-        if parsed.null_count() == column.null_count():
-            return parsed
-    # Fractional seconds (SPEC 9's watcher_start): the whole seconds on the fast
-    # path, the digits after the dot added as microseconds.
-    whole = column.str.slice(0, 19).str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
-    digits = column.str.extract(r"^.{19}\.(\d{1,6})$", 1)
-    exact = (column.str.len_bytes() == 19) | digits.is_not_null()
-    if (whole.is_not_null() & exact).sum() == len(column) - column.null_count():
-        micros = digits.str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
-        return (whole + pl.Series(micros, dtype=pl.Int64).cast(pl.Duration("us"))).alias(
-            column.name
-        )
-    text = column.str.strip_chars().str.replace("T", " ", literal=True)
-    finer = text.str.contains(r":\d\d\.\d{7,}$").fill_null(False)
-    if finer.any():
-        # Datetime("us") would truncate the extra digits: refuse rather than lose them.
-        row = int(finer.arg_true()[0])
-        raise SchemaError(
-            f"column {column.name!r}: value {column[row]!r} at row {row} has more precision "
-            "than microseconds",
-            column=column.name,
-            value=column[row],
-            row=row,
-        )
-    candidates = [
-        *([] if parsed is None else [parsed]),
-        *(
-            text.str.strptime(pl.Datetime("us"), f, strict=False, cache=False)
-            for f in _DATETIME_FORMATS
-        ),
-        text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
-    ]
-    return pl.select(pl.coalesce(candidates).alias(column.name)).to_series()
 
 
 def _check_lossless(before: pl.Series, after: pl.Series, name: str) -> None:
@@ -407,61 +275,6 @@ def _check_lossless(before: pl.Series, after: pl.Series, name: str) -> None:
         )
 
 
-def _typed_list(column: pl.Series, f: Field) -> pl.Series:
-    """Type a list-of-structs column field by field, renaming legacy sub-fields."""
-    if not isinstance(column.dtype, pl.List):
-        raise SchemaError(
-            f"column {f.name!r} must be a list of objects, not {column.dtype}", column=f.name
-        )
-    try:
-        typed = column.list.eval(_element_struct(pl.element(), f, column.dtype.inner))
-    except pl.exceptions.PolarsError as exc:
-        raise SchemaError(
-            f"column {f.name!r}: a nested value has the wrong type ({str(exc).splitlines()[0]})",
-            column=f.name,
-        ) from None
-    return typed.alias(f.name)
-
-
-def _element_struct(element: pl.Expr, f: Field, inner: PolarsDataType) -> pl.Expr:
-    """A struct of ``f``'s sub-fields, typed, from list elements of dtype ``inner``.
-
-    Unknown sub-fields are kept after the known ones, as unknown columns are.
-    """
-    if not isinstance(inner, pl.Struct):
-        if inner != pl.Null:
-            raise SchemaError(f"column {f.name!r} must hold objects, not {inner}", column=f.name)
-        return element.cast(pl.Struct({sub.name: sub.dtype for sub in f.fields}))
-    present = {fld.name: fld.dtype for fld in inner.fields}
-    parts: list[pl.Expr] = []
-    known: set[str] = set()
-    for sub in f.fields:
-        names = [n for n in sub.all_names if n in present]
-        known.update(names)
-        if not names:
-            parts.append(pl.lit(None, dtype=sub.dtype).alias(sub.name))
-            continue
-        values = [element.struct.field(n) for n in names]
-        value = values[0] if len(values) == 1 else pl.coalesce(values)
-        raw = present[names[0]]
-        if sub.kind == "list" and isinstance(raw, pl.List):
-            value = value.list.eval(_element_struct(pl.element(), sub, raw.inner))
-        elif sub.kind == "int" and raw.is_float():
-            # A fractional value must fail the cast, not be truncated by it.
-            whole = value.is_null() | (value == value.floor())
-            value = (
-                pl.when(whole)
-                .then(value)
-                .otherwise(pl.lit("not an integer"))
-                .cast(pl.Int64, strict=True)
-            )
-        else:
-            value = value.cast(sub.dtype, strict=True)
-        parts.append(value.alias(sub.name))
-    extra = [element.struct.field(n) for n in present if n not in known]
-    return pl.struct([*parts, *extra])
-
-
 # -- derived columns ---------------------------------------------------------------------------
 
 
@@ -469,9 +282,9 @@ def _period_start(raw: pl.DataFrame, current: pl.Series | None) -> pl.Series:
     if current is not None and (current.null_count() < len(current) or not _has_parts(raw)):
         return current
     if not _has_parts(raw):
-        return _nulls("period_start", raw.height, pl.Datetime("us"))
-    date = _parse_part(raw.get_column("period_start_date"), "date")
-    time = _parse_part(raw.get_column("period_start_time"), "time")
+        return nulls("period_start", raw.height, pl.Datetime("us"))
+    date = _parse_part(raw.get_column("period_start_date"), pl.Date())
+    time = _parse_part(raw.get_column("period_start_time"), pl.Time())
     parts = pl.DataFrame([date.alias("date"), time.alias("time")])
     combined = parts.select(
         pl.col("date").dt.combine(pl.col("time"), time_unit="us").alias("period_start")
@@ -483,17 +296,8 @@ def _has_parts(raw: pl.DataFrame) -> bool:
     return all(part in raw.columns for part in _TIME_PARTS)
 
 
-def _parse_part(column: pl.Series, kind: Literal["date", "time"]) -> pl.Series:
-    text = column.cast(pl.String).str.strip_chars()
-    if kind == "date":
-        parsed = text.str.to_date("%Y-%m-%d", strict=False)
-    else:
-        parsed = pl.select(
-            pl.coalesce(
-                text.str.to_time("%H:%M:%S%.f", strict=False),
-                text.str.to_time("%H:%M", strict=False),
-            )
-        ).to_series()
+def _parse_part(column: pl.Series, dtype: pl.DataType) -> pl.Series:
+    parsed = parse_text(column, dtype)
     _check_lossless(column, parsed, column.name)
     return parsed
 
@@ -533,9 +337,9 @@ def _check_time_parts(raw: pl.DataFrame, frame: pl.DataFrame) -> None:
 
 def _parts_agree(part: str, given: pl.Series, derived: pl.Series) -> pl.Series:
     if part == "period_start_date":
-        return (_parse_part(given, "date") == derived).fill_null(False)
+        return (_parse_part(given, pl.Date()) == derived).fill_null(False)
     # The docs give the time as hh:mm or hh:mm:ss: compare to that precision.
-    nanos = _parse_part(given, "time").cast(pl.Int64)
+    nanos = _parse_part(given, pl.Time()).cast(pl.Int64)
     expected = derived.cast(pl.Int64)
     minute = 60_000_000_000
     minutes_only = given.str.strip_chars().str.len_chars() == 5

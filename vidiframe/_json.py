@@ -323,33 +323,59 @@ def _too_deep_at(body: bytes) -> int:
 
 
 def _check_single_data_key(body: bytes) -> None:
-    """Refuse a body whose top-level object has ``data`` twice.
+    r"""Refuse a body whose top-level object has ``data`` twice.
 
     Decoders keep the last of duplicate keys; for ``data`` that would read one of
-    two row lists without a word. The check parses the body again with the
-    standard library (which can list an object's keys), so it runs only when the
-    bytes hold ``"data"`` twice.
+    two row lists without a word. A key may be spelled with escapes
+    (``"d\u0061ta"`` is ``data`` too), so the keys are compared decoded. The
+    check walks the body's tokens again, so it runs only when the bytes may hold
+    ``data`` twice: ``"data"`` twice, or a short key with an escape.
     """
-    if body.count(b'"data"') < 2:
+    if body.count(b'"data"') < 2 and not _may_spell_data_escaped(body):
         return
-    seen: list[list[str]] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen.append([key for key, _ in items])
-        return dict(items)
-
-    try:
-        json.loads(body, object_pairs_hook=pairs)
-    except (ValueError, RecursionError):  # already decoded once: only the depth can fail
-        return
-    # The outermost object is completed last.
-    if seen and seen[-1].count("data") > 1:
-        position = [m.start() for m in re.finditer(rb'"data"\s*:', body)][-1]
+    found = [position for position, key in _top_level_keys(body) if key == "data"]
+    if len(found) > 1:
+        position = found[1]
         raise ResponseFormatError(
             f"the response has the key 'data' twice (the second at byte {position})",
             position=position,
             key="data",
         )
+
+
+# A key of at most 24 characters holding a backslash: "data" spelled with escapes
+# (four of at most six characters each) is one.
+_ESCAPED_SHORT_KEY = re.compile(rb'"(?=[^"]{0,23}\\)(?:[^"\\]|\\.){1,24}"\s*:')
+_KEY_END = re.compile(rb"\s*:")
+# A letter of "data" can only be escaped as \u0064 (d), \u0061 (a) or \u0074 (t).
+_DATA_LETTER_ESCAPES = (b"\\u0064", b"\\u0061", b"\\u0074")
+
+
+def _may_spell_data_escaped(body: bytes) -> bool:
+    """Whether a key of the body may be ``data`` spelled with an escape.
+
+    A search for the three escapes first (a scan in C, like ``count``): most bodies
+    hold none of them, and the regular expression of short escaped keys is slower.
+    """
+    if not any(escape in body for escape in _DATA_LETTER_ESCAPES):
+        return False
+    return _ESCAPED_SHORT_KEY.search(body) is not None
+
+
+def _top_level_keys(body: bytes) -> list[tuple[int, str]]:
+    """The keys of a valid JSON document's outermost object, decoded, with their byte positions."""
+    keys = []
+    depth = 0
+    for token in _TOKENS.finditer(body):
+        text = token.group()
+        char = text[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+        elif char in (b"]", b"}"):
+            depth -= 1
+        elif depth == 1 and _KEY_END.match(body, token.end()):
+            keys.append((token.start(), orjson.loads(text)))
+    return keys
 
 
 def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
@@ -645,29 +671,30 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
+def _column(name: str, values: list[Any], expected: str | None) -> pl.Series:
     """One raw column: the values' own type when they share one, else their JSON text.
 
-    ``kind`` is the registry's expectation (``None`` for an unknown field): a text
-    field keeps any other value as its JSON text, and a float field takes integers
-    as the nearest double, as its type says. Elsewhere an integer must fit Int64,
+    ``expected`` is the JSON kind the registry expects of the field (what its
+    type's ``sent_as`` says; ``None`` for an unknown field): a text field keeps any
+    other value as its JSON text, and a float field takes integers as the nearest
+    double, as its type says. Elsewhere an integer must fit Int64,
     and one that shares a column with fractions must be exact as a double.
     """
     # Decoded JSON holds exactly these types: a set of types costs one pass in C.
-    kinds = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
-    if not kinds:
+    sent = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
+    if not sent:
         return pl.Series(name, values, dtype=pl.Null)
-    if kinds == {"str"}:
+    if sent == {"str"}:
         return pl.Series(name, values, dtype=pl.String)
-    if kind == "str" or (len(kinds) > 1 and not kinds <= {"int", "float"}):
+    if expected == "str" or (len(sent) > 1 and not sent <= {"int", "float"}):
         # Mixed kinds (a number here, text there): the typing casts the text, and
         # reports a value that does not fit the field with its JSON text.
         return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
-    if kinds == {"bool"}:
+    if sent == {"bool"}:
         return pl.Series(name, values, dtype=pl.Boolean)
-    if kind == "float" and kinds <= {"int", "float"}:
-        return _floats(name, values, with_ints="int" in kinds)
-    if kinds == {"int"}:
+    if expected == "float" and sent <= {"int", "float"}:
+        return _floats(name, values, with_ints="int" in sent)
+    if sent == {"int"}:
         try:
             # Polars refuses (strictly) an integer outside Int64; then find which.
             return pl.Series(name, values, dtype=pl.Int64, strict=True)
@@ -675,7 +702,7 @@ def _column(name: str, values: list[Any], kind: str | None) -> pl.Series:
             _check_int64(name, values)
             reason = str(exc).splitlines()[0]
             raise SchemaError(f"column {name!r}: {reason}", column=name) from None
-    if kinds <= {"int", "float"}:
+    if sent <= {"int", "float"}:
         _check_exact_doubles(name, values)
         return _floats(name, values, with_ints=True)
     return _nested_column(name, values)

@@ -54,11 +54,15 @@ import orjson
 from vidiframe._errors import ExportFailedError, ExportNotReadyError, ResponseFormatError
 from vidiframe._policies import PollSchedule
 from vidiframe._query import ExportQuery
-from vidiframe._wire import FORCE_REBUILD, PENDING_STATES, STATUS_ONLY, export_state
+from vidiframe._wire import (
+    FAIL_REASON_KEY,
+    FORCE_REBUILD,
+    PENDING_STATES,
+    STATUS_ONLY,
+    export_state,
+)
 
 __all__ = [
-    "ALERT_HOURS",
-    "DIMENSION_PATHS",
     "PENDING_STATES",
     "Done",
     "ExportProtocol",
@@ -245,7 +249,7 @@ class ExportProtocol:
         self.state = state
         if state == "failed":
             self._phase = "done"
-            reason = document.get("fail_reason") if document is not None else None
+            reason = document.get(FAIL_REASON_KEY) if document is not None else None
             raise ExportFailedError(
                 f"the server failed the export {self.query.describe()}: "
                 f"{reason if reason is not None else 'no fail_reason given'}",
@@ -305,64 +309,3 @@ class ExportProtocol:
         self._phase = "awaiting"
         self._sent = kind
         return Send(params, kind)
-
-
-# -- dimension endpoints (topology, tags, clip metadata, status) ------------------------------
-
-#: The GET paths of each dimension, by scope: the empty scope lists the account's
-#: rows, a scope (``network``, ``site``, ``site_tag``, ``location``, ``location_tag``,
-#: ``box``) one entity's. Placeholders take the scope's values: ids, or a tag's
-#: label (percent-encoded). From topology.rst, tags.rst, clip_metadata.rst and
-#: status.rst; ``sites/vehicles`` is the sites with their vehicle factors.
-DIMENSION_PATHS: Mapping[str, Mapping[tuple[str, ...], str]] = {
-    "networks": {(): "/api/v1/networks/"},
-    "sites": {
-        (): "/api/v1/sites/",
-        ("network",): "/api/v1/network/{network}/sites/",
-        ("site_tag",): "/api/v1/site_tag/{site_tag}/sites/",
-    },
-    "sites/vehicles": {
-        (): "/api/v1/sites/vehicles/",
-        ("network",): "/api/v1/network/{network}/sites/vehicles/",
-    },
-    "locations": {
-        (): "/api/v1/locations/",
-        ("network",): "/api/v1/network/{network}/locations/",
-        ("site",): "/api/v1/site/{site}/locations/",
-        ("site_tag",): "/api/v1/site_tag/{site_tag}/locations/",
-        ("location_tag",): "/api/v1/location_tag/{location_tag}/locations/",
-    },
-    "boxes": {
-        (): "/api/v1/boxes/",
-        ("network",): "/api/v1/network/{network}/boxes/",
-        ("site",): "/api/v1/site/{site}/boxes/",
-        ("site_tag",): "/api/v1/site_tag/{site_tag}/boxes/",
-        ("location",): "/api/v1/location/{location}/boxes/",
-        ("location_tag",): "/api/v1/location_tag/{location_tag}/boxes/",
-    },
-    "site_tags": {
-        (): "/api/v1/site_tags/",
-        ("network",): "/api/v1/network/{network}/site_tags/",
-    },
-    "location_tags": {
-        (): "/api/v1/location_tags/",
-        ("network",): "/api/v1/network/{network}/location_tags/",
-    },
-    "clip_metadata": {
-        (): "/api/v1/clip/metadata/",
-        # One clip's detail (a single object, not a list).
-        ("content_id", "network"): "/api/v1/network/{network}/clip/metadata/{content_id}/",
-    },
-    "alerts": {
-        (): "/api/v1/alerts/",
-        ("network",): "/api/v1/network/{network}/alerts/",
-        ("site",): "/api/v1/site/{site}/alerts/",
-        ("site_tag",): "/api/v1/site_tag/{site_tag}/alerts/",
-        ("location",): "/api/v1/location/{location}/alerts/",
-        ("location_tag",): "/api/v1/location_tag/{location_tag}/alerts/",
-        ("box",): "/api/v1/box/{box}/alerts/",
-    },
-}
-
-#: The alerts endpoints' ``hours`` parameter: 1 to 24 (status.rst, 2022-05).
-ALERT_HOURS = range(1, 25)

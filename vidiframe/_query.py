@@ -31,11 +31,18 @@ from vidiframe._errors import InvalidRequestError
 from vidiframe._hints import date_problem
 from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
+    AVERAGE_CONTENT_DURATION,
+    CONTENT_IDS,
+    DATA_TYPE,
+    END,
+    EXTRAPOLATION_AMOUNT,
     FLAG_ON,
     GROUP_BY_DEMOGRAPHICS,
     LIST_SEPARATOR,
     SOURCE_PARAMETERS,
+    START,
     TIME_FORMAT,
+    TIME_RESOLUTION,
 )
 
 __all__ = ["SOURCE_KINDS", "ExportQuery", "make_query"]
@@ -151,20 +158,20 @@ class ExportQuery:
          'end': '2025-01-02T23:59:59', 'sites': '178', 'group_by_demographics': '1'}
         """
         params = {
-            "data_type": self.data_type,
-            "time_resolution": self.time_resolution,
-            "start": self.start.strftime(_ISO),
-            "end": self.end.strftime(_ISO),
+            DATA_TYPE: self.data_type,
+            TIME_RESOLUTION: self.time_resolution,
+            START: self.start.strftime(_ISO),
+            END: self.end.strftime(_ISO),
         }
         for kind, ids in self.sources.items():
             if ids:
                 params[kind] = LIST_SEPARATOR.join(ids)
         if self.content_ids:
-            params["content_ids"] = LIST_SEPARATOR.join(self.content_ids)
+            params[CONTENT_IDS] = LIST_SEPARATOR.join(self.content_ids)
         if self.extrapolation_amount is not None:
-            params["extrapolation_amount"] = str(self.extrapolation_amount)
+            params[EXTRAPOLATION_AMOUNT] = str(self.extrapolation_amount)
         if self.average_content_duration is not None:
-            params["average_content_duration"] = _format_number(self.average_content_duration)
+            params[AVERAGE_CONTENT_DURATION] = _format_number(self.average_content_duration)
         if self.group_by_demographics:
             params[GROUP_BY_DEMOGRAPHICS] = FLAG_ON
         return params

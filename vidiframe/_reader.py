@@ -16,7 +16,7 @@ from vidiframe._errors import ExportFailedError, ExportNotReadyError, ResponseFo
 from vidiframe._frame import PlaceholderMode, build_frame, column_hints
 from vidiframe._json import decode_response
 from vidiframe._registry import ExportSpec
-from vidiframe._wire import PENDING_STATES, export_state
+from vidiframe._wire import CREATION_DATE_KEY, FAIL_REASON_KEY, PENDING_STATES, export_state
 
 __all__ = ["check_state", "parse_response"]
 
@@ -86,14 +86,15 @@ def check_state(meta: Mapping[str, Any]) -> str:
     # The same reader of the state as the client's polls (vidiframe._wire).
     state = export_state(meta)
     if state in PENDING_STATES:
-        created = f", created {meta['creation_date']}" if meta.get("creation_date") else ""
+        created = meta.get(CREATION_DATE_KEY)
+        created = f", created {created}" if created else ""
         raise ExportNotReadyError(
             f"the export is not ready yet (state {state!r}{created}); "
             "fetch it again later with the same query",
             state=state,
         )
     if state == "failed":
-        reason = meta.get("fail_reason")
+        reason = meta.get(FAIL_REASON_KEY)
         raise ExportFailedError(
             f"the export failed on the server: {reason or 'no fail_reason given'}",
             fail_reason=reason,

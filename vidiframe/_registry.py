@@ -37,6 +37,7 @@ from vidiframe._fields import (
     Timestamp,
 )
 from vidiframe._hints import did_you_mean, resolution_hint
+from vidiframe._wire import CONTENT_IDS, LOCATIONS, SITES
 
 __all__ = [
     "AGGREGATED_RESOLUTIONS",
@@ -85,6 +86,7 @@ def _src(version: str, section: str) -> str:
 _SPELLING = "2d33050"  # 2017-01-25: "moustache" of the expert prose spelt "mustache"
 _DURATION_NAMES = "d31936d"  # 2021-12-01: *_in_tenths_of_sec / *_in_milliseconds, presence times
 _FOOTFALL_NAMES = "d4a932c"  # 2021-12-07: persons -> footfall, impressions -> vehicle_impressions
+_FRACTIONAL_TENTHS = "44989fe"  # 2022-02-01: proof of play totals in tenths, with a fraction
 _HOMOGENIZE = "f0bfa44"  # 2022-02-02: proof of play and IM column names homogenized
 _FOOTFALL_LINK = "031f01d"  # 2025-10-09: person_id / person_start -> footfall_id / footfall_start
 _LIVE_FIXES = "6c3790f"  # 2026-07-06: missing fields documented, examples fixed
@@ -125,6 +127,7 @@ _DATA_NOTE = _src(_V2025, "Data formats")
 LOCATION_ID = Int(
     "location_id",
     role="key",
+    filtered_by=LOCATIONS,
     doc="unique numeric identifier of the data source",
     source=_DATA_NOTE,
     nullable=False,
@@ -134,6 +137,7 @@ LOCATION_ID = Int(
 SITE_ID = Int(
     "site_id",
     role="key",
+    filtered_by=SITES,
     doc="unique numeric identifier of the data source",
     source=_src(_V2025, "Proof of play by site export"),
     nullable=False,
@@ -285,7 +289,12 @@ WATCHER_LINKS: tuple[Field, ...] = (
 _APC = _src(_V2025, "Finest viewers APC export")
 APC_CONTENT: tuple[Field, ...] = (
     Text(
-        "content_id", role="key", pooled=True, doc="identifier of the content played", source=_APC
+        "content_id",
+        role="key",
+        pooled=True,
+        filtered_by=CONTENT_IDS,
+        doc="identifier of the content played",
+        source=_APC,
     ),
     Text(
         "app_id",
@@ -330,14 +339,15 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
     """
     # 9ba386a (2022-01-27) added total_dwell_time / total_attention_time in seconds;
     # 44989fe (2022-02-01) replaced them with total_*_in_tenths_of_sec: another unit,
-    # so another field, not a rename (its values must not land in a tenths column);
-    # f0bfa44 (2022-02-02) renamed those to dwell_time_in_tenths_of_sec /
-    # attention_time_in_tenths_of_sec, the same unit: a rename.
+    # so another field, not a rename (its values must not land in a tenths column).
+    # Those were sent with a fraction (54.1 tenths, in 44989fe and 042f608, one day);
+    # f0bfa44 (2022-02-02) renamed them dwell_time_in_tenths_of_sec /
+    # attention_time_in_tenths_of_sec and made them integers (54). Another type, so
+    # another field again: a fraction cannot land in an Int64 column, and rounding
+    # it would change a value in silence. Each era's values keep their own column,
+    # exactly (Float64), as the seconds era's do.
     seconds_era = doc_source("9ba386a", section)
-    totals = tuple(
-        Rename(f"total_{what}_time_in_tenths_of_sec", _HOMOGENIZE)
-        for what in ("dwell", "attention")
-    )
+    fractional_era = doc_source(_FRACTIONAL_TENTHS, section)
     groups = [
         f"{age}_{gender}"
         for gender in ("male", "female")
@@ -387,8 +397,8 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
             )
             for group in groups
         ),
-        _dwell(source, "cumulated dwell time, in tenths of seconds", renamed=totals[:1]),
-        _attention(source, "cumulated attention time, in tenths of seconds", renamed=totals[1:]),
+        _dwell(source, "cumulated dwell time, in tenths of seconds", renamed=()),
+        _attention(source, "cumulated attention time, in tenths of seconds", renamed=()),
         Seconds(
             "total_dwell_time",
             dropped=True,
@@ -401,6 +411,21 @@ def _pop_watchers(source: str, section: str) -> tuple[Field, ...]:
             bounded_by=("total_dwell_time",),
             doc="total attention time, in seconds (9ba386a to 0c54055, 2022-01-27 to 2022-01-31)",
             source=seconds_era,
+        ),
+        *(
+            Tenths(
+                f"total_{what}_time_in_tenths_of_sec",
+                kind="float",
+                dropped=True,
+                bounded_by=("total_dwell_time_in_tenths_of_sec",) if what == "attention" else (),
+                # total_{what}_time_s is the seconds era's: this era's seconds are apart.
+                seconds_name=f"total_{what}_time_tenths_s",
+                doc=f"total {what} time, in tenths of seconds sent with a fraction (54.1), "
+                f"read as sent ({_FRACTIONAL_TENTHS} and 042f608, 2022-02-01); {_HOMOGENIZE} "
+                f"(2022-02-02) renamed it {what}_time_in_tenths_of_sec, an integer",
+                source=fractional_era,
+            )
+            for what in ("dwell", "attention")
         ),
         Tenths(
             "avg_dwell_time_in_tenths_of_sec",
@@ -687,13 +712,12 @@ class ExportSpec:
         >>> get_export("viewers", "1h", group_by_demographics=True).row_keys
         ('gender', 'age')
         """
-        sources = (LOCATION_ID.name, SITE_ID.name)
         return tuple(
             f.name
             for f in self.fields
             if f.role == "key"
-            and f.name not in sources
-            and f.kind != "datetime"
+            and f.filtered_by not in (LOCATIONS, SITES)
+            and not f.type.temporal
             and (f.labels is not None or not f.nullable)
         )
 
@@ -714,7 +738,7 @@ class ExportSpec:
 
     def api_name(self, f: Field, *, legacy: bool = False) -> str:
         """The name under which the API sends ``f`` (its 2020-10 name when ``legacy``)."""
-        if f.name == "period_start":
+        if f.time_parts:  # the period's time stamp, which some exports send renamed
             return self.time_api_name
         return f.name_at(LEGACY_DATE) if legacy else f.name
 
@@ -886,6 +910,7 @@ def _declare() -> tuple[ExportSpec, ...]:
     content_key = Text(
         "content_id",
         role="key",
+        filtered_by=CONTENT_IDS,
         doc="identifier of the content played",
         source=_src(_V2025, "Proof of play by location export"),
         nullable=False,
@@ -1481,6 +1506,7 @@ def _declare() -> tuple[ExportSpec, ...]:
                 Text(
                     "content_id",
                     role="key",
+                    filtered_by=CONTENT_IDS,
                     doc="identifier of the content played",
                     source=_SPEC9,
                     nullable=False,

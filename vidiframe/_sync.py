@@ -72,6 +72,21 @@ written (:class:`~vidiframe.SchemaConflictError`), ``"drop"`` writes the batch
 without it and reports it. The older key ``unknown_fields`` ("error" or "drop")
 is read as ``schema_mode``.
 
+Dimension snapshots
+-------------------
+``dimensions = ["locations", "sites", "networks"]`` keeps those dimensions as
+daily snapshots beside the exports, at ``<root>/dimensions/<name>``
+(:mod:`vidiframe._dimension_snapshots`): each run reads each one once through
+the same client (``refresh=True``: never from its cache) and writes it with
+``snapshot_date = today``, partitioned by that column, in the top-level
+``format``, through :func:`~vidiframe.write_partitions`; a second run the same
+day replaces that day's snapshot. The reads are jobs of the same scheduler
+(:mod:`vidiframe._sync_snapshots`): one plain GET each, counted against the
+call budget but taking no export slot. A snapshot that fails does not stop the
+exports: the run finishes them, then raises its error (the dimension's earlier
+snapshots stay). :func:`~vidiframe.scan_dimension_snapshots` joins names as of a
+date.
+
 ``7d`` and ``30d`` exports cannot be synced: the documentation does not say where
 their periods start, so sync could not tell which periods have ended.
 
@@ -120,7 +135,7 @@ from vidiframe._sync_config import (
     parse_date,
 )
 from vidiframe._sync_plan import Batch, ExportPlan
-from vidiframe._sync_report import BatchResult, SyncReport
+from vidiframe._sync_report import BatchResult, SnapshotResult, SyncReport
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
@@ -132,6 +147,7 @@ __all__ = [
     "BatchResult",
     "ExportConfig",
     "ExportPlan",
+    "SnapshotResult",
     "SyncConfig",
     "SyncReport",
     "plan_sync",
@@ -210,6 +226,7 @@ def sync(
     progress: bool | None = None,
     dry_run: bool = False,
     on_batch: Callable[[BatchResult], None] | None = None,
+    on_snapshot: Callable[[SnapshotResult], None] | None = None,
 ) -> SyncReport:
     """Bring every dataset of a configuration up to date.
 
@@ -239,6 +256,9 @@ def sync(
     on_batch
         Called with each :class:`BatchResult` once its partitions are written,
         on the calling thread.
+    on_snapshot
+        Called with each dimension's :class:`SnapshotResult` once it is stored
+        (or has failed), on the calling thread.
 
     Returns
     -------
@@ -253,28 +273,41 @@ def sync(
     AuthenticationError, TransportError, ExportFailedError
         From fetching; the batches written before stay written. The exception
         carries a note saying how far the run got.
+    VidiFrameError
+        A dimension snapshot that failed (its read or its write): raised once
+        every export is done, their batches written; the dimension's earlier
+        snapshots are kept.
     """
     config = config if isinstance(config, SyncConfig) else SyncConfig.load(config)
     day = _today(today)
     if dry_run:
         planner = client.planner if client is not None else ChunkPlanner()
-        return SyncReport(day, plan_sync(config, today=day, planner=planner), dry_run=True)
+        return SyncReport(
+            day,
+            plan_sync(config, today=day, planner=planner),
+            dry_run=True,
+            dimensions=tuple(d.name for d in config.dimensions),
+        )
 
     from vidiframe._client import VidiCenterClient
     from vidiframe._sync_run import run
 
     own_client = client is None
     active = client if client is not None else VidiCenterClient()
-    report = SyncReport(day, ())
+    report = SyncReport(day, (), dimensions=tuple(d.name for d in config.dimensions))
     try:
-        run(config, report, client=active, progress=progress, on_batch=on_batch)
+        run(
+            config,
+            report,
+            client=active,
+            progress=progress,
+            on_batch=on_batch,
+            on_snapshot=on_snapshot,
+        )
     except BaseException as error:
         # KeyboardInterrupt included: say what is already safe in the datasets.
         if hasattr(error, "add_note"):
-            error.add_note(
-                f"vidiframe sync: {len(report.results)} batch(es) written before this "
-                f"({report.rows} rows); run it again to fetch the rest"
-            )
+            error.add_note(report.progress_note())
         raise
     finally:
         if own_client:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from vidiframe._dimension_snapshots import SNAPSHOTS_DIR, snapshot_dimension, snapshot_path
 from vidiframe._errors import InvalidRequestError
 from vidiframe._query import SOURCE_KINDS, ExportQuery, make_query
 
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_BATCH_ROWS",
     "DEFAULT_TRAILING_DAYS",
     "STORAGE_OPTION_KEYS",
+    "DimensionConfig",
     "ExportConfig",
     "Format",
     "Partition",
@@ -62,6 +64,7 @@ _TOP_KEYS = (
     "trailing_days",
     "partition",
     "batch_rows",
+    "dimensions",
     "export",
 )
 _EXPORT_KEYS = (
@@ -252,6 +255,46 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class DimensionConfig:
+    """One dimension kept as daily snapshots beside the exports.
+
+    Build it through :class:`SyncConfig` (its ``dimensions`` list).
+
+    Attributes
+    ----------
+    name
+        The dimension, as the configuration lists it (``locations``,
+        ``sites_vehicles`` ...).
+    path
+        ``root / "dimensions" / name``: a :class:`pathlib.Path`, or a URL.
+    format
+        The configuration's top-level ``format``, for a new snapshot dataset; an
+        existing one keeps its own.
+    schema_mode
+        The configuration's top-level ``schema_mode``: what a field the API adds
+        to the dimension does to the stored snapshots.
+    storage_options
+        The configuration's ``[storage_options]``; never shown in a repr.
+    """
+
+    name: str
+    path: Path | str
+    format: Format = "parquet"
+    schema_mode: SchemaMode = "evolve"
+    storage_options: Mapping[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def dimension(self) -> str:
+        """The registry's dimension read (``sites`` for ``sites_vehicles``)."""
+        return snapshot_dimension(self.name)[0]
+
+    @property
+    def vehicles(self) -> bool:
+        """Whether it is read from ``/sites/vehicles/`` (with ``vehicles_factors``)."""
+        return snapshot_dimension(self.name)[1]
+
+
+@dataclass(frozen=True)
 class SyncConfig:
     """What :func:`~vidiframe.sync` keeps up to date: a dataset root and its exports.
 
@@ -266,6 +309,8 @@ class SyncConfig:
         # batch_rows = 2000000   # estimated rows fetched and written at once
         # format = "parquet"     # or "delta": a Delta Lake table (new datasets)
         # schema_mode = "evolve" # a field the API adds: evolve | error | drop
+        dimensions = ["locations", "sites", "networks"]
+                                 # daily snapshots in lake/dimensions/<name>
 
         [storage_options]        # for a URL root; the keys Polars and deltalake take
         aws_region = "eu-west-1" # credentials may come from the environment instead
@@ -290,6 +335,14 @@ class SyncConfig:
     The older key ``unknown_fields = "error" | "drop"`` is read as
     ``schema_mode`` with the same value.
 
+    ``dimensions`` lists the dimensions to keep as daily snapshots, each read
+    once per run (``networks``, ``sites``, ``sites_vehicles``, ``locations``,
+    ``boxes``, ``site_tags``, ``location_tags``, ``clip_metadata``,
+    ``alerts``); they are stored in the top-level ``format`` at
+    ``<root>/dimensions/<name>`` (see
+    :func:`~vidiframe.scan_dimension_snapshots`). No export may then be named
+    ``dimensions``.
+
     Attributes
     ----------
     root
@@ -298,11 +351,14 @@ class SyncConfig:
         The exports, in the configuration's order.
     storage_options
         The ``[storage_options]`` table (values as text); never shown in a repr.
+    dimensions
+        The dimensions kept as daily snapshots, in the configuration's order.
     """
 
     root: Path | str
     exports: tuple[ExportConfig, ...]
     storage_options: Mapping[str, str] | None = field(default=None, repr=False)
+    dimensions: tuple[DimensionConfig, ...] = ()
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SyncConfig:
@@ -443,7 +499,21 @@ class SyncConfig:
                 )
             names[export.name] = number
             exports.append(export)
-        return cls(root=root, exports=tuple(exports), storage_options=options)
+        dimensions = _dimensions(
+            data.get("dimensions", ()),
+            source,
+            root=root,
+            defaults=defaults,
+            storage_options=options,
+        )
+        if dimensions and SNAPSHOTS_DIR in names:
+            raise InvalidRequestError(
+                f"{source}: [[export]] #{names[SNAPSHOTS_DIR]} is named {SNAPSHOTS_DIR!r}, where "
+                "the dimension snapshots are kept; give it another 'name'"
+            )
+        return cls(
+            root=root, exports=tuple(exports), storage_options=options, dimensions=dimensions
+        )
 
     def with_trailing_days(self, days: int) -> SyncConfig:
         """The same configuration with every export's ``trailing_days`` set to ``days``.
@@ -471,6 +541,36 @@ def dataset_path(root: Path | str, name: str) -> Path | str:
     if isinstance(root, Path):
         return root / name
     return f"{root.rstrip('/')}/{name}"
+
+
+def _dimensions(
+    value: object,
+    source: str,
+    *,
+    root: Path | str,
+    defaults: Mapping[str, Any],
+    storage_options: dict[str, str] | None,
+) -> tuple[DimensionConfig, ...]:
+    where = f"{source}: 'dimensions'"
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidRequestError(
+            f'{where} must be a list of dimension names, e.g. ["locations", "sites"], got {value!r}'
+        )
+    dimensions: list[DimensionConfig] = []
+    for name in value:
+        snapshot_dimension(name, where)
+        if any(d.name == name for d in dimensions):
+            raise InvalidRequestError(f"{where} lists {name!r} twice")
+        dimensions.append(
+            DimensionConfig(
+                name=name,
+                path=snapshot_path(root, name),
+                format=defaults["format"],
+                schema_mode=defaults["schema_mode"],
+                storage_options=storage_options,
+            )
+        )
+    return tuple(dimensions)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:

@@ -1,7 +1,7 @@
 """One scheduler for every job of a sync run: fetch side by side, commit in order.
 
-A sync run is a set of *lanes* (one per export, later one per dimension
-snapshot), each a sequence of jobs in calendar order. A job has two halves:
+A sync run is a set of *lanes* (one per export, one per dimension snapshot),
+each a sequence of jobs in calendar order. A job has two halves:
 
 - ``fetch()`` runs on a worker thread. The fetches of every lane share the
   workers, so the client's three export slots stay busy whatever lane the next

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from vidiframe._periods import from_epoch_seconds
@@ -35,6 +35,7 @@ from vidiframe.testing._generate import DataGenerator, location_site, site_locat
 
 __all__ = [
     "DEFAULT_ACCOUNT_LOCATIONS",
+    "EDITABLE_DIMENSIONS",
     "FakeAccount",
     "location_tags_of",
     "network_of_site",
@@ -68,6 +69,17 @@ ALERT_HISTORY_HOURS = 14 * 24
 _ALERT_LIMIT = 1000
 _LOOK_BACK = 7 * 24 * _HOUR
 _UPLOAD_PERIOD_ALERT = (1, "Upload Period Alert")
+#: The dimensions whose rows :meth:`FakeVidiCenter.edit_dimension` can change
+#: (alerts are events, not settings).
+EDITABLE_DIMENSIONS = (
+    "networks",
+    "sites",
+    "locations",
+    "boxes",
+    "site_tags",
+    "location_tags",
+    "clip_metadata",
+)
 
 
 def network_of_site(site: int) -> int:
@@ -120,10 +132,21 @@ class FakeAccount:
         The export generator: its seed and its outages.
     locations
         The account's locations.
+    edits
+        Fields changed since the account was generated, by ``(dimension, id)``:
+        each row with that id takes them over its generated values, wherever it
+        is listed (a site inside a site tag too).
     """
 
     generator: DataGenerator
     locations: frozenset[int]
+    edits: Mapping[tuple[str, int], Mapping[str, Any]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+
+    def _edited(self, dimension: str, key: int, row: dict[str, Any]) -> dict[str, Any]:
+        change = self.edits.get((dimension, key))
+        return {**row, **change} if change else row
 
     @property
     def seed(self) -> int:
@@ -144,7 +167,8 @@ class FakeAccount:
         return _OFFSETS[int(_unit(self.seed, "tz", site) * len(_OFFSETS))]
 
     def network_row(self, network: int) -> dict[str, Any]:
-        return {"id": network, "label": f"Network {network}", "active": True}
+        row = {"id": network, "label": f"Network {network}", "active": True}
+        return self._edited("networks", network, row)
 
     def site_row(self, site: int, *, vehicles: bool = False) -> dict[str, Any]:
         venue_type, venue_subtype = _VENUES[int(_unit(self.seed, "venue", site) * len(_VENUES))]
@@ -172,7 +196,7 @@ class FakeAccount:
                 "factor_bus": round(factor * 6, 2),
                 "factor_truck": 1.2,
             }
-        return row
+        return self._edited("sites", site, row)
 
     def location_row(self, location: int, now: float) -> dict[str, Any]:
         site = location_site(location)
@@ -182,7 +206,7 @@ class FakeAccount:
         created = dt.datetime(2014, 1, 1) + dt.timedelta(
             days=int(_unit(self.seed, location) * 3000)
         )
-        return {
+        row = {
             "last_upload_timestamp": _stamp(local_now - dt.timedelta(minutes=7)),
             "last_timezone": offset,
             "box_id": self.box_of(location),
@@ -204,6 +228,7 @@ class FakeAccount:
             "bm_ignore": False,
             "active": True,
         }
+        return self._edited("locations", location, row)
 
     @staticmethod
     def box_of(location: int) -> int:
@@ -214,7 +239,7 @@ class FakeAccount:
         site = location_site(location)
         local_now = from_epoch_seconds(int(now) + self.utc_offset(site))
         box = self.box_of(location)
-        return {
+        row = {
             "last_upload_timestamp": _stamp(local_now - dt.timedelta(minutes=7)),
             "location_id": location,
             "site_id": site,
@@ -224,6 +249,7 @@ class FakeAccount:
             "box_mac": 123_000 + location,
             "raw_camera_config": "",
         }
+        return self._edited("boxes", box, row)
 
     def site_tags(self) -> list[int]:
         return sorted({t for s in self.sites for t in site_tags_of(s)})
@@ -241,7 +267,7 @@ class FakeAccount:
         }
         if with_sites:
             row["sites"] = [self.site_row(s) for s in sites]
-        return row
+        return self._edited("site_tags", tag, row)
 
     def location_tag_row(self, tag: int, *, with_locations: bool, now: float) -> dict[str, Any]:
         locations = [loc for loc in sorted(self.locations) if tag in location_tags_of(loc)]
@@ -253,7 +279,7 @@ class FakeAccount:
         }
         if with_locations:
             row["locations"] = [self.location_row(loc, now) for loc in locations]
-        return row
+        return self._edited("location_tags", tag, row)
 
     def clip_rows(self) -> list[dict[str, Any]]:
         """The metadata of the contents the exports carry, per network."""
@@ -261,16 +287,20 @@ class FakeAccount:
         for network in self.networks:
             for i in (1, 2, 3):
                 rows.append(
-                    {
-                        "description": f"Spot {i} of network {network}",
-                        "screenshot": f"https://vidicenter.quividi.com/media/clip_screenshots/n{network}-{i}.jpg",
-                        "network_id": network,
-                        "clip_id": f"content {i}",
-                        "id": 100 * network + i,
-                        "name": f"Spot {i} (network {network})",
-                        "clip_duration": float(5 * (i + 1)),
-                        "advertiser_name": f"Advertiser {1 + (network + i) % 3}",
-                    }
+                    self._edited(
+                        "clip_metadata",
+                        100 * network + i,
+                        {
+                            "description": f"Spot {i} of network {network}",
+                            "screenshot": f"https://vidicenter.quividi.com/media/clip_screenshots/n{network}-{i}.jpg",
+                            "network_id": network,
+                            "clip_id": f"content {i}",
+                            "id": 100 * network + i,
+                            "name": f"Spot {i} (network {network})",
+                            "clip_duration": float(5 * (i + 1)),
+                            "advertiser_name": f"Advertiser {1 + (network + i) % 3}",
+                        },
+                    )
                 )
         return rows
 

@@ -44,11 +44,22 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from vidiframe._errors import InvalidRequestError
 from vidiframe._transport import DeadlineExceededError, Response
-from vidiframe._wire import DATA_PATH, FLAGS, FORCE_REBUILD, STATUS_ONLY, WHOAMI_PATH
+from vidiframe._wire import (
+    CREATION_DATE_KEY,
+    DATA_PATH,
+    FAIL_REASON_KEY,
+    FLAGS,
+    FORCE_REBUILD,
+    STATE_KEY,
+    STATUS_ONLY,
+    WHOAMI_PATH,
+)
 from vidiframe.testing._clock import Clock, system_clock
 from vidiframe.testing._dimension_data import (
     DEFAULT_ACCOUNT_LOCATIONS,
+    EDITABLE_DIMENSIONS,
     FakeAccount,
     served_locations,
 )
@@ -378,6 +389,7 @@ class FakeVidiCenter:
             DEFAULT_ACCOUNT_LOCATIONS if account_locations is None else map(int, account_locations)
         )
         self._served_locations: set[int] = set()
+        self._dimension_edits: dict[tuple[str, int], dict[str, Any]] = {}
         self.port = port
         self.serve = serve
 
@@ -786,7 +798,56 @@ class FakeVidiCenter:
         """The account's dimension data: the declared locations and those exported so far."""
         with self._lock:
             locations = self._account_locations | self._served_locations
-        return FakeAccount(self.generator, frozenset(locations))
+            edits = {key: dict(change) for key, change in self._dimension_edits.items()}
+        return FakeAccount(self.generator, frozenset(locations), edits)
+
+    def edit_dimension(self, name: str, id: int, /, **fields: Any) -> None:
+        """Change fields of one dimension row from now on, as a VidiCenter user would.
+
+        Every later answer listing that row sends the new values (a site's also
+        inside its site tag, a site's venue also in its locations' rows); the
+        exports do not change. Edits of the same row add up.
+
+        Parameters
+        ----------
+        name
+            One of :data:`~vidiframe.testing._dimension_data.EDITABLE_DIMENSIONS`
+            (``locations``, ``sites``, ``networks`` ...).
+        id
+            The row's ``id`` as the API sends it (a clip's metadata ``id``, not
+            its ``clip_id``).
+        fields
+            API field names and their new values (``label="Main door"``,
+            ``last_timezone=3600``). The ``id`` itself cannot change.
+
+        Raises
+        ------
+        InvalidRequestError
+            Another dimension, no field, or a change of ``id``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import vidiframe as vf
+        >>> with FakeVidiCenter(serve=False) as fake:
+        ...     fake.edit_dimension("locations", 4636, label="Main door")
+        ...     client = vf.VidiCenterClient("demo", "demo-token", fake.url,
+        ...                                  transport=fake.transport(), cache_dir=None)
+        ...     loc = vf.read_locations(client=client).filter(pl.col("location_id") == 4636)
+        >>> loc.select("location_id", "label").row(0)
+        (4636, 'Main door')
+        """
+        if name not in EDITABLE_DIMENSIONS:
+            raise InvalidRequestError(
+                f"edit_dimension: {name!r} cannot be edited; one of "
+                f"{', '.join(EDITABLE_DIMENSIONS)}"
+            )
+        if not fields or "id" in fields:
+            raise InvalidRequestError(
+                "edit_dimension: give the fields to change (label=...), never the id"
+            )
+        with self._lock:
+            self._dimension_edits.setdefault((name, int(id)), {}).update(fields)
 
     def _serve_locations(self, query: FakeQuery) -> None:
         by_site = "location_id" not in query.spec.by_name and "site_id" in query.spec.by_name
@@ -830,7 +891,7 @@ class FakeVidiCenter:
             if exp.building(now):
                 outcome.state = "in_progress"
                 return _json_reply(
-                    200, {"state": "in_progress", "creation_date": exp.creation_date}
+                    200, {STATE_KEY: "in_progress", CREATION_DATE_KEY: exp.creation_date}
                 )
         # Finished: the row count, the body, run outside the lock (they can be slow).
         fail_reason = self._resolve(exp)
@@ -839,14 +900,14 @@ class FakeVidiCenter:
             return _json_reply(
                 200,
                 {
-                    "state": "failed",
-                    "fail_reason": fail_reason,
-                    "creation_date": exp.creation_date,
+                    STATE_KEY: "failed",
+                    FAIL_REASON_KEY: fail_reason,
+                    CREATION_DATE_KEY: exp.creation_date,
                 },
             )
         outcome.state = "finished"
         if STATUS_ONLY in params:
-            return _json_reply(200, {"state": "finished", "creation_date": exp.creation_date})
+            return _json_reply(200, {STATE_KEY: "finished", CREATION_DATE_KEY: exp.creation_date})
         body = exp.body
         if body is None:
             body = self.generator.body(query, creation_date=exp.creation_date)
@@ -898,7 +959,7 @@ class FakeVidiCenter:
         )
         outcome.state = "started"
         outcome.build_started = True
-        return _json_reply(200, {"state": "started"})
+        return _json_reply(200, {STATE_KEY: "started"})
 
     def _resolve(self, exp: _Export) -> str | None:
         """The export's ``fail_reason`` once built (``None``: it finished)."""

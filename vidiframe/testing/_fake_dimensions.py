@@ -1,7 +1,7 @@
 """The fake's dimension endpoints: topology, tags, clip metadata and alerts.
 
 :func:`dimension_reply` answers a GET of any path of
-:data:`vidiframe._protocol.DIMENSION_PATHS` from a
+:data:`vidiframe._wire.DIMENSION_PATHS` from a
 :class:`~vidiframe.testing._dimension_data.FakeAccount`, as the documentation
 describes: a JSON list (one object for a clip's detail), ``404`` for an entity
 the account does not have, ``400`` for an ``hours`` outside 1 to 24. The fake's
@@ -16,7 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from vidiframe._protocol import ALERT_HOURS, DIMENSION_PATHS
+from vidiframe._wire import (
+    ALERT_ACTIVE_ON,
+    ALERT_ACTIVE_PARAMETER,
+    ALERT_HOURS,
+    ALERT_HOURS_PARAMETER,
+    DIMENSION_PATHS,
+)
 from vidiframe.testing._dimension_data import (
     FakeAccount,
     location_tag_label,
@@ -165,14 +171,14 @@ def _answer(
         raise _NotFoundError("Not found.")
     # alerts
     hours = None
-    if "hours" in params:
+    if ALERT_HOURS_PARAMETER in params:
         try:
-            hours = int(params["hours"])
+            hours = int(params[ALERT_HOURS_PARAMETER])
         except ValueError:
             hours = None
         if hours not in ALERT_HOURS:
             raise _BadRequestError("hours: an integer between 1 and 24 is required.")
-    active = params.get("active", "").lower() == "true"
+    active = params.get(ALERT_ACTIVE_PARAMETER, "").lower() == ALERT_ACTIVE_ON.lower()
     wanted = set(_locations_in(account, scope))
     rows = account.alert_rows(now, hours=hours, active=active)
     return [row for row in rows if row["location"] in wanted]

@@ -25,6 +25,8 @@ from typing import ClassVar, Literal
 
 import orjson
 
+from vidiframe._wire import DATA_PATH
+
 __all__ = [
     "Call",
     "DropConnection",
@@ -257,7 +259,7 @@ class FaultRule:
         times: int | None = 1,
         at: int | Iterable[int] | None = None,
         when: Callable[[Call], bool] | None = None,
-        path: str | None = "/api/v1/data/",
+        path: str | None = DATA_PATH,
     ) -> None:
         if times is not None and times < 0:
             raise ValueError(f"times must be positive or None, not {times}")

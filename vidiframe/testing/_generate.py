@@ -72,12 +72,23 @@ from vidiframe._periods import (
     month_index,
     month_start,
 )
-from vidiframe._registry import LOCATION_ID, SITE_ID, ExportSpec, get_export
+from vidiframe._registry import ExportSpec, get_export
 from vidiframe._wire import (
+    AVERAGE_CONTENT_DURATION,
+    CONTENT_IDS,
+    CREATION_DATE_KEY,
+    DATA_TYPE,
+    END,
+    EXTRAPOLATION_AMOUNT,
     FLAGS,
     GROUP_BY_DEMOGRAPHICS,
+    LOCATIONS,
     REQUIRED_PARAMETERS,
+    SITES,
     SOURCE_PARAMETERS,
+    START,
+    STATE_KEY,
+    TIME_RESOLUTION,
 )
 
 __all__ = [
@@ -334,7 +345,7 @@ class FakeQuery:
             )
         if spec.extrapolated and extrapolation_amount is None:
             raise QueryError(f"extrapolation_amount is mandatory for data_type={spec.data_type}")
-        by_site = any(f.name == SITE_ID.name for f in spec.fields if f.role == "key")
+        by_site = any(f.filtered_by == SITES for f in spec.fields)
         sources = _resolve_sources(by_site=by_site, **ids)
         variant = ""
         if spec.extrapolated:
@@ -371,15 +382,15 @@ class FakeQuery:
             if not params.get(name):
                 raise QueryError(f"Missing mandatory argument: {name}")
         return cls.build(
-            params["data_type"],
-            params["time_resolution"],
-            start=params["start"],
-            end=params["end"],
+            params[DATA_TYPE],
+            params[TIME_RESOLUTION],
+            start=params[START],
+            end=params[END],
             **{kind: params.get(kind) for kind in SOURCE_PARAMETERS},
             group_by_demographics=GROUP_BY_DEMOGRAPHICS in params,
-            content_ids=params.get("content_ids"),
-            extrapolation_amount=params.get("extrapolation_amount"),
-            average_content_duration=params.get("average_content_duration"),
+            content_ids=params.get(CONTENT_IDS),
+            extrapolation_amount=params.get(EXTRAPOLATION_AMOUNT),
+            average_content_duration=params.get(AVERAGE_CONTENT_DURATION),
         )
 
     @property
@@ -427,11 +438,17 @@ _PLANS: dict[tuple[int, bool], tuple[ExportSpec, _Plan]] = {}
 
 
 def _is_time(f: Field) -> bool:
-    return f.kind == "datetime" and f.name == "period_start"
+    # The period's own time stamp: the one the API also splits into date and time.
+    return f.time_parts
 
 
 def _is_source(f: Field) -> bool:
-    return f.role == "key" and f.name in (LOCATION_ID.name, SITE_ID.name)
+    return f.filtered_by in (LOCATIONS, SITES)
+
+
+def _repeats(f: Field) -> bool:
+    """A key the API always fills whose values repeat per source (a gate, a content)."""
+    return f.role == "key" and not f.nullable and f.type.poolable
 
 
 def _plan(spec: ExportSpec, legacy: bool) -> _Plan:
@@ -453,7 +470,7 @@ def _plan(spec: ExportSpec, legacy: bool) -> _Plan:
         elif f.role == "key" and f.labels is not None and spec.granularity != "finest":
             what = "group"
             groups.append(tuple(sorted(f.labels)))
-        elif f.role == "key" and not f.nullable and f.kind in ("int", "str"):
+        elif _repeats(f):
             what = "dim"
             dims.append(f)
         elif f.role == "key":
@@ -519,24 +536,6 @@ _Drawer = Callable[[_Context, dt.datetime, Mapping[str, Any]], Any]
 #: (what, field name, api name, drawer, may be null) of one field of a spec.
 _Slot = tuple[str, str, str, _Drawer, bool]
 _COMPILED: dict[tuple[Any, int, bool], tuple[_Plan, tuple[_Slot, ...]]] = {}
-
-
-def _timestamp_drawer(f: Field) -> _Drawer:
-    """Draw moments up to 10 minutes before ``when``.
-
-    With microseconds 3 times out of 10 where the field may have them
-    (``watcher_start``, SPEC § 9).
-    """
-    fractional = f.fractional_seconds
-
-    def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> str:
-        moment = when - dt.timedelta(seconds=int(ctx.random() * 601))
-        micros = ctx.random()
-        if fractional and micros < 0.3:
-            moment += dt.timedelta(microseconds=1 + int(ctx.random() * 999_999))
-        return moment.isoformat(sep=" ")
-
-    return draw
 
 
 #: Relative audience by weekday (Monday first): busier on Fridays and Saturdays.
@@ -673,7 +672,7 @@ class DataGenerator:
     def body(self, query: FakeQuery, *, creation_date: str = "2025-01-01 00:00:00") -> bytes:
         """The compact JSON body of the finished export, as the API sends it."""
         return orjson.dumps(
-            {"state": "finished", "data": self.rows(query), "creation_date": creation_date}
+            {STATE_KEY: "finished", "data": self.rows(query), CREATION_DATE_KEY: creation_date}
         )
 
     def offline(self, kind: str, source: int | None, hour: int) -> bool:
@@ -721,10 +720,7 @@ class DataGenerator:
     def _pool(self, query: FakeQuery, f: Field, source: int | None) -> list[int | str]:
         """The values a repeating key takes for one source: 1 to 3 of them, fixed."""
         size = 1 + int(_hash_unit(f"{self.seed}|pool|{query.spec.data_type}|{f.name}|{source}") * 3)
-        if f.kind == "int":
-            return list(range(1, size + 1))
-        stem = f.name.removesuffix("_id")
-        return [f"{stem} {i}" for i in range(1, size + 1)]
+        return f.type.pool(f, size)
 
     def _max_events(self) -> int:
         return max(1, round(2 * self.events_per_hour))
@@ -890,7 +886,7 @@ class DataGenerator:
     def _drawer(self, f: Field) -> _Drawer:
         """A function drawing one value of ``f`` (from ``ctx.random`` only)."""
         quirks, quirk_rate = self.quirks, self.quirk_rate
-        if f.role == "key" and not f.nullable and f.kind in ("int", "str"):
+        if _repeats(f):
             return self._dim_drawer(f)
         if f.labels is not None:
             codes = tuple(sorted(f.labels))
@@ -903,55 +899,23 @@ class DataGenerator:
 
                 return coded_quirk
             return lambda ctx, _when, _row: codes[int(ctx.random() * n)]
-        kind = f.kind
-        if kind in ("int", "float") and f.bounded_by:
+        if f.type.numeric and f.bounded_by:
             return self._attention_drawer(f)
-        if kind in ("int", "float") and (
-            f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")
-        ):
+        if f.type.numeric and (f.unit == "count" or f.unit in ("tenths_of_second", "millisecond")):
             return self._audience_drawer(f)
-        if kind == "int":
-            lo, span = int(f.low), int(f.high) - int(f.low) + 1
-            if quirks and f.sent_as_float:
-                return lambda ctx, _when, _row: float(lo + int(ctx.random() * span))
-            return lambda ctx, _when, _row: lo + int(ctx.random() * span)
-        if kind == "float":
-            low, width = f.low, f.high - f.low
-            if f.unit == "ratio":
-                if quirks:
-                    return lambda ctx, _when, _row: f"{low + ctx.random() * width:.3f}"
-                return lambda ctx, _when, _row: round(low + ctx.random() * width, 3)
-            return lambda ctx, _when, _row: round(low + ctx.random() * width, 2)
-        if kind == "bool":
-            text = f.bool_text
-            if text is not None:
-                return lambda ctx, _when, _row: text if ctx.random() < 0.8 else ""
-            return lambda ctx, _when, _row: ctx.random() < 0.8
-        if kind == "str":
-            return self._text_drawer(f)
-        if kind == "datetime":
-            return _timestamp_drawer(f)
-        if kind == "date":
-            return lambda _ctx, when, _row: when.date().isoformat()
-        if kind == "time":
-            return lambda _ctx, when, _row: when.time().isoformat()
-        return self._nested_drawer(f)
+        # Everything else is the kind's own drawer; nested rows are composed here.
+        return f.type.drawer(f, quirks=quirks) or self._nested_drawer(f)
 
     def _audience_drawer(self, f: Field) -> _Drawer:
         """Counts and cumulated times of aggregates follow :func:`audience`."""
         low, width = f.low, f.high - f.low
-        as_float = f.kind == "float" or (self.quirks and f.sent_as_float)
+        amount, quirks = f.type.amount, self.quirks
 
         def draw(ctx: _Context, when: dt.datetime, _row: Mapping[str, Any]) -> Any:
             query = ctx.query
             # One event's own duration (a viewer's dwell) does not depend on the hour.
             scale = 1.0 if query.finest else audience(when, query.time_resolution) * ctx.weight
-            value = low + ctx.random() * width * scale
-            return (
-                round(value, 2)
-                if f.kind == "float"
-                else (float(int(value)) if as_float else int(value))
-            )
+            return amount(f, low + ctx.random() * width * scale, quirks=quirks)
 
         return draw
 
@@ -959,6 +923,7 @@ class DataGenerator:
         """Attention never exceeds the dwell drawn just before it, in the same unit."""
         partners = f.bounded_by
         fallback = self._audience_drawer(f)
+        amount = f.type.amount
 
         def draw(ctx: _Context, when: dt.datetime, row: Mapping[str, Any]) -> Any:
             dwell = next((row[p] for p in partners if row.get(p) is not None), None)
@@ -966,7 +931,7 @@ class DataGenerator:
                 return fallback(ctx, when, row)
             share = ctx.random()
             most = min(dwell, f.high)
-            return round(most * share, 2) if f.kind == "float" else int(most * share)
+            return amount(f, most * share, quirks=False)
 
         return draw
 
@@ -982,20 +947,6 @@ class DataGenerator:
             return pool[int(ctx.random() * len(pool))]
 
         return pooled
-
-    @staticmethod
-    def _text_drawer(f: Field) -> _Drawer:
-        # A name next to its id reads as the id's name ("Zone 60" for zone_id 60).
-        sibling = f.describes
-        stem = (sibling or "item").removesuffix("id").rstrip("_").replace("_", " ").title()
-        stem = stem or "Item"
-
-        def text(ctx: _Context, _when: dt.datetime, row: Mapping[str, Any]) -> str | None:
-            if sibling is not None and sibling in row:
-                return None if row[sibling] is None else f"{stem} {row[sibling]}"
-            return f"{f.name} {1 + int(ctx.random() * 5)}"
-
-        return text
 
     def _nested_drawer(self, f: Field) -> _Drawer:
         subs = [
@@ -1028,10 +979,11 @@ class DataGenerator:
         self, plan: _Plan, row: dict[str, Any], wanted: set[str]
     ) -> dict[str, Any] | None:
         for what, f, name in plan.slots:
-            if what == "dim" and f.name == "content_id":
+            if what == "dim" and f.filtered_by == CONTENT_IDS:
                 return row if row[name] in wanted else None
-            if f.kind == "list" and any(sub.name == "content_id" for sub in f.fields):
-                kept = [el for el in row[name] if el.get("content_id") in wanted]
+            subs = [sub.name for sub in f.fields if sub.filtered_by == CONTENT_IDS]
+            if subs:
+                kept = [el for el in row[name] if el.get(subs[0]) in wanted]
                 if not kept:
                     # Only viewers with content data are exported.
                     return None
@@ -1044,9 +996,10 @@ class DataGenerator:
 
 def _source_kind(spec: ExportSpec) -> str:
     """What an export's sources are: ``location``, ``site`` or ``none`` (extrapolated)."""
-    if LOCATION_ID.name in spec.by_name:
+    filters = {f.filtered_by for f in spec.fields}
+    if LOCATIONS in filters:
         return "location"
-    return "site" if SITE_ID.name in spec.by_name else "none"
+    return "site" if SITES in filters else "none"
 
 
 def _query_and_generator(

@@ -27,6 +27,7 @@ import polars as pl
 
 from vidiframe._optional import require
 from vidiframe._registry import ExportSpec, get_export
+from vidiframe._wire import CREATION_DATE_KEY, STATE_KEY
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -67,7 +68,7 @@ def export_rows(
     spec = get_export(data_type, time_resolution, group_by_demographics=group_by_demographics)
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for f in spec.fields:
-        if (f.name == "period_start" and spec.time_as_parts) or (f.dropped and not legacy):
+        if (f.time_parts and spec.time_as_parts) or (f.dropped and not legacy):
             continue
         fields[spec.api_name(f, legacy=legacy)] = f.strategy(legacy=legacy)
     rows = st.fixed_dictionaries(fields)
@@ -112,7 +113,11 @@ def export_payloads(
         data_type, time_resolution, group_by_demographics=group_by_demographics, legacy=legacy
     )
     return st.builds(
-        lambda data: {"state": "finished", "data": data, "creation_date": "2025-04-01 10:00:00"},
+        lambda data: {
+            STATE_KEY: "finished",
+            "data": data,
+            CREATION_DATE_KEY: "2025-04-01 10:00:00",
+        },
         st.lists(rows, min_size=min_rows, max_size=max_rows),
     )
 
