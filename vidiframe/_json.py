@@ -506,7 +506,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
 _MAX_BLOCK = 2**31 - 1
 #: The rows are read in pieces of about this many bytes, each copied with newlines
 #: and read on its own: the copies are small and fresh in the cache, and never all
-#: alive at once (one copy of the whole body cost a fifth of the read in page faults).
+#: alive at once (a copy of the whole body, written before the read, cost a fifth
+#: of the time of the read). 1 to 8 MB measured alike.
 _PIECE = 1 << 22
 
 
