@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/parse.py
 	$(PY) benchmarks/fetch.py
 	$(PY) benchmarks/write.py
+	$(PY) benchmarks/names.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) build *.egg-info site .pytest_cache .ruff_cache .mypy_cache

@@ -288,18 +288,56 @@ for _kind in ("df", "lf"):
             f"{_kind}.vidi.explode_contents": [method(_kind, "explode_contents")],
         }
     )
-CASES["df.vidi.with_names"] = [
-    method("df", "with_names", locations="not a frame"),
-    method("df", "with_names", locations=pl.DataFrame({"x": [1]}), frame=pl.DataFrame),
-]
-CASES["df.vidi.with_clip_names"] = [
-    method("df", "with_clip_names", "not a frame"),
-    lambda: pl.DataFrame({"a": [1]}).vidi.with_clip_names(vf.read_clip_metadata("[]")),
-]
-CASES["df.vidi.with_utc"] = [
-    method("df", "with_utc", "not a frame"),
-    lambda: pl.DataFrame({"a": [1]}).vidi.with_utc(vf.read_locations("[]")),
-]
+# The joins of dimensions, eager and lazy: the lazy ones refuse some of it when collected.
+LOCATIONS = '[{"id": 1, "site_id": 2, "label": "Door", "last_timezone": 3600}]'
+CLIPS = (
+    '[{"network_id": 1, "clip_id": "a", "id": 1, "name": "A"},'
+    ' {"network_id": 2, "clip_id": "a", "id": 2, "name": "Other A"}]'
+)
+
+
+def plays() -> pl.DataFrame:
+    return pl.DataFrame({"location_id": [1], "content_id": ["a"], "plays": [3]})
+
+
+for _kind in ("df", "lf"):
+    CASES.update(
+        {
+            f"{_kind}.vidi.with_names": [
+                method(_kind, "with_names", locations="not a frame"),
+                method(_kind, "with_names", locations=pl.DataFrame({"x": [1]}), frame=pl.DataFrame),
+                method(_kind, "with_names", locations=pl.scan_parquet("/nonexistent/loc.parquet")),
+                method(_kind, "with_names", locations=vf.read_locations(LOCATIONS), as_of="nope"),
+                method(
+                    _kind,
+                    "with_names",
+                    locations=vf.read_locations(LOCATIONS),
+                    as_of="period_start",
+                ),
+                method(
+                    _kind,
+                    "with_names",
+                    locations=vf.read_locations(LOCATIONS),
+                    frame=lambda: pl.DataFrame({"location_id": ["1"]}),
+                ),
+            ],
+            f"{_kind}.vidi.with_clip_names": [
+                method(_kind, "with_clip_names", "not a frame"),
+                method(_kind, "with_clip_names", vf.read_clip_metadata("[]")),
+                method(_kind, "with_clip_names", vf.read_clip_metadata(CLIPS), frame=plays),
+            ],
+            f"{_kind}.vidi.with_utc": [
+                method(_kind, "with_utc", "not a frame"),
+                method(
+                    _kind,
+                    "with_utc",
+                    vf.read_locations("[]"),
+                    frame=lambda: pl.DataFrame({"a": [1]}),
+                ),
+                method(_kind, "with_utc", vf.read_locations(LOCATIONS), as_of="period_start_date"),
+            ],
+        }
+    )
 CASES["df.vidi.write_partitions"] = [
     lambda: viewers().vidi.write_partitions(scratch(), partition_by="nope"),
 ]

@@ -22,17 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import polars as pl
 
 from vidiframe import _delta, _hive, _lease
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
-from vidiframe._layout import Layout, partition_frame, split
+from vidiframe._layout import Layout, partition_frame, partition_values
 from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, check_storage_options, parse_root
@@ -239,27 +240,37 @@ def write_partitions(
     if format == "delta":
         require("deltalake", extra="lake")  # before the lock creates anything
     frame, layout = partition_frame(df, partition_by)
-    split(frame, layout)  # bad partition values are refused before anything is created
+    partition_values(frame, layout)  # bad partition values are refused before anything is created
     if location.local is not None:
         if location.local.exists() and not location.local.is_dir():
             raise DatasetError(f"dataset root {location} is not a directory")
         if frame.height == 0 and not location.local.exists():
             return []
+    if format == "delta":
+        # Inline, not a helper: schema_mode="drop" warns at the caller's line.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidiframe-delta") as pool:
+            # Converting to Delta's types is CPU work on the frame alone: it runs
+            # while this thread waits on the lease and the table's log (round
+            # trips to the store), instead of after them.
+            converted = pool.submit(_delta.to_storage, frame, frame.columns)
+            with _lease.hold(location, options):
+                table = _open_for_writing(location, options, format)
+                values = _delta.write(
+                    frame,
+                    layout,
+                    location,
+                    options,
+                    table=table,
+                    mode=mode,
+                    schema_mode=schema_mode,
+                    converted=converted,
+                )
+        rels = [partition_dir(layout.partition_by, v) for v in values]
+        if location.local is not None:
+            return [location.local / rel for rel in rels]
+        return [location.join(rel) for rel in rels]
     with _lease.hold(location, options):
-        is_delta = _check_format(location, options, format)
-        if format == "delta":
-            parts = _delta.write(
-                frame,
-                layout,
-                location,
-                options,
-                mode=mode,
-                schema_mode=schema_mode,
-                exists=is_delta,
-            )
-            if location.local is not None:
-                return [location.local / p.rel for p in parts]
-            return [location.join(p.rel) for p in parts]
+        _open_for_writing(location, options, format)
         _, _, files = _hive.write(
             frame,
             layout,
@@ -443,8 +454,9 @@ def delete_partitions(
     if location.local is not None and not location.local.is_dir():
         return ()
     with _lease.hold(location, options):
-        if _delta.is_delta(location, options):
-            return tuple(_delta.delete(location, options, wanted))
+        table = _delta.open_table(location, options)
+        if table is not None:
+            return tuple(_delta.delete(table, location, options, wanted))
         return tuple(_hive.delete(location, options, wanted))
 
 
@@ -522,12 +534,13 @@ def replace_days(
             f"(first: {outside[date_column][0]}); nothing was written"
         )
     with _lease.hold(location, options):
-        is_delta = _check_format(location, options, format)
+        table = _open_for_writing(location, options, format)
         scan: Callable[[], pl.LazyFrame] | None = None
         if format == "delta":
-            stored = _delta.inspect(location, options)[2] if is_delta else []
+            stored = _delta.inspect(location, options, table=table)[2] if table is not None else []
             if stored:
-                scan = partial(_delta.scan, location, options)
+                # The rows kept are read at the version the commit is made on top of.
+                scan = partial(_delta.scan, location, options, table=table)
         else:
             existing, stored = _hive.inspect(location, options)
             if existing is not None and existing.layout is not None:
@@ -558,19 +571,19 @@ def replace_days(
                 location=location,
             )
         if format == "delta":
-            parts = _delta.write(
+            values = _delta.write(
                 frame,
                 layout,
                 location,
                 options,
+                table=table,
                 mode="replace",
                 schema_mode=schema_mode,
                 partitions=sorted(touched),
-                exists=is_delta,
             )
-            written = {p.values for p in parts}
+            written = set(values)
             return PartitionChanges(
-                written=tuple(p.values for p in parts),
+                written=tuple(values),
                 removed=tuple(v for v in stored_touched if v not in written),
             )
         remove = [partition_dir(layout.partition_by, v) for v in stored_touched]
@@ -700,16 +713,22 @@ def _check_days(days: Collection[dt.date]) -> list[dt.date]:
     return checked
 
 
-def _check_format(location: Location, options: Mapping[str, str], format: str) -> bool:
-    """Refuse to write one format into a dataset of the other; return whether it is Delta."""
-    is_delta = _delta.is_delta(location, options)
-    if format == "delta" and not is_delta:
-        existing, _ = _hive.inspect(location, options)
-        if existing is not None:
-            raise DatasetError(
-                f"{location} holds a Hive Parquet dataset; write it with format='parquet' "
-                "or choose another root for the Delta table"
-            )
-    elif format == "parquet" and is_delta:
+def _open_for_writing(location: Location, options: Mapping[str, str], format: str) -> Any:
+    """The Delta table to write (``None``: none yet); refuse a root holding the other format.
+
+    For Delta the table is read once here and the write commits on top of it:
+    its log is not read again.
+    """
+    if format == "delta":
+        table = _delta.open_table(location, options)
+        if table is None:
+            existing, _ = _hive.inspect(location, options)
+            if existing is not None:
+                raise DatasetError(
+                    f"{location} holds a Hive Parquet dataset; write it with format='parquet' "
+                    "or choose another root for the Delta table"
+                )
+        return table
+    if _delta.is_delta(location, options):
         raise DatasetError(f"{location} holds a Delta table; write it with format='delta'")
-    return is_delta
+    return None

@@ -11,7 +11,8 @@ whole commit or none of it. vidiframe makes exactly one commit per call:
 - deleting partitions is a ``DELETE`` with a predicate on them.
 
 **Types.** Delta has no time-of-day, duration or unsigned types, and deltalake
-panics on Polars ``Enum`` columns. Such columns are stored in Delta's types
+panics on Polars ``Enum`` columns as Polars exports them (dictionaries of string
+views). Such columns are stored in Delta's types
 (``Time`` as ``"HH:MM:SS[.fffffffff]"`` text, ``Enum`` / ``Categorical`` as
 strings, unsigned integers as the next wider signed type, ``UInt64`` as
 ``DECIMAL(20, 0)``, ``Duration`` and nanosecond ``Datetime`` as their integer
@@ -24,25 +25,35 @@ gives the same frame back.
 both become version N (put-if-absent on the log). A writer that loses the race
 re-reads the new commits and retries if they do not conflict with its own (an
 append next to another append), and fails with a commit conflict when they do
-(both replaced or deleted rows of the same partitions). vidiframe's lock on
-top (:mod:`vidiframe._lease`) keeps two vidiframe writers out of each other's
-way before they start.
+(both replaced or deleted rows of the same partitions, or changed the schema).
+Each write commits on top of the version it read (the table opened for the
+format and schema checks is the one handed to deltalake), so what changed since
+is refused, never overwritten. vidiframe's lock on top (:mod:`vidiframe._lease`)
+adds what Delta does not: a refusal before any data file is uploaded, and one
+writer across the several calls of a sync.
+
+**Speed.** A write reads the log once (:func:`open_table`) and the last commit's
+metadata once; the conversion to Delta's types runs meanwhile
+(:func:`to_storage`, in a worker thread started by the caller).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from vidiframe._errors import DatasetError
-from vidiframe._layout import METADATA_KEY, Layout, Part, SchemaMode, fit_frame, split
+from vidiframe._layout import METADATA_KEY, Layout, SchemaMode, fit_frame, partition_values
 from vidiframe._optional import require
+from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, ObjectStorage, delta_options, scrub
 
-__all__ = ["delete", "inspect", "is_delta", "scan", "write"]
+__all__ = ["delete", "inspect", "is_delta", "open_table", "scan", "to_storage", "write"]
 
 _TIME_FORMAT = "%H:%M:%S%.f"
 # How far back the history is searched for the last commit vidiframe made
@@ -109,19 +120,52 @@ def _instance(dtype: Any) -> pl.DataType:
     return dtype() if isinstance(dtype, type) else dtype
 
 
-def _to_storage(frame: pl.DataFrame) -> pl.DataFrame:
-    exprs = []
-    for name, dtype in frame.schema.items():
-        target = _storage_dtype(dtype, top=True)
-        if target == dtype:
-            continue
-        if isinstance(dtype, pl.Time):
-            exprs.append(pl.col(name).dt.to_string(_TIME_FORMAT))
-        elif isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns":
-            exprs.append(pl.col(name).dt.epoch("ns"))
-        else:
-            exprs.append(pl.col(name).cast(target))
-    return frame.with_columns(exprs) if exprs else frame
+def _storage_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """The column ``name`` in the dtype Delta stores it with (itself if Delta has it)."""
+    target = _storage_dtype(dtype, top=True)
+    if target == dtype:
+        return pl.col(name)
+    if isinstance(dtype, pl.Time):
+        return pl.col(name).dt.to_string(_TIME_FORMAT)
+    if isinstance(dtype, pl.Datetime) and dtype.time_unit == "ns":
+        return pl.col(name).dt.epoch("ns")
+    return pl.col(name).cast(target)
+
+
+def to_storage(frame: pl.DataFrame, columns: Sequence[str]) -> pa.Table:
+    """``columns`` of the frame in Delta's types, as the Arrow table handed to deltalake.
+
+    One ``select`` converts what needs converting; the rest is handed over as is
+    (``to_arrow`` at Polars' newest compat level copies no buffer). Top-level
+    ``Enum`` / ``Categorical`` columns are not cast to strings row by row: they
+    go over as Arrow dictionaries whose few values are retyped from Polars'
+    string views, which deltalake's Parquet writer cannot take in a dictionary,
+    to plain strings; Delta stores them as ``string``.
+    """
+    schema = frame.schema
+    dictionaries = {n for n in columns if isinstance(schema[n], (pl.Enum, pl.Categorical))}
+    exprs = [pl.col(n) if n in dictionaries else _storage_expr(n, schema[n]) for n in columns]
+    table = frame.select(exprs).to_arrow(compat_level=pl.CompatLevel.newest())
+    arrays = []
+    fields = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        array = column
+        if field.name in dictionaries:
+            kind = pa.dictionary(field.type.index_type, pa.large_string())
+            array = pa.chunked_array(
+                [
+                    pa.DictionaryArray.from_arrays(
+                        chunk.indices, chunk.dictionary.cast(pa.large_string())
+                    )
+                    for chunk in column.chunks
+                ],
+                type=kind,
+            )
+        arrays.append(array)
+        # Polars' own field metadata (Enum categories) must not become part of
+        # the Delta schema: the dtypes are restored from the commit's metadata.
+        fields.append(pa.field(field.name, array.type, field.nullable))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _restore(lf: pl.LazyFrame, schema: pl.Schema, stored: pl.Schema) -> pl.LazyFrame:
@@ -141,10 +185,13 @@ def _restore(lf: pl.LazyFrame, schema: pl.Schema, stored: pl.Schema) -> pl.LazyF
 # -- reading the table ----------------------------------------------------------------------
 
 
-def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
+def open_table(location: Location, storage_options: Mapping[str, str]) -> Any | None:
+    """The Delta table at the root (its log read once), or ``None`` when there is none."""
     deltalake = require("deltalake", extra="lake")
     try:
         return deltalake.DeltaTable(_uri(location), storage_options=_options(storage_options))
+    except deltalake.exceptions.TableNotFoundError:
+        return None
     except Exception as exc:
         raise DatasetError(
             f"could not open the Delta table at {location}: "
@@ -152,9 +199,19 @@ def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
         ) from None
 
 
+def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
+    table = open_table(location, storage_options)
+    if table is None:
+        raise DatasetError(f"no Delta table at {location}")
+    return table
+
+
 def _layout(table: Any, location: Location) -> Layout:
     """The layout recorded by the last commit vidiframe made; else the table's own schema."""
     # The last commit is nearly always vidiframe's own: read it alone first.
+    # (deltalake's history reads the newest commits of the log, even those made
+    # since the table was read: a schema evolved meanwhile is then seen here,
+    # and the write refused, as the commit's conflict check would refuse it.)
     for depth in (1, _HISTORY_DEPTH):
         for commit in table.history(depth):
             text = commit.get(METADATA_KEY)
@@ -173,9 +230,25 @@ def _layout(table: Any, location: Location) -> Layout:
 
 def _stored_schema(table: Any) -> pl.Schema:
     arrow = table.schema().to_arrow()
-    import pyarrow as pa
-
     return pl.Schema(pl.from_arrow(pa.schema(arrow).empty_table()).schema)  # type: ignore[union-attr]
+
+
+def _partitions(table: Any, layout: Layout) -> list[tuple[object, ...]]:
+    """The values of the table's partitions, typed as written, sorted."""
+    keys = list(layout.partition_by)
+    raw = table.partitions()
+    if not raw:
+        return []
+    texts = pl.DataFrame(
+        {c: [r.get(c) for r in raw] for c in keys}, schema=dict.fromkeys(keys, pl.String)
+    )
+    typed = texts.select(
+        pl.col(c).str.to_date("%Y-%m-%d")
+        if layout.partition_dtypes[c] == pl.Date()
+        else pl.col(c).cast(layout.partition_dtypes[c])
+        for c in keys
+    )
+    return sorted(set(typed.iter_rows()))
 
 
 def inspect(
@@ -184,25 +257,15 @@ def inspect(
     """The table's layout, its scan schema, and its partitions' values (sorted)."""
     table = table if table is not None else _table(location, storage_options)
     layout = _layout(table, location)
-    values = set()
-    for raw in table.partitions():
-        row = pl.DataFrame(
-            {c: [raw.get(c)] for c in layout.partition_by},
-            schema=dict.fromkeys(layout.partition_by, pl.String),
-        ).select(
-            pl.col(c).str.to_date("%Y-%m-%d")
-            if layout.partition_dtypes[c] == pl.Date()
-            else pl.col(c).cast(layout.partition_dtypes[c])
-            for c in layout.partition_by
-        )
-        values.add(row.row(0))
     schema = layout.schema if layout.schema is not None else _stored_schema(table)
-    return layout, schema, sorted(values)
+    return layout, schema, _partitions(table, layout)
 
 
-def scan(location: Location, storage_options: Mapping[str, str]) -> pl.LazyFrame:
-    """Scan the table, its columns restored to the dtypes vidiframe wrote."""
-    table = _table(location, storage_options)
+def scan(
+    location: Location, storage_options: Mapping[str, str], *, table: Any = None
+) -> pl.LazyFrame:
+    """Scan the table (at ``table``'s version if given), restored to the dtypes vidiframe wrote."""
+    table = table if table is not None else _table(location, storage_options)
     layout = _layout(table, location)
     lf = pl.scan_delta(table)
     if layout.schema is None:
@@ -242,60 +305,62 @@ def write(
     location: Location,
     storage_options: Mapping[str, str],
     *,
+    table: Any,
     mode: str,
     schema_mode: SchemaMode,
     partitions: Collection[tuple[object, ...]] | None = None,
-    exists: bool | None = None,
-) -> list[Part]:
+    converted: Future[pa.Table] | None = None,
+) -> list[tuple[object, ...]]:
     """One commit: replace the frame's partitions, or all of ``partitions`` when given.
 
-    With ``partitions``, those the frame has no rows for are emptied by the same
-    commit (the overwrite's predicate covers them).
+    ``table`` is the table as :func:`open_table` read it (``None``: a new
+    table). The commit is made on top of that version: a concurrent commit
+    that changed the same partitions since makes it fail (Delta's conflict
+    detection) rather than be overwritten unseen. With ``partitions``, those
+    the frame has no rows for are emptied by the same commit (the overwrite's
+    predicate covers them). ``converted``, when given, is :func:`to_storage` of
+    all the frame's columns, computed meanwhile. Returns the frame's partitions
+    written, sorted.
     """
     deltalake = require("deltalake", extra="lake")
-    if exists is None:
-        exists = is_delta(location, storage_options)
-    have_parts: set[tuple[object, ...]] = set()
-    table = None
-    if exists:
-        # Opened once: read here, then handed to write_deltalake, which would
-        # otherwise read the log again.
-        table = _table(location, storage_options)
-        have, have_schema, stored = inspect(location, storage_options, table=table)
+    evolving = False
+    if table is not None:
+        have = _layout(table, location)
+        have_schema = have.schema if have.schema is not None else _stored_schema(table)
         frame, layout = fit_frame(
             frame, layout, have, have_schema, schema_mode=schema_mode, where=location.url
         )
-        have_parts = set(stored)
         evolving = tuple(have_schema) != layout.columns
-    else:
-        evolving = False
-    parts = split(frame, layout)
+    values = partition_values(frame, layout)
     if partitions is None:
-        if mode == "skip":
-            parts = [p for p in parts if p.values not in have_parts]
-            keys = list(layout.partition_by)
-            wanted = pl.DataFrame(
-                [p.values for p in parts],
-                schema={k: frame.schema[k] for k in keys},
-                orient="row",
-            )
-            frame = frame.join(wanted, on=keys, how="semi", maintain_order="left")
-        elif mode == "error":
-            clash = sorted(p.rel for p in parts if p.values in have_parts)
-            if clash:
-                shown = ", ".join(clash[:5]) + (", ..." if len(clash) > 5 else "")
-                raise DatasetError(
-                    f"{len(clash)} partition(s) already exist in {location}: {shown}"
+        if mode in ("skip", "error") and table is not None:
+            stored = set(_partitions(table, layout))
+            if mode == "error":
+                clash = sorted(partition_dir(layout.partition_by, v) for v in values if v in stored)
+                if clash:
+                    shown = ", ".join(clash[:5]) + (", ..." if len(clash) > 5 else "")
+                    raise DatasetError(
+                        f"{len(clash)} partition(s) already exist in {location}: {shown}"
+                    )
+            else:
+                values = [v for v in values if v not in stored]
+                keys = list(layout.partition_by)
+                wanted = pl.DataFrame(
+                    values, schema={k: frame.schema[k] for k in keys}, orient="row"
                 )
-        if not parts:
+                frame = frame.join(wanted, on=keys, how="semi", maintain_order="left")
+        if not values:
             return []
-        predicate = _partition_predicate(layout, [p.values for p in parts]) if exists else None
+        predicate = _partition_predicate(layout, values) if table is not None else None
     else:
-        if not partitions or (not exists and frame.height == 0):
+        if not partitions or (table is None and frame.height == 0):
             return []
-        predicate = _partition_predicate(layout, partitions) if exists and partitions else None
-    # Handed over as a Polars frame: deltalake reads it through the Arrow C stream.
-    data = _to_storage(frame.select(layout.columns))
+        predicate = _partition_predicate(layout, partitions) if table is not None else None
+    if converted is not None and mode != "skip":
+        # The schema policy only selects and orders columns: the rows are the same.
+        data = converted.result().select(list(layout.columns))
+    else:
+        data = to_storage(frame, layout.columns)
     commit = deltalake.CommitProperties(
         custom_metadata={METADATA_KEY: layout.to_json(with_schema=True)}
     )
@@ -304,7 +369,7 @@ def write(
             table if table is not None else _uri(location),
             data,
             partition_by=list(layout.partition_by),
-            mode="overwrite" if exists else "append",
+            mode="overwrite" if table is not None else "append",
             predicate=predicate,
             schema_mode="merge" if evolving else None,
             storage_options=_options(storage_options),
@@ -316,23 +381,21 @@ def write(
             f"{_fault(exc, storage_options)}; nothing was committed: "
             "check the URL, credentials and network, then run again"
         ) from None
-    return parts
+    return values
 
 
 def delete(
+    table: Any,
     location: Location,
     storage_options: Mapping[str, str],
     partitions: Sequence[tuple[object, ...]],
 ) -> list[tuple[object, ...]]:
-    """One commit deleting the given partitions; return those that were there."""
-    if not is_delta(location, storage_options):
-        return []
-    layout, _, stored = inspect(location, storage_options)
+    """One commit deleting the given partitions of ``table``; return those that were there."""
+    layout, _, stored = inspect(location, storage_options, table=table)
     present = [tuple(p) for p in partitions if tuple(p) in set(stored)]
     if not present:
         return []
     deltalake = require("deltalake", extra="lake")
-    table = _table(location, storage_options)
     commit = deltalake.CommitProperties(
         custom_metadata={METADATA_KEY: layout.to_json(with_schema=True)}
     )

@@ -34,6 +34,7 @@ from vidiframe._datasets import (
     scan_partitions,
     write_partitions,
 )
+from vidiframe._dimension_join import SNAPSHOT_DATE
 from vidiframe._dimension_registry import get_dimension
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictError
 from vidiframe._hints import date_problem, did_you_mean
@@ -49,8 +50,6 @@ __all__ = [
     "write_snapshot",
 ]
 
-#: The column every snapshot row carries, and the partition column.
-SNAPSHOT_DATE = "snapshot_date"
 #: The directory under a sync root that holds the snapshots.
 SNAPSHOTS_DIR = "dimensions"
 
@@ -232,8 +231,9 @@ def scan_dimension_snapshots(
     day: the names as they were then, ready for
     :meth:`~vidiframe._namespace.VidiFrame.with_names` (``df.vidi.with_names``).
     An id missing from later snapshots (a location removed since) keeps its
-    last known row. Without ``as_of``, every snapshot, for an as-of join per
-    row (:meth:`polars.DataFrame.join_asof` on ``snapshot_date``).
+    last known row. Without ``as_of``, every snapshot, to name each row of a
+    frame by the snapshot of its own day:
+    ``df.vidi.with_names(locations=every, as_of="period_start_date")``.
 
     Parameters
     ----------

@@ -45,6 +45,7 @@ __all__ = [
     "fit_frame",
     "parse_partition_dir",
     "partition_frame",
+    "partition_values",
     "split",
 ]
 
@@ -212,6 +213,35 @@ def split(frame: pl.DataFrame, layout: Layout) -> list[Part]:
             raise DatasetError(str(exc)) from None
         out.append(Part(values, rel, groups[values].select(layout.data_columns)))
     return out
+
+
+def partition_values(frame: pl.DataFrame, layout: Layout) -> list[tuple[object, ...]]:
+    """The frame's distinct partitions, sorted; a value no directory can be named by is refused.
+
+    The values alone, for what needs no rows (checks, Delta's predicates): no
+    slice of the frame is made.
+
+    >>> import datetime as dt
+    >>> df = pl.DataFrame({"d": [dt.date(2025, 3, 2), dt.date(2025, 3, 1)] * 2, "n": [1, 2, 3, 4]})
+    >>> partition_values(*partition_frame(df, "d"))
+    [(datetime.date(2025, 3, 1),), (datetime.date(2025, 3, 2),)]
+    """
+    keys = list(layout.partition_by)
+    if len(keys) == 1:
+        values: list[tuple[object, ...]] = sorted(
+            (v,) for v in frame.get_column(keys[0]).unique().to_list()
+        )
+    else:
+        # Runs first: exports come in time order, so a million rows are a few
+        # runs, and the unique of rows of several columns is ten times slower.
+        runs = frame.select(pl.struct(keys).rle().struct.field("value")).unnest("value")
+        values = sorted(runs.unique().iter_rows())
+    for row in values:
+        try:
+            partition_dir(layout.partition_by, row)
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
+    return values
 
 
 def parse_partition_dir(

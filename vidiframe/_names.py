@@ -1,32 +1,54 @@
 """Joining dimensions to export frames: names for ids, UTC for local time.
 
-The functions here back ``df.vidi.with_names``, ``df.vidi.with_clip_names`` and
-``df.vidi.with_utc``. Each is a left join that keeps the frame's rows, in their
-order and number: an id the dimension lacks keeps a null name and is reported
-with :class:`~vidiframe.UnmatchedIdWarning` (naming the ids), never dropped. A
-dimension that lists one id twice with different values is refused
-(:class:`~vidiframe.SchemaError`): it would duplicate rows or pick a name at
-random.
+The functions here back ``with_names``, ``with_clip_names`` and ``with_utc`` of
+``df.vidi`` and ``lf.vidi``. Each takes the facts as a :class:`polars.LazyFrame`
+and returns one (the eager methods collect it: one implementation). Each is a
+left join that keeps the frame's rows, in their order and number: an id the
+dimension lacks keeps a null name and is reported with
+:class:`~vidiframe.UnmatchedIdWarning` (naming the ids) when the plan is
+collected, never dropped (see :mod:`vidiframe._dimension_join`). A dimension
+may be a DataFrame or a LazyFrame; it is collected once, here. One that lists
+one id twice with different values is refused (:class:`~vidiframe.SchemaError`):
+it would duplicate rows or pick a name at random.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import polars as pl
 
-from vidiframe._errors import InvalidRequestError, SchemaError, UnmatchedIdWarning
+from vidiframe._dimension_join import (
+    SNAPSHOT_DATE,
+    TEMPORARY,
+    Lookup,
+    join_lookup,
+    lookup,
+)
+from vidiframe._errors import DatasetError, InvalidRequestError, SchemaError
 
 __all__ = ["with_clip_names", "with_names", "with_utc"]
 
 _SHOWN = 10
+Dimension = pl.DataFrame | pl.LazyFrame
 
 
-def _require(frame: object, columns: Sequence[str], what: str, hint: str) -> pl.DataFrame:
+def _dimension(
+    frame: object, columns: Sequence[str], what: str, hint: str, *, as_of: str | None = None
+) -> pl.DataFrame:
+    """``frame`` collected, with ``columns`` (and ``snapshot_date`` as of a date)."""
+    if isinstance(frame, pl.LazyFrame):
+        try:
+            frame = frame.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            # A scan of files gone, a storage that fails: the dimension cannot be read.
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatasetError(f"{what} (a LazyFrame) could not be collected: {first}") from None
     if not isinstance(frame, pl.DataFrame):
         raise InvalidRequestError(
-            f"{what} must be a polars DataFrame (from {hint}), not {type(frame).__name__}"
+            f"{what} must be a polars DataFrame or LazyFrame (from {hint}), "
+            f"not {type(frame).__name__}"
         )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -34,11 +56,45 @@ def _require(frame: object, columns: Sequence[str], what: str, hint: str) -> pl.
             f"{what} has no {', '.join(map(repr, missing))} column; is it from {hint}?",
             column=missing[0],
         )
+    if as_of is not None and SNAPSHOT_DATE not in frame.columns:
+        raise SchemaError(
+            f"{what} has no {SNAPSHOT_DATE!r} column: as_of={as_of!r} joins each row to the "
+            f"snapshot of its day, so pass every snapshot (vf.scan_dimension_snapshots(root, "
+            f"name) without as_of)",
+            column=SNAPSHOT_DATE,
+        )
+    if as_of is not None and frame.schema[SNAPSHOT_DATE] != pl.Date:
+        raise SchemaError(
+            f"{SNAPSHOT_DATE!r} in {what} is {frame.schema[SNAPSHOT_DATE]}, not a Date",
+            column=SNAPSHOT_DATE,
+            value=str(frame.schema[SNAPSHOT_DATE]),
+        )
     return frame
 
 
-def _no_clash(df: pl.DataFrame, added: Sequence[str]) -> None:
-    clash = [c for c in added if c in df.columns]
+def _as_of(schema: pl.Schema, as_of: object) -> pl.Expr | None:
+    """The facts' date to join snapshots as of, from the column ``as_of`` names."""
+    if as_of is None:
+        return None
+    if not isinstance(as_of, str):
+        raise InvalidRequestError(
+            f"as_of names a date column of the frame (e.g. 'period_start_date'), "
+            f"not {type(as_of).__name__}"
+        )
+    if as_of not in schema:
+        raise SchemaError(f"the frame has no {as_of!r} column to join as of", column=as_of)
+    dtype = schema[as_of]
+    if dtype == pl.Date:
+        return pl.col(as_of)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(as_of).dt.date()
+    raise SchemaError(
+        f"as_of column {as_of!r} is {dtype}, not a Date or Datetime", column=as_of, value=str(dtype)
+    )
+
+
+def _no_clash(schema: pl.Schema, added: Sequence[str]) -> None:
+    clash = [c for c in (*added, *TEMPORARY) if c in schema]
     if clash:
         raise InvalidRequestError(
             f"the frame already has {', '.join(map(repr, clash))}; drop or rename "
@@ -46,71 +102,75 @@ def _no_clash(df: pl.DataFrame, added: Sequence[str]) -> None:
         )
 
 
-def _lookup(frame: pl.DataFrame, key: str, columns: dict[str, str], what: str) -> pl.DataFrame:
-    """``frame``'s ``key`` and ``columns`` (renamed), one row per key; conflicts refused."""
-    table = frame.select(key, *(pl.col(src).alias(dst) for src, dst in columns.items()))
-    table = table.filter(pl.col(key).is_not_null()).unique(maintain_order=True)
-    duplicated = table.filter(pl.col(key).is_duplicated())
-    if duplicated.height:
-        ids = duplicated.get_column(key).unique().sort().head(_SHOWN).to_list()
-        raise SchemaError(
-            f"{what} lists {key} {', '.join(map(str, ids))} more than once with different "
-            "values; keep one row per id (e.g. one snapshot) before joining",
-            column=key,
-            value=ids[0],
-        )
-    return table
+def _same_types(schema: pl.Schema, look: Lookup, left_on: Sequence[str], what: str) -> None:
+    """Refuse keys of different types: Polars would raise its own error at collect."""
+    for left, key in zip(left_on, look.keys, strict=True):
+        mine, theirs = schema[left], look.key_type(key)
+        if mine != theirs:
+            raise SchemaError(
+                f"the frame's {left!r} is {mine} but {key!r} in {what} is {theirs}; cast one "
+                "to the other's type before joining",
+                column=left,
+                value=str(mine),
+            )
 
 
-def _report(ids: pl.Series, known: pl.Series, column: str, what: str, nulls: str) -> None:
-    present = ids.drop_nulls().unique()
-    _warn_missing(present.filter(~present.is_in(known.implode())), column, what, nulls)
-
-
-def _warn_missing(missing: pl.Series, column: str, what: str, nulls: str) -> None:
-    missing = missing.unique().sort()
-    if missing.len():
-        shown = ", ".join(map(str, missing.head(_SHOWN).to_list()))
-        more = f" and {missing.len() - _SHOWN} more" if missing.len() > _SHOWN else ""
-        warnings.warn(
-            UnmatchedIdWarning(
-                f"{missing.len()} {column} value(s) have no row in {what}: {shown}{more}; "
-                f"their {nulls} stay null (the rows are kept)",
-                column=column,
-                ids=tuple(missing.to_list()),
-            ),
-            stacklevel=4,
-        )
-
-
-def _left(df: pl.DataFrame, table: pl.DataFrame, left_on: str | pl.Expr, key: str) -> pl.DataFrame:
-    joined = df.join(table, left_on=left_on, right_on=key, how="left", maintain_order="left")
-    # The join may keep the right key under its own name when the left side is an
-    # expression; the frame only gains the looked-up columns.
-    return joined.drop(key) if key in joined.columns and key not in df.columns else joined
+def _join(
+    lf: pl.LazyFrame,
+    look: Lookup,
+    left_on: Sequence[str],
+    *,
+    what: str,
+    nulls: str,
+    then: str = "",
+    report: str | None = None,
+    column: str | None = None,
+    as_of: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """``look`` joined to ``lf``; ``then`` says, in the report, as of when."""
+    schema = lf.collect_schema()
+    _same_types(schema, look, left_on, what)
+    _no_clash(schema, look.added)
+    return join_lookup(
+        lf,
+        look,
+        left_on,
+        report=report or left_on[-1],
+        column=column,
+        what=what + then,
+        nulls=nulls,
+        as_of=as_of,
+    )
 
 
 def with_names(
-    df: pl.DataFrame,
+    lf: pl.LazyFrame,
     *,
-    locations: pl.DataFrame | None = None,
-    sites: pl.DataFrame | None = None,
-    networks: pl.DataFrame | None = None,
-) -> pl.DataFrame:
+    locations: Dimension | None = None,
+    sites: Dimension | None = None,
+    networks: Dimension | None = None,
+    as_of: str | None = None,
+) -> pl.LazyFrame:
     """Add ``location_label``, ``site_label``, ``network_label`` and the site's venue type.
 
     See :meth:`vidiframe._namespace.VidiFrame.with_names`.
     """
     if locations is None and sites is None and networks is None:
         raise InvalidRequestError("with_names needs at least one of locations=, sites=, networks=")
-    out = df
-    site_key: str | None = "site_id" if "site_id" in df.columns else None
-    network_key: str | None = "network_id" if "network_id" in df.columns else None
-    added: list[str] = []
+    schema = lf.collect_schema()
+    date = _as_of(schema, as_of)
+    # What the as-of join says when a row has no snapshot on or before its day.
+    then = f" on or before the row's {as_of}" if as_of is not None else ""
+    site_key: str | None = "site_id" if "site_id" in schema else None
+    network_key: str | None = "network_id" if "network_id" in schema else None
+    dated = date is not None
+    out = lf
 
     if locations is not None:
-        loc = _require(locations, ["location_id", "label"], "locations", "vf.read_locations")
-        if "location_id" not in df.columns:
+        loc = _dimension(
+            locations, ["location_id", "label"], "locations", "vf.read_locations", as_of=as_of
+        )
+        if "location_id" not in schema:
             raise SchemaError(
                 "the frame has no 'location_id' column to look locations up by",
                 column="location_id",
@@ -119,20 +179,21 @@ def with_names(
         if site_key is None and "site_id" in loc.columns:
             columns["site_id"] = "site_id"
             site_key = "site_id"
-        _no_clash(df, list(columns.values()))
-        table = _lookup(loc, "location_id", columns, "locations")
-        _report(
-            df.get_column("location_id"),
-            table.get_column("location_id"),
-            "location_id",
-            "locations",
-            "location_label",
+        look = lookup(loc, ["location_id"], columns, "locations", as_of=dated)
+        out = _join(
+            out,
+            look,
+            ["location_id"],
+            what="locations",
+            then=then,
+            nulls="location_label",
+            as_of=date,
         )
-        out = _left(out, table, "location_id", "location_id")
-        added += list(columns.values())
 
     if sites is not None:
-        site = _require(sites, ["site_id", "label", "network_id"], "sites", "vf.read_sites")
+        site = _dimension(
+            sites, ["site_id", "label", "network_id"], "sites", "vf.read_sites", as_of=as_of
+        )
         if site_key is None:
             raise InvalidRequestError(
                 "the frame has no 'site_id' column: pass locations= too, so each row's site "
@@ -143,47 +204,98 @@ def with_names(
         if network_key is None:
             columns["network_id"] = "network_id"
             network_key = "network_id"
-        _no_clash(out, list(columns.values()))
-        table = _lookup(site, "site_id", columns, "sites")
-        _report(
-            out.get_column(site_key), table.get_column("site_id"), "site_id", "sites", "site_label"
+        look = lookup(site, ["site_id"], columns, "sites", as_of=dated)
+        out = _join(
+            out,
+            look,
+            [site_key],
+            column="site_id",
+            what="sites",
+            then=then,
+            nulls="site_label",
+            as_of=date,
         )
-        out = _left(out, table, site_key, "site_id")
-        added += list(columns.values())
 
     if networks is not None:
-        net = _require(networks, ["network_id", "label"], "networks", "vf.read_networks")
+        net = _dimension(
+            networks, ["network_id", "label"], "networks", "vf.read_networks", as_of=as_of
+        )
         if network_key is None:
             raise InvalidRequestError(
                 "the frame has no 'network_id' column: pass sites= too (and locations= if the "
                 "frame has no site_id), so each row's network is known"
             )
-        _no_clash(out, ["network_label"])
-        table = _lookup(net, "network_id", {"label": "network_label"}, "networks")
-        _report(
-            out.get_column(network_key),
-            table.get_column("network_id"),
-            "network_id",
-            "networks",
-            "network_label",
+        look = lookup(net, ["network_id"], {"label": "network_label"}, "networks", as_of=dated)
+        out = _join(
+            out,
+            look,
+            [network_key],
+            column="network_id",
+            what="networks",
+            then=then,
+            nulls="network_label",
+            as_of=date,
         )
-        out = _left(out, table, network_key, "network_id")
     return out
 
 
+def _refuse_ambiguous(missing: pl.Series, *, ambiguous: pl.Series) -> None:
+    """Raise when a row's clip id names different clips in different networks."""
+    used = missing.filter(missing.is_in(ambiguous.implode())).unique().sort()
+    if used.len():
+        ids = used.head(_SHOWN).to_list()
+        raise InvalidRequestError(
+            f"content_id {', '.join(map(repr, ids))} name different clips in different "
+            "networks; pass locations= and sites= (or add network_id) so each row's "
+            "network is known"
+        )
+
+
+def _across_networks(
+    lf: pl.LazyFrame, schema: pl.Schema, clip: pl.DataFrame, columns: dict[str, str]
+) -> pl.LazyFrame:
+    """Clip names by ``content_id`` alone, for rows whose networks are unknown.
+
+    A clip id is unique within a network only: an id that names different clips
+    in different networks cannot be named so. Only the ids the rows use matter,
+    which the plan knows when it runs: those ids are left out of the table, and
+    the report refuses them.
+    """
+    per_content = clip.select("content_id", *columns).unique()
+    ambiguous = per_content.filter(pl.col("content_id").is_duplicated())["content_id"]
+    look = lookup(
+        per_content.filter(~pl.col("content_id").is_in(ambiguous.implode())),
+        ["content_id"],
+        columns,
+        "clips",
+    )
+    _same_types(schema, look, ["content_id"], "clips")
+    _no_clash(schema, look.added)
+    return join_lookup(
+        lf,
+        look,
+        ["content_id"],
+        report="content_id",
+        what="clips",
+        nulls="content_name",
+        refuse=partial(_refuse_ambiguous, ambiguous=ambiguous),
+    )
+
+
 def with_clip_names(
-    df: pl.DataFrame,
-    clips: pl.DataFrame,
+    lf: pl.LazyFrame,
+    clips: Dimension,
     *,
-    locations: pl.DataFrame | None = None,
-    sites: pl.DataFrame | None = None,
-) -> pl.DataFrame:
+    locations: Dimension | None = None,
+    sites: Dimension | None = None,
+) -> pl.LazyFrame:
     """Add ``content_name`` and ``advertiser_name`` from the clip metadata.
 
     See :meth:`vidiframe._namespace.VidiFrame.with_clip_names`.
     """
-    clip = _require(clips, ["content_id", "network_id", "name"], "clips", "vf.read_clip_metadata")
-    if "content_id" not in df.columns:
+    clip = _dimension(clips, ["content_id", "network_id", "name"], "clips", "vf.read_clip_metadata")
+    schema = lf.collect_schema()
+    if "content_id" not in schema:
         raise SchemaError(
             "the frame has no 'content_id' column (for viewers_apc, explode_contents first)",
             column="content_id",
@@ -191,122 +303,91 @@ def with_clip_names(
     columns = {"name": "content_name"}
     if "advertiser_name" in clip.columns:
         columns["advertiser_name"] = "advertiser_name"
-    _no_clash(df, list(columns.values()))
-    per_content = clip.select("content_id", *columns).unique()
-    # Only the clip ids the frame uses matter: another ambiguous id is no obstacle.
-    ambiguous = per_content.filter(
-        pl.col("content_id").is_duplicated(),
-        pl.col("content_id").is_in(df.get_column("content_id").drop_nulls().implode()),
-    )
-    knows_network = "network_id" in df.columns or (locations is not None and sites is not None)
-    if not ambiguous.height and not knows_network:
-        used = pl.col("content_id").is_in(df.get_column("content_id").drop_nulls().implode())
-        table = _lookup(clip.filter(used), "content_id", columns, "clips")
-        _report(
-            df.get_column("content_id"),
-            table.get_column("content_id"),
-            "content_id",
-            "clips",
-            "content_name",
-        )
-        return _left(df, table, "content_id", "content_id")
-    # A clip id is unique within a network only: match it in the row's network.
-    out = df
-    network = "network_id" if "network_id" in df.columns else None
+    network = "network_id" if "network_id" in schema else None
+    out = lf
     helper: list[str] = []
     if network is None:
-        if not knows_network or locations is None or sites is None:
-            ids = ambiguous.get_column("content_id").unique().sort().head(_SHOWN).to_list()
-            raise InvalidRequestError(
-                f"content_id {', '.join(map(repr, ids))} name different clips in different "
-                "networks; pass locations= and sites= (or add network_id) so each row's "
-                "network is known"
+        if locations is None or sites is None:
+            return _across_networks(lf, schema, clip, columns)
+        # Match each clip in the row's network, found through its location and site.
+        loc = _dimension(locations, ["location_id", "site_id"], "locations", "vf.read_locations")
+        site = _dimension(sites, ["site_id", "network_id"], "sites", "vf.read_sites")
+        if "location_id" not in schema:
+            raise SchemaError(
+                "the frame has no 'location_id' (nor 'network_id') column to find each "
+                "row's network by",
+                column="location_id",
             )
-        loc = _require(locations, ["location_id", "site_id"], "locations", "vf.read_locations")
-        site = _require(sites, ["site_id", "network_id"], "sites", "vf.read_sites")
-        path = _lookup(loc, "location_id", {"site_id": "_vf_site"}, "locations").join(
-            _lookup(site, "site_id", {"network_id": "_vf_network"}, "sites"),
-            left_on="_vf_site",
-            right_on="site_id",
-            how="left",
+        _no_clash(schema, ["_vf_site", "_vf_network"])
+        out = _join(
+            out,
+            lookup(loc, ["location_id"], {"site_id": "_vf_site"}, "locations"),
+            ["location_id"],
+            what="locations",
+            nulls="content_name",
         )
-        _report(
-            df.get_column("location_id"),
-            path.get_column("location_id"),
-            "location_id",
-            "locations",
-            "content_name",
+        out = _join(
+            out,
+            lookup(site, ["site_id"], {"network_id": "_vf_network"}, "sites"),
+            ["_vf_site"],
+            column="site_id",
+            what="sites",
+            nulls="content_name",
         )
-        out = _left(out, path.select("location_id", "_vf_network"), "location_id", "location_id")
-        network, helper = "_vf_network", ["_vf_network"]
-    table = clip.select(
-        "network_id", "content_id", *(pl.col(s).alias(d) for s, d in columns.items())
-    )
-    table = table.unique(maintain_order=True)
-    if table.select(pl.struct("network_id", "content_id").is_duplicated().any()).item():
-        raise SchemaError(
-            "clips lists one (network_id, content_id) more than once with different names",
-            column="content_id",
-        )
-    out = out.join(
-        table,
-        left_on=[network, "content_id"],
-        right_on=["network_id", "content_id"],
-        how="left",
-        maintain_order="left",
-    )
-    # Rows whose network is unknown were reported with their location above.
-    unmatched = out.filter(
-        pl.col("content_id").is_not_null()
-        & pl.col(network).is_not_null()
-        & ~pl.struct(network, "content_id").is_in(
-            table.select(pl.struct(pl.col("network_id").alias(network), "content_id"))
-            .to_series()
-            .implode()
-        )
-    )
-    _warn_missing(
-        unmatched.get_column("content_id"),
-        "content_id",
-        "clips (for the row's network)",
-        "content_name",
+        network, helper = "_vf_network", ["_vf_site", "_vf_network"]
+    look = lookup(clip, ["network_id", "content_id"], columns, "clips")
+    # Rows whose network is unknown were reported with their location or site above.
+    out = _join(
+        out,
+        look,
+        [network, "content_id"],
+        report="content_id",
+        what="clips (for the row's network)",
+        nulls="content_name",
     )
     return out.drop(helper)
 
 
-def with_utc(df: pl.DataFrame, locations: pl.DataFrame) -> pl.DataFrame:
+def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None) -> pl.LazyFrame:
     """Add ``utc_offset`` and ``period_start_utc`` from each location's ``last_timezone``.
 
     See :meth:`vidiframe._namespace.VidiFrame.with_utc`.
     """
-    loc = _require(locations, ["location_id", "last_timezone"], "locations", "vf.read_locations")
+    loc = _dimension(
+        locations, ["location_id", "last_timezone"], "locations", "vf.read_locations", as_of=as_of
+    )
+    schema = lf.collect_schema()
     for column in ("location_id", "period_start"):
-        if column not in df.columns:
+        if column not in schema:
             raise SchemaError(
                 f"the frame has no {column!r} column; is it an export frame?", column=column
             )
-    start = df.schema["period_start"]
+    start = schema["period_start"]
     if not isinstance(start, pl.Datetime) or start.time_zone is not None:
         raise SchemaError(
             "period_start must be the export's naive local time (Datetime without a zone), "
             f"not {start}",
             column="period_start",
         )
-    _no_clash(df, ["utc_offset", "period_start_utc"])
-    table = _lookup(
+    date = _as_of(schema, as_of)
+    _no_clash(schema, ["utc_offset", "period_start_utc"])
+    look = lookup(
         loc.filter(pl.col("last_timezone").is_not_null()),
-        "location_id",
+        ["location_id"],
         {"last_timezone": "_vf_tz"},
         "locations",
+        as_of=date is not None,
     )
-    _report(
-        df.get_column("location_id"),
-        table.get_column("location_id"),
-        "location_id",
-        "locations with a last_timezone",
-        "period_start_utc",
+    then = f" on or before the row's {as_of}" if as_of is not None else ""
+    out = _join(
+        lf,
+        look,
+        ["location_id"],
+        what="locations with a last_timezone",
+        then=then,
+        nulls="period_start_utc",
+        as_of=date,
     )
-    out = _left(df, table, "location_id", "location_id")
     offset = pl.duration(seconds=pl.col("_vf_tz"), time_unit="us")
     return out.with_columns(
         offset.alias("utc_offset"),

@@ -16,7 +16,9 @@ expressions); nothing is changed in place. The eager methods delegate to the
 module-level functions (:func:`~vidiframe.drop_placeholders`,
 :func:`~vidiframe.explode_contents`, :func:`~vidiframe.write_partitions`, ...),
 so ``df.vidi.f()`` and ``vf.f(df)`` always agree. The lazy ones build the same
-result as a query plan, reading only the frame's schema.
+result as a query plan, reading only the frame's schema (the joins of names and
+time zones also collect their dimensions, which are small); for the joins, the
+eager method is the lazy plan collected.
 
 What each column is (code, label, unit) comes from the export registry, never
 from a list written here.
@@ -83,7 +85,11 @@ _CONTENTS = get_export("viewers_apc", "finest").by_name["contents"]
 
 
 class _Vidi(Generic[Frame]):
-    """What the eager and the lazy namespace share: everything that needs only a schema."""
+    """What the eager and the lazy namespace share.
+
+    Everything that needs only the frame's schema, and the joins of dimensions:
+    built as a lazy plan, collected for an eager frame.
+    """
 
     def __init__(self, frame: Frame) -> None:
         self._frame: Frame = frame
@@ -313,6 +319,271 @@ class _Vidi(Generic[Frame]):
         return self._frame.with_columns(
             self.durations(*columns, suffix=suffix, time_unit=time_unit)
         )
+
+    # -- dimensions: names and time zones (SPEC section 10) -------------------------------
+
+    def _result(self, lf: pl.LazyFrame) -> Frame:
+        """The eager result is the lazy one collected: one implementation.
+
+        Collected on the in-memory engine, as Polars' own eager methods are: on
+        a frame already in memory its joins take a third of the streaming
+        engine's time (``benchmarks/names.py``).
+        """
+        if isinstance(self._frame, pl.DataFrame):
+            return lf.collect(engine="in-memory")
+        return lf
+
+    def with_names(
+        self,
+        *,
+        locations: pl.DataFrame | pl.LazyFrame | None = None,
+        sites: pl.DataFrame | pl.LazyFrame | None = None,
+        networks: pl.DataFrame | pl.LazyFrame | None = None,
+        as_of: str | None = None,
+    ) -> Frame:
+        """Add the names of the frame's locations, sites and networks, in one call.
+
+        Adds ``location_label`` (from ``locations``), ``site_label``,
+        ``venue_type`` and ``venue_subtype`` (from ``sites``) and
+        ``network_label`` (from ``networks``). A frame without ``site_id`` gets
+        the location's ``site_id``, one without ``network_id`` the site's
+        ``network_id``: labels need not be unique (the docs show two sites named
+        "VidiReports"), so group by the ids and show the labels.
+
+        Every row is kept, in order. An id the dimension lacks keeps null names
+        and is reported by an :class:`~vidiframe.UnmatchedIdWarning` naming it.
+
+        On a LazyFrame (``lf.vidi.with_names``) the result is a LazyFrame: the
+        dimensions are collected once (they are small), the facts are not; the
+        join is part of the plan, and the eager method is this plan collected.
+        The unmatched ids are reported when the plan is collected, by a check in
+        the plan on the ids of the rows it joins: filters on the frame's own
+        columns and ``head`` run before it (only the ids of the rows computed
+        are named), filters on the added columns after it. A query that selects
+        an added column always runs the check; one that selects none of them
+        shows no name and has nothing to report.
+
+        Parameters
+        ----------
+        locations, sites, networks
+            Frames (or LazyFrames) of :func:`~vidiframe.read_locations`,
+            :func:`~vidiframe.read_sites`, :func:`~vidiframe.read_networks`, or
+            their snapshots (:func:`~vidiframe.scan_dimension_snapshots`); at
+            least one. ``networks`` needs the rows' ``network_id``: from the
+            frame, or from ``sites`` (and ``locations``).
+        as_of
+            A ``Date`` (or ``Datetime``) column of the frame, e.g.
+            ``"period_start_date"``: name each row as of that day. Every
+            dimension given must then hold snapshots with their
+            ``snapshot_date`` (:func:`~vidiframe.scan_dimension_snapshots`
+            without ``as_of``); each row gets, for each id, the row of the
+            latest snapshot on or before its day (an id missing from later
+            snapshots keeps its last known row). A row dated before an id's
+            first snapshot keeps null names and is reported.
+
+        Returns
+        -------
+        polars.DataFrame or polars.LazyFrame
+            The frame's kind.
+
+        Raises
+        ------
+        InvalidRequestError
+            No dimension given; one that cannot be reached from the frame's ids;
+            a column the frame already has.
+        SchemaError
+            A dimension without its id and label columns (or ``snapshot_date``,
+            as of a date); ids of other types than the frame's; one listing an
+            id twice with different values (in one snapshot, as of a date).
+        DatasetError
+            A LazyFrame dimension that cannot be collected.
+
+        Examples
+        --------
+        >>> import vidiframe as vf
+        >>> df = pl.DataFrame({"location_id": [27046, 204452, 99], "ots_count": [4, 2, 7]})
+        >>> loc = vf.read_locations('''[{"id": 204452, "site_id": 8654, "label": "Main hall"},
+        ...                            {"id": 27046, "site_id": 54422, "label": "Entrance"}]''')
+        >>> sites = vf.read_sites('''[{"id": 8654, "network_id": 15678, "label": "VidiReports"},
+        ...     {"id": 54422, "network_id": 15678, "label": "Another site",
+        ...      "venue_type": "Entertainment / hospitality"}]''')
+        >>> nets = vf.read_networks('[{"id": 15678, "label": "My first network"}]')
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     named = df.vidi.with_names(locations=loc, sites=sites, networks=nets)
+        >>> for row in named.select("location_id", "location_label", "site_label",
+        ...                         "network_label").iter_rows():
+        ...     print(row)
+        (27046, 'Entrance', 'Another site', 'My first network')
+        (204452, 'Main hall', 'VidiReports', 'My first network')
+        (99, None, None, None)
+        >>> print(caught[0].message)
+        1 location_id value(s) have no row in locations: 99; their location_label stay null
+        (the rows are kept)
+
+        Lazily, nothing runs (and nothing is reported) until the plan is collected:
+
+        >>> plan = df.lazy().vidi.with_names(locations=loc.lazy())
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     plan.select("location_label").collect()["location_label"].to_list()
+        ['Entrance', 'Main hall', None]
+        >>> caught[0].message.ids
+        (99,)
+
+        As of each row's day, from snapshots (here two, a renaming between them):
+
+        >>> import datetime as dt
+        >>> snapshots = pl.concat([
+        ...     loc.with_columns(snapshot_date=dt.date(2025, 1, 1)),
+        ...     loc.with_columns(snapshot_date=dt.date(2025, 2, 1),
+        ...                      label=pl.col("label").replace("Entrance", "Main door"))])
+        >>> days = pl.DataFrame({"location_id": [27046, 27046, 27046],
+        ...     "period_start_date": [dt.date(2025, 1, 20), dt.date(2025, 2, 1),
+        ...                           dt.date(2025, 3, 9)]})
+        >>> days.vidi.with_names(locations=snapshots, as_of="period_start_date").rows()
+        [(27046, datetime.date(2025, 1, 20), 'Entrance', 54422),
+         (27046, datetime.date(2025, 2, 1), 'Main door', 54422),
+         (27046, datetime.date(2025, 3, 9), 'Main door', 54422)]
+        """
+        from vidiframe._names import with_names
+
+        return self._result(
+            with_names(
+                self._frame.lazy(),
+                locations=locations,
+                sites=sites,
+                networks=networks,
+                as_of=as_of,
+            )
+        )
+
+    def with_clip_names(
+        self,
+        clips: pl.DataFrame | pl.LazyFrame,
+        *,
+        locations: pl.DataFrame | pl.LazyFrame | None = None,
+        sites: pl.DataFrame | pl.LazyFrame | None = None,
+    ) -> Frame:
+        """Add ``content_name`` (and ``advertiser_name``) for the frame's ``content_id``.
+
+        ``clips`` is :func:`~vidiframe.read_clip_metadata`'s frame (or a
+        LazyFrame of it). A clip id is unique within a network only, so a clip
+        is matched in each row's network when it is known: from the frame's
+        ``network_id``, or through ``locations=`` and ``sites=`` (location ->
+        site -> network). Without them, a ``content_id`` is matched across
+        networks, which is refused (when the plan runs, for the ids its rows
+        use) when ``clips`` gives it different names in different networks.
+        Rows are kept, in order; ids without metadata keep a null name and are
+        reported (:class:`~vidiframe.UnmatchedIdWarning`), when the plan is
+        collected on a LazyFrame (as :meth:`with_names` says). For
+        ``viewers_apc``, explode the contents first (:meth:`explode_contents`).
+
+        Returns
+        -------
+        polars.DataFrame or polars.LazyFrame
+            The frame's kind.
+
+        Raises
+        ------
+        InvalidRequestError
+            An ambiguous ``content_id`` and no way to find the rows' networks.
+        SchemaError
+            No ``content_id`` column; a ``clips`` without its columns.
+
+        Examples
+        --------
+        >>> import vidiframe as vf
+        >>> plays = pl.DataFrame({"location_id": [1, 1], "content_id": ["clip_123", "clip_9"],
+        ...                       "plays": [3, 1]})
+        >>> clips = vf.read_clip_metadata('''[{"network_id": 9876, "clip_id": "clip_123", "id": 3,
+        ...                                   "name": "My clip name"}]''')
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     named = plays.vidi.with_clip_names(clips)
+        >>> named.select("content_id", "content_name", "plays").rows()
+        [('clip_123', 'My clip name', 3), ('clip_9', None, 1)]
+        >>> caught[0].category.__name__, caught[0].message.ids
+        ('UnmatchedIdWarning', ('clip_9',))
+
+        Lazily, the names are part of the plan:
+
+        >>> plan = plays.lazy().vidi.with_clip_names(clips)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     plan.filter(pl.col("plays") > 1).collect()["content_name"].to_list()
+        ['My clip name']
+        >>> caught
+        []
+        """
+        from vidiframe._names import with_clip_names
+
+        return self._result(
+            with_clip_names(self._frame.lazy(), clips, locations=locations, sites=sites)
+        )
+
+    def with_utc(
+        self, locations: pl.DataFrame | pl.LazyFrame, *, as_of: str | None = None
+    ) -> Frame:
+        """Add ``period_start_utc`` from each location's ``last_timezone``, explicitly.
+
+        Exports give ``period_start`` in each location's local time, without a
+        zone. This adds ``utc_offset`` (the location's ``last_timezone`` as a
+        Duration) and ``period_start_utc = period_start - utc_offset``, a
+        ``Datetime("us", "UTC")``; ``period_start`` itself is not touched.
+
+        The limits of ``last_timezone``: it is the offset of the location's
+        **latest upload**, a fixed number of seconds, not a time zone. Across a
+        daylight-saving change (or a location that moved), rows from before the
+        change had another offset, so their UTC time is off by that difference
+        (one hour, for a DST change). Use it to compare locations across zones,
+        not to place events to the minute across a DST change. A location
+        without ``last_timezone`` (or missing from ``locations``) gets a null
+        UTC time and is reported (:class:`~vidiframe.UnmatchedIdWarning`; on a
+        LazyFrame, when the plan is collected, as :meth:`with_names` says).
+
+        With daily snapshots of the locations, ``as_of="period_start_date"``
+        takes each row's offset from the snapshot of its day (the latest on or
+        before it that has a ``last_timezone``): the offset of the latest upload
+        *then*, closer across a DST change, yet still off for the hours between
+        the change and that day's snapshot.
+
+        Parameters
+        ----------
+        locations
+            :func:`~vidiframe.read_locations`'s frame (or a LazyFrame of it).
+        as_of
+            A ``Date`` or ``Datetime`` column of the frame; ``locations`` then
+            holds snapshots with their ``snapshot_date``, as for
+            :meth:`with_names`.
+
+        Returns
+        -------
+        polars.DataFrame or polars.LazyFrame
+            The frame's kind.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import vidiframe as vf
+        >>> df = pl.DataFrame({"location_id": [320453],
+        ...                    "period_start": [dt.datetime(2025, 1, 1, 10)]})
+        >>> loc = vf.read_locations('[{"id": 320453, "site_id": 66531, "last_timezone": -14400}]')
+        >>> utc = df.vidi.with_utc(loc)
+        >>> utc.schema["period_start_utc"]
+        Datetime(time_unit='us', time_zone='UTC')
+        >>> utc.select("period_start", pl.col("period_start_utc").dt.to_string("%F %T %Z")).row(0)
+        (datetime.datetime(2025, 1, 1, 10, 0), '2025-01-01 14:00:00 UTC')
+        >>> utc["utc_offset"].item() == dt.timedelta(hours=-4)
+        True
+        >>> df.lazy().vidi.with_utc(loc.lazy()).collect().equals(utc)
+        True
+        """
+        from vidiframe._names import with_utc
+
+        return self._result(with_utc(self._frame.lazy(), locations, as_of=as_of))
 
 
 def _explode_contents_lazy(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -656,156 +927,6 @@ class VidiFrame(_Vidi[pl.DataFrame]):
             return None
 
         return self._df.to_pandas(types_mapper=types_mapper)
-
-    # -- dimensions: names and time zones (SPEC section 10) -------------------------------
-
-    def with_names(
-        self,
-        *,
-        locations: pl.DataFrame | None = None,
-        sites: pl.DataFrame | None = None,
-        networks: pl.DataFrame | None = None,
-    ) -> pl.DataFrame:
-        """Add the names of the frame's locations, sites and networks, in one call.
-
-        Adds ``location_label`` (from ``locations``), ``site_label``,
-        ``venue_type`` and ``venue_subtype`` (from ``sites``) and
-        ``network_label`` (from ``networks``). A frame without ``site_id`` gets
-        the location's ``site_id``, one without ``network_id`` the site's
-        ``network_id``: labels need not be unique (the docs show two sites named
-        "VidiReports"), so group by the ids and show the labels.
-
-        Every row is kept, in order. An id the dimension lacks keeps null names
-        and is reported by an :class:`~vidiframe.UnmatchedIdWarning` naming it.
-
-        Parameters
-        ----------
-        locations, sites, networks
-            Frames of :func:`~vidiframe.read_locations`,
-            :func:`~vidiframe.read_sites`, :func:`~vidiframe.read_networks`; at
-            least one. ``networks`` needs the rows' ``network_id``: from the
-            frame, or from ``sites`` (and ``locations``).
-
-        Raises
-        ------
-        InvalidRequestError
-            No dimension given; one that cannot be reached from the frame's ids;
-            a column the frame already has.
-        SchemaError
-            A dimension listing one id twice with different values.
-
-        Examples
-        --------
-        >>> import vidiframe as vf
-        >>> df = pl.DataFrame({"location_id": [27046, 204452, 99], "ots_count": [4, 2, 7]})
-        >>> loc = vf.read_locations('''[{"id": 204452, "site_id": 8654, "label": "Main hall"},
-        ...                            {"id": 27046, "site_id": 54422, "label": "Entrance"}]''')
-        >>> sites = vf.read_sites('''[{"id": 8654, "network_id": 15678, "label": "VidiReports"},
-        ...     {"id": 54422, "network_id": 15678, "label": "Another site",
-        ...      "venue_type": "Entertainment / hospitality"}]''')
-        >>> nets = vf.read_networks('[{"id": 15678, "label": "My first network"}]')
-        >>> import warnings
-        >>> with warnings.catch_warnings(record=True) as caught:
-        ...     warnings.simplefilter("always")
-        ...     named = df.vidi.with_names(locations=loc, sites=sites, networks=nets)
-        >>> for row in named.select("location_id", "location_label", "site_label",
-        ...                         "network_label").iter_rows():
-        ...     print(row)
-        (27046, 'Entrance', 'Another site', 'My first network')
-        (204452, 'Main hall', 'VidiReports', 'My first network')
-        (99, None, None, None)
-        >>> print(caught[0].message)
-        1 location_id value(s) have no row in locations: 99; their location_label stay null
-        (the rows are kept)
-        """
-        from vidiframe._names import with_names
-
-        return with_names(self._df, locations=locations, sites=sites, networks=networks)
-
-    def with_clip_names(
-        self,
-        clips: pl.DataFrame,
-        *,
-        locations: pl.DataFrame | None = None,
-        sites: pl.DataFrame | None = None,
-    ) -> pl.DataFrame:
-        """Add ``content_name`` (and ``advertiser_name``) for the frame's ``content_id``.
-
-        ``clips`` is :func:`~vidiframe.read_clip_metadata`'s frame. A clip id is
-        unique within a network only, so a clip is matched in each row's network
-        when it is known: from the frame's ``network_id``, or through
-        ``locations=`` and ``sites=`` (location -> site -> network). Without
-        them, a ``content_id`` is matched across networks, which is refused when
-        ``clips`` gives it different names in different networks. Rows are kept, in order; ids without
-        metadata keep a null name and are reported
-        (:class:`~vidiframe.UnmatchedIdWarning`). For ``viewers_apc``, explode
-        the contents first (:meth:`explode_contents`).
-
-        Raises
-        ------
-        InvalidRequestError
-            An ambiguous ``content_id`` and no way to find the rows' networks.
-
-        Examples
-        --------
-        >>> import vidiframe as vf
-        >>> plays = pl.DataFrame({"location_id": [1, 1], "content_id": ["clip_123", "clip_9"],
-        ...                       "plays": [3, 1]})
-        >>> clips = vf.read_clip_metadata('''[{"network_id": 9876, "clip_id": "clip_123", "id": 3,
-        ...                                   "name": "My clip name"}]''')
-        >>> import warnings
-        >>> with warnings.catch_warnings(record=True) as caught:
-        ...     warnings.simplefilter("always")
-        ...     named = plays.vidi.with_clip_names(clips)
-        >>> named.select("content_id", "content_name", "plays").rows()
-        [('clip_123', 'My clip name', 3), ('clip_9', None, 1)]
-        >>> caught[0].category.__name__, caught[0].message.ids
-        ('UnmatchedIdWarning', ('clip_9',))
-        """
-        from vidiframe._names import with_clip_names
-
-        return with_clip_names(self._df, clips, locations=locations, sites=sites)
-
-    def with_utc(self, locations: pl.DataFrame) -> pl.DataFrame:
-        """Add ``period_start_utc`` from each location's ``last_timezone``, explicitly.
-
-        Exports give ``period_start`` in each location's local time, without a
-        zone. This adds ``utc_offset`` (the location's ``last_timezone`` as a
-        Duration) and ``period_start_utc = period_start - utc_offset``, a
-        ``Datetime("us", "UTC")``; ``period_start`` itself is not touched.
-
-        The limits of ``last_timezone``: it is the offset of the location's
-        **latest upload**, a fixed number of seconds, not a time zone. Across a
-        daylight-saving change (or a location that moved), rows from before the
-        change had another offset, so their UTC time is off by that difference
-        (one hour, for a DST change). Use it to compare locations across zones,
-        not to place events to the minute across a DST change. A location
-        without ``last_timezone`` (or missing from ``locations``) gets a null UTC
-        time and is reported (:class:`~vidiframe.UnmatchedIdWarning`).
-
-        Parameters
-        ----------
-        locations
-            :func:`~vidiframe.read_locations`'s frame.
-
-        Examples
-        --------
-        >>> import datetime as dt
-        >>> import vidiframe as vf
-        >>> df = pl.DataFrame({"location_id": [320453],
-        ...                    "period_start": [dt.datetime(2025, 1, 1, 10)]})
-        >>> loc = vf.read_locations('[{"id": 320453, "site_id": 66531, "last_timezone": -14400}]')
-        >>> utc = df.vidi.with_utc(loc)
-        >>> utc.schema["period_start_utc"]
-        Datetime(time_unit='us', time_zone='UTC')
-        >>> utc.select("period_start", pl.col("period_start_utc").dt.to_string("%F %T %Z")).row(0)
-        (datetime.datetime(2025, 1, 1, 10, 0), '2025-01-01 14:00:00 UTC')
-        >>> utc["utc_offset"].item() == dt.timedelta(hours=-4)
-        True
-        """
-        from vidiframe._names import with_utc
-
-        return with_utc(self._df, locations)
 
 
 def _register(kind: str, cls: type[Any]) -> None:

@@ -31,8 +31,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import hashlib
+import json
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +258,27 @@ class ObjectInfo:
     version: str | None
 
 
+# Building an object store client costs milliseconds (its HTTP client, TLS roots),
+# more than a request to a nearby store: each write needs two or three (lease,
+# listing, format check). One client per root and options is kept for the
+# process, as Polars and deltalake keep theirs; it also keeps its connections.
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+_MAX_CLIENTS = 32
+_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+
+
+def _client_key(url: str, storage_options: Mapping[str, str]) -> str:
+    """The cache key of a client: a digest, so that the cache holds no secret in clear.
+
+    The environment's credentials and settings are part of it: a client built
+    before they changed is not reused.
+    """
+    env = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(_ENV_PREFIXES))
+    raw = json.dumps([url, sorted(storage_options.items()), env])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 class ObjectStorage:
     """The objects under one object-store dataset root, through obstore.
 
@@ -269,6 +293,12 @@ class ObjectStorage:
         self._secrets = dict(storage_options)
         obstore_store = require("obstore.store", extra="lake")
         config, client, retry = _split_options(storage_options)
+        key = _client_key(location.url, storage_options)
+        with _clients_lock:
+            cached = _clients.get(key)
+        if cached is not None:
+            self._store = cached
+            return
         try:
             # None, not {}: an empty client_options would hide the environment's
             # own settings (AWS_ALLOW_HTTP) that object_store reads by itself.
@@ -289,6 +319,10 @@ class ObjectStorage:
                 f"storage_options for {location} are not accepted "
                 f"({self._clean(exc)}){hint}; keys given: {keys}"
             ) from None
+        with _clients_lock:
+            if len(_clients) >= _MAX_CLIENTS:
+                del _clients[next(iter(_clients))]  # the oldest
+            _clients[key] = self._store
 
     def __repr__(self) -> str:
         return f"ObjectStorage({self.location.url!r})"

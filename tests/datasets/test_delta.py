@@ -194,3 +194,33 @@ def test_delta_conflict_detection_between_two_writers(tmp_path: Path, make_frame
     got = vf.scan_partitions(url).collect()
     assert set(got["period_start_date"].unique()) == {DAY1, DAY2, DAY3}
     assert_frame_equal(got.filter(pl.col("period_start_date") == DAY1), make_frame([DAY1], seed=2))
+
+
+@pytest.mark.parametrize("with_extra", [False, True])
+def test_a_schema_evolved_since_the_table_was_read_is_never_overwritten(
+    tmp_path: Path, make_frame, with_extra: bool
+) -> None:
+    """Another writer evolved the schema after this one read the table: refused, not lost."""
+    from vidiframe import _delta
+    from vidiframe._layout import partition_frame
+    from vidiframe._storage import parse_root
+
+    url = str(tmp_path / "table")
+    location = parse_root(url)
+    vf.write_partitions(make_frame([DAY1]), url, partition_by="period_start_date", format="delta")
+    stale = _delta.open_table(location, {})  # what this writer read before committing
+    evolved = make_frame([DAY2], seed=2).with_columns(extra=pl.lit("x"))
+    vf.write_partitions(evolved, url, partition_by="period_start_date", format="delta")
+    version = DeltaTable(url).version()
+    late = make_frame([DAY1], seed=3)
+    if with_extra:
+        late = late.with_columns(extra=pl.lit("y"))
+    frame, layout = partition_frame(late, "period_start_date")
+    with pytest.raises(vf.DatasetError, match="nothing was"):
+        _delta.write(frame, layout, location, {}, table=stale, mode="replace", schema_mode="evolve")
+    assert DeltaTable(url).version() == version
+    got = vf.scan_partitions(url).collect()
+    assert got.filter(pl.col("period_start_date") == DAY2)["extra"].to_list() == ["x"] * 5
+    assert_frame_equal(
+        got.filter(pl.col("period_start_date") == DAY1).drop("extra"), make_frame([DAY1])
+    )

@@ -58,3 +58,27 @@ def test_renewal_pushes_the_expiry_and_a_takeover_is_noticed(
         first.release()
     listing = s3.client().list_objects_v2(Bucket=bucket)
     assert listing.get("KeyCount", 0) == 0  # released: nothing left behind
+
+
+def test_release_never_deletes_a_lease_taken_over(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh lease is deleted at once; a stale one only after reading that it is still ours."""
+    now = [2_000_000.0]
+    monkeypatch.setattr(_lease, "clock", lambda: now[0])
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    fresh = _lease._Lease(location, s3.options())
+    fresh.take()
+    fresh.release()
+    listing = s3.client().list_objects_v2(Bucket=bucket)
+    assert listing.get("KeyCount", 0) == 0
+
+    stalled = _lease._Lease(location, s3.options())
+    stalled.take()
+    now[0] += _lease.LEASE_SECONDS + 1  # it stalls past its expiry, without renewing
+    second = _lease._Lease(location, s3.options())
+    second.take()
+    stalled.release()  # must not delete the lease the second writer now holds
+    assert lease_body(s3, bucket)["holder"] == second._holder
+    second.release()
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0

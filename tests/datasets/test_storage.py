@@ -201,3 +201,22 @@ def test_delta_without_the_lake_extra_names_it(
         vf.write_partitions(
             frame(), tmp_path / "ds", partition_by="period_start_date", format="delta"
         )
+
+
+def test_clients_are_reused_per_root_options_and_environment(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidiframe import _storage
+
+    location = parse_root(f"s3://{bucket}/lake")
+    first = ObjectStorage(location, s3.options())
+    assert ObjectStorage(location, s3.options())._store is first._store
+    other = ObjectStorage(location, s3.options(aws_region="eu-west-1"))
+    assert other._store is not first._store
+    # Credentials in the environment changed: a client built before is not reused.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "rotated-session-token")
+    assert ObjectStorage(location, s3.options())._store is not first._store
+    # The cache is keyed by digests: no secret is held in clear.
+    assert not any(s3.secret_key in key or s3.access_key in key for key in _storage._clients)
+    first.put("probe", b"x")
+    assert ObjectStorage(location, s3.options()).get("probe") == b"x"
