@@ -3,17 +3,15 @@
 Generates a finest viewers export (300,000 rows by default, about 115 MB of compact
 JSON, like the live API sends) and prints, measured side by side in one process:
 
-- ``read_vidicenter`` on the body (pyarrow's strict reader with the registry's schema,
-  on pieces of the body side by side),
+- ``read_vidicenter`` on the body (pyarrow's strict reader with the registry's schema),
 - the same on the general path only (what a body outside the fast path's shape gets),
 - the naive line ``pl.DataFrame(json.loads(body)["data"])``,
 - ``pl.read_ndjson`` on the same rows as NDJSON (Polars' own reader, which is not
   exact: it drops unknown keys and turns numbers into text when given a schema),
 
-each the best of five rounds that run all four in turn (so that on a shared
-machine each meets the same load), then the peak extra memory of
-``read_vidicenter`` in a fresh child process, as a multiple of the body's size.
-Run with ``make bench`` or ``python benchmarks/parse.py [rows]``.
+then the peak extra memory of ``read_vidicenter`` in a fresh child process, as a
+multiple of the body's size. Run with ``make bench`` or
+``python benchmarks/parse.py [rows]``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -59,20 +56,14 @@ def make_body(rows: int, seed: int = 0) -> bytes:
     )
 
 
-def best_in_rounds(rounds: int, candidates: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """The best time of each candidate over ``rounds`` rounds, each round running all.
-
-    Interleaved rather than one candidate after another: on a shared machine the
-    load changes within seconds, and every candidate should meet the same load.
-    """
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(rounds):
-        for name, fn in candidates.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: min(found) for name, found in times.items()}
+def best_of(n: int, fn) -> float:
+    times = []
+    for _ in range(n):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
 
 
 def rss() -> int:
@@ -117,24 +108,13 @@ def main() -> None:
     def read() -> None:
         vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
 
-    def read_general() -> None:
-        fast = _json._read_fast
-        _json._read_fast = lambda *_: None
-        try:
-            read()
-        finally:
-            _json._read_fast = fast
-
-    best = best_in_rounds(
-        5,
-        {
-            "ours": read,
-            "general": read_general,
-            "naive": lambda: pl.DataFrame(json.loads(body)["data"]),
-            "ndjson": lambda: pl.read_ndjson(ndjson),
-        },
-    )
-    ours, general, naive, ndjson_time = (best[k] for k in ("ours", "general", "naive", "ndjson"))
+    ours = best_of(5, read)
+    fast = _json._read_fast
+    _json._read_fast = lambda *_: None  # type: ignore[assignment]
+    general = best_of(3, read)
+    _json._read_fast = fast
+    naive = best_of(3, lambda: pl.DataFrame(json.loads(body)["data"]))
+    ndjson_time = best_of(3, lambda: pl.read_ndjson(ndjson))
     print(f"{'read_vidicenter':40} {ours:6.3f} s")
     label = "read_vidicenter, general path only"
     print(f"{label:40} {general:6.3f} s   -> {naive / general:.2f}x faster than the naive line")
