@@ -142,6 +142,66 @@ def test_both_a_renamed_field_and_its_target_must_agree():
     assert vf.read_alerts([{"id": 1, "location": 5, "location_id": 5}])["location_id"].item() == 5
 
 
+def test_an_integer_past_64_bits_is_refused_not_made_a_float():
+    # orjson decoded 2**64 + 1 as 1.8446744073709552e19: an unknown field changed value.
+    body = b'[{"id": 1, "label": "x", "counter": 18446744073709551617}]'
+    with pytest.raises(vf.SchemaError, match="18446744073709551617") as caught:
+        vf.read_networks(body)
+    assert caught.value.column == "counter"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vf.UnknownFieldWarning)
+        kept = vf.read_networks(b'[{"id": 1, "counter": 9223372036854775807}]')
+    assert kept.schema["counter"] == pl.Int64
+    assert kept["counter"].item() == 2**63 - 1
+
+
+def test_bytes_read_as_the_exports_are():
+    # A byte-order mark is not part of the JSON, as for read_vidicenter.
+    assert vf.read_networks(b'\xef\xbb\xbf[{"id": 7, "label": "N"}]').row(0) == (7, "N", None)
+    # A row nested past orjson's 255 levels: named, not a raw TypeError from the message.
+    with pytest.raises(vf.ResponseFormatError, match=r"networks\[0\] must be a JSON object"):
+        vf.read_networks(b"[" + b"[" * 300 + b"]" * 300 + b"]")
+
+
+@pytest.mark.parametrize(
+    ("read", "row", "derived", "value"),
+    [
+        (vf.read_locations, {"id": 1, "last_timezone": 3600, "utc_offset": 5}, "utc_offset", 5),
+        (
+            vf.read_alerts,
+            {"id": 1, "alert_type": 1, "alert_type_label": "X"},
+            "alert_type_label",
+            "X",
+        ),
+        (
+            vf.read_clip_metadata,
+            {"id": 5, "network_id": 1, "clip_duration": 3, "clip_duration_s": 9},
+            "clip_duration_s",
+            9,
+        ),
+    ],
+)
+def test_a_field_named_like_a_derived_column_keeps_its_value_apart(read, row, derived, value):
+    # Was a raw polars DuplicateError: the frame had the derived column and the field.
+    with pytest.warns(vf.UnknownFieldWarning) as caught:
+        df = read([row])
+    assert any(f"kept as '{derived}_as_sent'" in str(w.message) for w in caught)
+    assert df[f"{derived}_as_sent"].to_list() == [value]
+    assert df.columns.count(derived) == 1
+    assert df[derived].item() != value  # the derived column is vidiframe's own
+
+
+def test_a_last_timezone_that_is_no_offset_is_refused_not_wrapped():
+    # pl.duration wraps past 2**63 microseconds: utc_offset was -23276712 days for 9e15.
+    with pytest.raises(vf.SchemaError, match="value 9000000000000000 at row 1") as caught:
+        vf.read_locations([{"id": 1}, {"id": 2, "last_timezone": 9 * 10**15}])
+    assert (caught.value.column, caught.value.row) == ("last_timezone", 1)
+    with pytest.raises(vf.SchemaError, match=r"outside -86400\.\.86400"):
+        vf.read_locations([{"id": 2, "last_timezone": -86_401}])
+    edge = vf.read_locations([{"id": 2, "last_timezone": 86_400}, {"id": 3}])
+    assert edge["utc_offset"].to_list() == [dt.timedelta(days=1), None]
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(vf.InvalidRequestError, match="nor the path of an existing file"):
         vf.read_networks(str(tmp_path / "nope.json"))

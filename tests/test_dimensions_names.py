@@ -138,6 +138,26 @@ def test_with_utc_refuses_a_frame_already_in_a_zone():
         pl.DataFrame({"location_id": [1]}).vidi.with_utc(LOC)
 
 
+def test_with_utc_refuses_what_is_no_offset_instead_of_a_wrong_time():
+    df = _frame([27046])
+    # 9e15 s in microseconds is past 2**63: the Duration wrapped around, and
+    # period_start_utc came out some 60,000 years off, in silence.
+    for seconds in (9 * 10**15, 86_401, -(10**12)):
+        loc = pl.DataFrame({"location_id": [27046], "last_timezone": [seconds]})
+        with pytest.raises(vf.SchemaError, match=f"last_timezone {seconds} of location_id 27046"):
+            df.lazy().vidi.with_utc(loc)
+    text = pl.DataFrame({"location_id": [27046], "last_timezone": ["3600"]})
+    with pytest.raises(vf.SchemaError, match="last_timezone is String"):
+        df.vidi.with_utc(text)
+    # A column of nulls only (Polars' Null type, a frame built by hand): reported, not raw.
+    unknown = pl.DataFrame({"location_id": [27046], "last_timezone": [None]})
+    with pytest.warns(vf.UnmatchedIdWarning, match="27046"):
+        utc = df.vidi.with_utc(unknown)
+    assert utc["period_start_utc"].to_list() == [None]
+    a_day = pl.DataFrame({"location_id": [27046], "last_timezone": [-86_400]})
+    assert df.vidi.with_utc(a_day)["utc_offset"].to_list() == [dt.timedelta(days=-1)]
+
+
 CLIPS = vf.read_clip_metadata(
     [
         {"network_id": 15678, "clip_id": "a", "id": 1, "name": "Spot A"},

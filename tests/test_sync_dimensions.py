@@ -121,6 +121,33 @@ def test_a_snapshot_holds_the_servers_rows_of_the_day(tmp_path, fake, client, fm
     ]
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_every_dimension_round_trips_a_snapshot_value_for_value(tmp_path, fake, client, fmt):
+    # Structs (vehicle factors, tag members), Durations, Enums, naive Datetimes as read;
+    # and kinds a frame may gain (a zoned Datetime, milliseconds, a struct of both).
+    from vidiframe._dimension_snapshots import SNAPSHOT_DIMENSIONS, snapshot_path, write_snapshot
+    from vidiframe._dimensions import read_dimension
+
+    extra = [
+        pl.lit(dt.datetime(2025, 1, 1, 9, tzinfo=dt.timezone.utc))
+        .dt.convert_time_zone("Europe/Paris")
+        .alias("zoned"),
+        pl.lit(dt.timedelta(milliseconds=1500), dtype=pl.Duration("ms")).alias("ms"),
+        pl.struct(
+            d=pl.lit(dt.timedelta(seconds=3)),
+            t=pl.lit(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)),
+        ).alias("nested"),
+    ]
+    for name, (dimension, vehicles) in SNAPSHOT_DIMENSIONS.items():
+        frame = read_dimension(dimension, vehicles=vehicles, client=client)
+        if name == "networks":
+            frame = frame.with_columns(extra)
+        assert frame.height > 0, name
+        write_snapshot(frame, snapshot_path(tmp_path, name), day=DAY1, format=fmt)
+        back = vf.scan_dimension_snapshots(tmp_path, name, as_of=DAY1).collect()
+        assert_frame_equal(back.drop("snapshot_date"), frame, check_row_order=False)
+
+
 def test_each_dimension_is_read_once_a_run_past_the_clients_cache(tmp_path, fake, client):
     cfg = config(tmp_path, ["locations", "sites"])
 
@@ -273,6 +300,62 @@ def test_another_dataset_at_a_snapshot_path_is_refused_before_any_request(tmp_pa
     assert fake.requests == []
 
 
+def test_snapshots_of_another_format_are_refused_before_any_request(tmp_path, fake, client):
+    # As an export's dataset is: kept in silence, the snapshots would stay Parquet
+    # while the configuration says Delta.
+    from vidiframe._dimension_snapshots import snapshot_path, write_snapshot
+
+    networks = vf.read_networks('[{"id": 1, "label": "North"}]')
+    write_snapshot(networks, snapshot_path(tmp_path, "networks"), day=DAY1, format="parquet")
+    cfg = config(tmp_path, ["networks"], format="delta")
+    with pytest.raises(vf.InvalidRequestError, match="set the top-level format = 'parquet'"):
+        sync(cfg, client=client, today=DAY2, progress=False)
+    assert fake.requests == []
+    assert vf.read_inventory(tmp_path / "dimensions" / "networks").partitions == ((DAY1,),)
+
+
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_field_null_or_gone_some_days_keeps_every_snapshot_coming(tmp_path, fake, client, fmt):
+    # As an export's batches are conformed to their dataset. Before, a field null in
+    # every row (Polars' Null type) failed a Delta snapshot at once and locked a
+    # Parquet one to Null, refusing the day it had values; a day without it was
+    # refused ("a column cannot be removed"), every day after.
+    cfg = config(tmp_path, ["networks"], format=fmt)
+    network = fake.account.networks[0]
+    days = [DAY1, DAY2, D(2025, 1, 13)]
+    for day, region in zip(days, [None, "North", None], strict=True):
+        fake.edit_dimension("networks", network, region=region)
+        report = sync(cfg, client=client, today=day, progress=False)
+        assert [s.error for s in report.snapshots] == [None]
+    every = vf.scan_dimension_snapshots(tmp_path, "networks").collect()
+    regions = every.filter(pl.col("network_id") == network).sort("snapshot_date")
+    assert regions.select("snapshot_date", "region").rows() == [
+        (DAY1, None),
+        (DAY2, "North"),
+        (days[2], None),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+def test_a_field_absent_from_a_later_snapshot_is_null_in_it(tmp_path, client):
+    from vidiframe._sync_snapshots import SnapshotJob, snapshot_target
+
+    (networks,) = config(tmp_path, ["networks"], format="delta").dimensions
+    first = SnapshotJob(networks, day=DAY1, format="delta", client=client)
+    assert first.commit(vf.read_networks('[{"id": 1, "label": "N", "region": "North"}]')).ok
+    fmt, schema = snapshot_target(networks)
+    assert schema["region"] == pl.String
+    later = SnapshotJob(networks, day=DAY2, format=fmt, schema=schema, client=client)
+    result = later.commit(vf.read_networks('[{"id": 1, "label": "N"}]'))
+    assert result.error is None
+    every = vf.scan_dimension_snapshots(tmp_path, "networks").collect().sort("snapshot_date")
+    assert every.select("snapshot_date", "label", "region").rows() == [
+        (DAY1, "N", "North"),
+        (DAY2, "N", None),
+    ]
+
+
 def test_a_dry_run_names_the_snapshots_it_would_take(tmp_path, fake, client):
     report = sync(config(tmp_path, ["locations", "sites"]), client=client, today=DAY1, dry_run=True)
     assert report.summary().splitlines()[-1] == (
@@ -305,6 +388,21 @@ def test_an_empty_dimension_removes_that_days_snapshot(tmp_path):
         vf.scan_dimension_snapshots(tmp_path, "site_tags").collect(),
         tags.with_columns(snapshot_date=pl.lit(DAY1)),
     )
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_dimension_whose_every_snapshot_was_removed_has_no_snapshot(tmp_path, fmt):
+    from vidiframe._dimension_snapshots import snapshot_path, write_snapshot
+
+    path = snapshot_path(tmp_path, "networks")
+    networks = vf.read_networks('[{"id": 1, "label": "North"}]')
+    write_snapshot(networks, path, day=DAY1, format=fmt)
+    write_snapshot(networks.clear(), path, day=DAY1, format=fmt)
+    # The Delta table is still there, without partitions: an empty frame would say
+    # "no networks" where there is no snapshot at all.
+    for as_of in (None, DAY2):
+        with pytest.raises(vf.DatasetError, match="no snapshot of networks"):
+            vf.scan_dimension_snapshots(tmp_path, "networks", as_of=as_of)
 
 
 def test_bad_arguments_of_the_scan_are_named(tmp_path):

@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, Union
 
-import orjson
 import polars as pl
 
 from vidiframe._dimension_registry import DimensionSpec
@@ -29,8 +28,8 @@ from vidiframe._errors import (
     UnknownFieldWarning,
 )
 from vidiframe._fields import Field
-from vidiframe._frame import _typed, label_expr, to_seconds
-from vidiframe._json import ColumnHints, decode_response, read_source
+from vidiframe._frame import _typed, _unknown_columns, label_expr, to_seconds
+from vidiframe._json import ColumnHints, _decode_exact, _json_text, decode_response, read_source
 
 __all__ = ["DimensionSource", "parse_dimension", "read_dimension_source"]
 
@@ -73,15 +72,10 @@ def read_dimension_source(source: DimensionSource) -> Any:
         ) from None
     if isinstance(raw, Mapping):
         return raw
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        excerpt = raw[max(0, error.pos - 30) : error.pos + 30].decode(errors="replace")
-        raise ResponseFormatError(
-            f"the response is not valid JSON: {error.msg} at position {error.pos} "
-            f"(near {excerpt!r})",
-            position=error.pos,
-        ) from None
+    # The exports' exact decoder: an integer of any size stays an integer (and is
+    # refused by the typing if it fits no column), where orjson would make a float
+    # of one past 64 bits in silence; a byte-order mark is not part of the JSON.
+    return _decode_exact(raw.removeprefix(b"\xef\xbb\xbf"))
 
 
 def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False) -> pl.DataFrame:
@@ -132,6 +126,7 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
         )
     columns = [_typed_field(raw, f, spec, strict, height=len(rows)) for f in spec.fields]
     frame = pl.DataFrame(columns, height=len(rows))
+    _check_bounds(frame, spec)
     frame = frame.with_columns(
         *(label_expr(f) for f in spec.fields if f.labels is not None),
         *(to_seconds(frame.get_column(f.name), f) for f in spec.fields if f.seconds_column),
@@ -139,8 +134,27 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
     ).select(spec.schema.names())
     _warn_unknown_codes(frame, spec)
     if unknown:
-        frame = frame.hstack(raw.select(unknown))
+        frame = frame.hstack(_unknown_columns(raw.select(unknown), frame.columns, spec.name))
     return frame
+
+
+def _check_bounds(frame: pl.DataFrame, spec: DimensionSpec) -> None:
+    """Refuse a value a derived column cannot be computed from (see ``Derived.bounds``)."""
+    for d in spec.derived:
+        if d.bounds is None:
+            continue
+        column, low, high = d.bounds
+        values = frame.get_column(column)
+        outside = ~values.is_between(low, high).fill_null(True)
+        if outside.any():
+            row = int(outside.arg_true()[0])
+            raise SchemaError(
+                f"column {column!r}: value {values[row]} at row {row} is outside {low}..{high}, "
+                f"so {d.name!r} cannot be derived from it",
+                column=column,
+                value=values[row],
+                row=row,
+            )
 
 
 def _warn_unknown_codes(frame: pl.DataFrame, spec: DimensionSpec) -> None:
@@ -190,8 +204,7 @@ def _rows(document: Any, spec: DimensionSpec) -> list[Mapping[str, Any]]:
     for index, row in enumerate(document):
         if not isinstance(row, Mapping):
             raise ResponseFormatError(
-                f"{spec.name}[{index}] must be a JSON object, not "
-                f"{orjson.dumps(row).decode()[:60]}",
+                f"{spec.name}[{index}] must be a JSON object, not {_json_text(row)[:60]}",
                 key=str(index),
             )
     return document

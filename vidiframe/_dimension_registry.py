@@ -98,12 +98,17 @@ class Derived:
         How it is computed from the raw columns.
     doc
         What it is, for the docs.
+    bounds
+        ``(column, low, high)``: the raw column's values the derivation can take;
+        a value outside is refused (:class:`~vidiframe.SchemaError`), never derived
+        into a wrong value.
     """
 
     name: str
     dtype: pl.DataType
     expr: pl.Expr = field(compare=False)
     doc: str = ""
+    bounds: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,11 +172,6 @@ class DimensionSpec:
         for d in self.derived:
             columns[d.name] = d.dtype
         return pl.Schema(columns)
-
-    def nested_renames(self, name: str) -> Mapping[str, str]:
-        """The renames inside nested field ``name`` (API name -> frame name)."""
-        prefix = f"{name}."
-        return {k.removeprefix(prefix): v for k, v in self.renames.items() if k.startswith(prefix)}
 
 
 # -- networks ----------------------------------------------------------------------------
@@ -315,6 +315,11 @@ _LOCATION_FIELDS: tuple[Field, ...] = (
     ),
 )
 
+#: The largest offset from UTC taken as a time zone's: a day (real ones stay within
+#: -12 h to +14 h). Past it, a value is no offset, and past 2**63 microseconds a
+#: Duration would wrap around in silence.
+MAX_UTC_OFFSET = 86_400
+
 #: ``last_timezone`` as a duration: local time minus UTC, at the latest upload.
 UTC_OFFSET = Derived(
     "utc_offset",
@@ -324,6 +329,7 @@ UTC_OFFSET = Derived(
         "``last_timezone`` as a Duration (local time = UTC + utc_offset), the offset of "
         "the latest upload"
     ),
+    bounds=("last_timezone", -MAX_UTC_OFFSET, MAX_UTC_OFFSET),
 )
 
 # -- boxes ----------------------------------------------------------------------------------

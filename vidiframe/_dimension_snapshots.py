@@ -285,7 +285,9 @@ def scan_dimension_snapshots(
     day = None if as_of is None else _as_of(as_of)
     path = snapshot_path(root, name)
     inventory = read_inventory(path, storage_options=storage_options)
-    if not inventory.exists:
+    # A Delta table whose every snapshot was removed (an empty dimension each day)
+    # still exists, without partitions: no snapshot either, never an empty frame.
+    if not inventory.exists or not inventory.partitions:
         raise DatasetError(
             f"no snapshot of {name} at {path}: list {name!r} in the sync configuration's "
             "dimensions and run vidiframe sync"

@@ -120,13 +120,14 @@ def build_frame(
     _check_time_parts(raw, frame)
     _warn_unknown_codes(frame, spec)
     if unknown:
-        frame = frame.hstack(_unknown_columns(raw.select(unknown), frame.columns, spec))
+        what = f"{spec.data_type} ({spec.granularity})"
+        frame = frame.hstack(_unknown_columns(raw.select(unknown), frame.columns, what))
     if placeholders == "drop":
         frame = frame.filter(~pl.col("is_placeholder"))
     return frame
 
 
-def _unknown_columns(unknown: pl.DataFrame, taken: list[str], spec: ExportSpec) -> pl.DataFrame:
+def _unknown_columns(unknown: pl.DataFrame, taken: list[str], what: str) -> pl.DataFrame:
     """The unknown fields, renamed where a field has the name of a derived column.
 
     A response field named ``is_placeholder`` or ``dwell_time_s`` is not the column
@@ -143,7 +144,7 @@ def _unknown_columns(unknown: pl.DataFrame, taken: list[str], spec: ExportSpec) 
         names.add(new)
         renames[name] = new
         warnings.warn(
-            f"{spec.data_type} ({spec.granularity}) response has a field {name!r}, the name of "
+            f"{what} response has a field {name!r}, the name of "
             f"a column vidiframe derives; the response's values are kept as {new!r}",
             UnknownFieldWarning,
             stacklevel=5,

@@ -26,6 +26,7 @@ from vidiframe._dimension_join import (
     join_lookup,
     lookup,
 )
+from vidiframe._dimension_registry import MAX_UTC_OFFSET
 from vidiframe._errors import DatasetError, InvalidRequestError, SchemaError
 
 __all__ = ["with_clip_names", "with_names", "with_utc"]
@@ -371,6 +372,30 @@ def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None
         )
     date = _as_of(schema, as_of)
     _no_clash(schema, ["utc_offset", "period_start_utc"])
+    tz = loc.get_column("last_timezone")
+    # A frame built by hand (or an old snapshot) may hold what no reader accepts: past
+    # a day it is no offset, and past 2**63 microseconds the Duration wraps in silence.
+    if tz.dtype == pl.Null:  # no offset known (all null): every row is reported below
+        loc = loc.with_columns(pl.col("last_timezone").cast(pl.Int64))
+        tz = loc.get_column("last_timezone")
+    if not tz.dtype.is_numeric():
+        raise SchemaError(
+            f"locations: last_timezone is {tz.dtype}, not an offset from UTC in seconds; "
+            "is it from vf.read_locations?",
+            column="last_timezone",
+            value=str(tz.dtype),
+        )
+    outside = ~tz.is_between(-MAX_UTC_OFFSET, MAX_UTC_OFFSET).fill_null(True)
+    if outside.any():
+        row = int(outside.arg_true()[0])
+        raise SchemaError(
+            f"locations: last_timezone {tz[row]} of location_id "
+            f"{loc.get_column('location_id')[row]} is no offset from UTC in seconds (at most "
+            f"a day, {MAX_UTC_OFFSET}); period_start_utc cannot be computed from it",
+            column="last_timezone",
+            value=tz[row],
+            row=row,
+        )
     look = lookup(
         loc.filter(pl.col("last_timezone").is_not_null()),
         ["location_id"],

@@ -268,8 +268,8 @@ class DimensionConfig:
     path
         ``root / "dimensions" / name``: a :class:`pathlib.Path`, or a URL.
     format
-        The configuration's top-level ``format``, for a new snapshot dataset; an
-        existing one keeps its own.
+        The configuration's top-level ``format``; stored snapshots of another
+        format are refused before anything is fetched, as an export's dataset is.
     schema_mode
         The configuration's top-level ``schema_mode``: what a field the API adds
         to the dimension does to the stored snapshots.

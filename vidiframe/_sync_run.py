@@ -29,12 +29,13 @@ import polars as pl
 
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._datasets import DatasetInventory, dataset_lock, read_inventory, replace_days
-from vidiframe._errors import DatasetError, SchemaConflictError
+from vidiframe._errors import DatasetError
 from vidiframe._fetch import _interactive, _progress_bar, read_online
 from vidiframe._partitioning import by_period
 from vidiframe._policies import BuildTimeEstimator
 from vidiframe._query import ExportQuery
 from vidiframe._sync_config import ExportConfig, SyncConfig
+from vidiframe._sync_conform import conform
 from vidiframe._sync_plan import (
     DATE,
     DAY,
@@ -48,12 +49,12 @@ from vidiframe._sync_plan import (
 )
 from vidiframe._sync_report import BatchResult, SnapshotResult, SyncReport
 from vidiframe._sync_schedule import Job, interleave, run_jobs
-from vidiframe._sync_snapshots import SnapshotJob, snapshot_format
+from vidiframe._sync_snapshots import SnapshotJob, snapshot_target
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
 
-__all__ = ["holdings_from", "inspect", "plan_all", "run"]
+__all__ = ["conform", "holdings_from", "inspect", "plan_all", "run"]
 
 logger = logging.getLogger("vidiframe")
 
@@ -139,12 +140,19 @@ def run(
         for plan in report.plans:
             logger.info("sync %s", plan.describe())
         builds = BuildTimes(client)
-        snapshots = [
-            SnapshotJob(
-                d, day=report.today, format=snapshot_format(d), client=client, expect=builds.expect
+        snapshots = []
+        for d in config.dimensions:
+            fmt, schema = snapshot_target(d)
+            snapshots.append(
+                SnapshotJob(
+                    d,
+                    day=report.today,
+                    format=fmt,
+                    schema=schema,
+                    client=client,
+                    expect=builds.expect,
+                )
             )
-            for d in config.dimensions
-        ]
         lanes = []
         for plan in report.plans:
             writer = _ExportWriter(plan)
@@ -350,71 +358,3 @@ class _ExportWriter:
             unit=self.plan.unit,
             added_fields=added,
         )
-
-
-def conform(
-    df: pl.DataFrame, schema: pl.Schema, export: ExportConfig
-) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
-    """``df`` with the dataset's columns; the new fields added, and those dropped.
-
-    Columns of the dataset the response lacks are null (the API did not send
-    them); new fields follow ``export.schema_mode``. A new field that is null in
-    every row and has no type yet is left for a later batch that has values.
-
-    Raises
-    ------
-    SchemaConflictError
-        New fields with ``schema_mode = "error"``, or a value that does not fit
-        its column's dtype.
-
-    Examples
-    --------
-    >>> from vidiframe._sync_config import SyncConfig
-    >>> config = SyncConfig.from_dict({"root": "lake", "first_day": "2025-01-01",
-    ...     "export": [{"data_type": "ots", "time_resolution": "1h", "locations": 1}]})
-    >>> df = pl.DataFrame({"a": [1], "reach": [0.5], "unset": [None]})
-    >>> frame, added, dropped = conform(df, pl.Schema({"a": pl.Int64, "b": pl.String}),
-    ...                                 config.exports[0])
-    >>> frame.columns, added, dropped
-    (['a', 'b', 'reach'], ('reach',), ())
-    """
-    new = tuple(c for c in df.columns if c not in schema)
-    mode = export.schema_mode
-    if new and mode == "error":
-        # No value lost without the user deciding it.
-        raise SchemaConflictError(
-            f"sync {export.name}: the API sends new field(s) {', '.join(new)} that the "
-            f"dataset at {export.path} has no column for; nothing of this batch was written. "
-            'Set schema_mode = "evolve" (the default) to add them as columns, or "drop" to '
-            "write without them",
-            column=new[0],
-        )
-    dropped: tuple[str, ...] = ()
-    added: tuple[str, ...] = ()
-    if new and mode == "drop":
-        dropped = new
-        logger.warning(
-            "sync %s: the API sends new field(s) %s that the dataset at %s has no column "
-            'for; they are not written (schema_mode = "drop")',
-            export.name,
-            ", ".join(new),
-            export.path,
-        )
-    elif new:
-        added = tuple(c for c in new if df.schema[c] != pl.Null)
-    columns = []
-    for name, dtype in schema.items():
-        if name not in df.columns:
-            columns.append(pl.lit(None, dtype=dtype).alias(name))
-        elif df.schema[name] != dtype:
-            columns.append(pl.col(name).cast(dtype))
-        else:
-            columns.append(pl.col(name))
-    columns.extend(pl.col(name) for name in added)
-    try:
-        return df.select(columns), added, dropped
-    except pl.exceptions.PolarsError as error:
-        raise SchemaConflictError(
-            f"sync {export.name}: a field of the response does not fit its column in the "
-            f"dataset at {export.path}: {error}"
-        ) from None

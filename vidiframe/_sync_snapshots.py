@@ -26,34 +26,59 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from vidiframe._datasets import DatasetFormat, read_inventory
-from vidiframe._dimension_snapshots import check_snapshot_dataset, write_snapshot
+from vidiframe._dimension_registry import get_dimension
+from vidiframe._dimension_snapshots import (
+    SNAPSHOT_DATE,
+    check_snapshot_dataset,
+    write_snapshot,
+)
 from vidiframe._dimensions import read_dimension
-from vidiframe._errors import VidiFrameError
+from vidiframe._errors import InvalidRequestError, VidiFrameError
 from vidiframe._sync_config import DimensionConfig
+from vidiframe._sync_conform import conform
 from vidiframe._sync_report import SnapshotResult
 
 if TYPE_CHECKING:
     from vidiframe._client import VidiCenterClient
 
-__all__ = ["SnapshotJob", "snapshot_format"]
+__all__ = ["SnapshotJob", "snapshot_target"]
 
 logger = logging.getLogger("vidiframe")
 
 
-def snapshot_format(dimension: DimensionConfig) -> DatasetFormat:
-    """The format the dimension's snapshots are written in: the stored one, else the configured.
+def snapshot_target(dimension: DimensionConfig) -> tuple[DatasetFormat, pl.Schema]:
+    """The format and the columns of the dimension's snapshots, as this run writes them.
+
+    The columns are the stored snapshots' (without ``snapshot_date``), or the
+    registry's for the first snapshot: a field the API stops sending stays a
+    column (null from then on), as in an export's dataset
+    (:func:`~vidiframe._sync_conform.conform`).
 
     Read under the run's lock, before any request, so a dataset of another kind
-    at the snapshot path fails the run before anything is fetched.
+    at the snapshot path fails the run before anything is fetched. Stored
+    snapshots of the other format are refused, as an export's dataset is: kept
+    in silence, they would not be the format the configuration says.
 
     Raises
     ------
     DatasetError
         Another dataset at the snapshot path, or a storage failure.
+    InvalidRequestError
+        Snapshots stored in another format than the configuration's.
     """
     inventory = read_inventory(dimension.path, storage_options=dimension.storage_options)
     check_snapshot_dataset(inventory, dimension.path)
-    return inventory.format if inventory.format is not None else dimension.format
+    if inventory.format is not None and inventory.format != dimension.format:
+        raise InvalidRequestError(
+            f"dimension {dimension.name}: format = {dimension.format!r} (the top-level "
+            f"format), but the snapshots at {dimension.path} are a {inventory.format} "
+            f"dataset; set the top-level format = {inventory.format!r} (an export may set "
+            "its own format), or move the snapshots away"
+        )
+    if inventory.schema is None:
+        return dimension.format, get_dimension(dimension.dimension).schema
+    stored = {k: v for k, v in inventory.schema.items() if k != SNAPSHOT_DATE}
+    return dimension.format, pl.Schema(stored)
 
 
 class SnapshotJob:
@@ -67,10 +92,13 @@ class SnapshotJob:
         format: DatasetFormat,
         client: VidiCenterClient,
         expect: Callable[[int], None] | None = None,
+        schema: pl.Schema | None = None,
     ) -> None:
         self.dimension = dimension
         self.day = day
         self.format = format
+        # The snapshots' columns (snapshot_target): the registry's before the first.
+        self.schema = schema if schema is not None else get_dimension(dimension.dimension).schema
         self.client = client
         # The run's count of calls still to come (BuildTimes.expect): exports poll
         # sooner when the budget has calls to spare, and this GET is one of them.
@@ -104,12 +132,17 @@ class SnapshotJob:
         if isinstance(fetched, VidiFrameError):
             return self._failed(fetched)
         try:
+            # The stored columns, as an export's batch has them: a field the API no
+            # longer sends stays (null), and one null in every row waits for values.
+            frame, _, _ = conform(fetched, self.schema, dimension)
             write_snapshot(
-                fetched,
+                frame,
                 dimension.path,
                 day=self.day,
                 format=self.format,
-                schema_mode=dimension.schema_mode,
+                # conform applied the mode: the frame has the stored columns, plus
+                # the new ones "evolve" adds.
+                schema_mode="evolve" if dimension.schema_mode == "evolve" else "error",
                 storage_options=dimension.storage_options,
             )
         except VidiFrameError as error:

@@ -80,7 +80,6 @@ from vidiframe._wire import (
     DATA_TYPE,
     END,
     EXTRAPOLATION_AMOUNT,
-    FLAGS,
     GROUP_BY_DEMOGRAPHICS,
     LOCATIONS,
     REQUIRED_PARAMETERS,
@@ -119,9 +118,6 @@ _FIXED_STEPS: Mapping[str, tuple[int, int]] = {
 _HOUR = 3600
 # The undocumented vehicle colour of the 2025-04 example (SPEC § 8.4).
 _UNDOCUMENTED_CODE = 12356
-# Parameters that are not part of what an export contains.
-_FLAG_PARAMS = FLAGS
-_SOURCE_PARAMS = ("locations", "sites", "location_tags", "site_tags")
 
 
 class QueryError(ValueError):
