@@ -581,10 +581,7 @@ def _separators_to_newlines(
         contents,
         pattern=separator,
         replacement=separator.replace(b",", b"\n"),
-        # pyarrow's own allocator (mimalloc) hands each piece the pages the last one
-        # freed; from the system allocator every copy faulted in fresh pages, a tenth
-        # of the read's time (the peak grows by a tenth to a fifth of the body).
-        memory_pool=pa.default_memory_pool(),
+        memory_pool=pa.system_memory_pool(),
     )
     lines = replaced.buffers()[2]
     assert lines is not None
