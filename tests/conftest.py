@@ -1,15 +1,20 @@
 """Fixtures shared by test modules: the documentation site, built once per session,
-and a private state directory for the call budget."""
+a private state directory for the call budget, and a fake VidiCenter the
+environment points at (what the command line and default clients read)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from vidiframe.testing import FakeVidiCenter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +62,27 @@ def private_call_budget(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     patch.setenv("VIDIFRAME_STATE_DIR", str(tmp_path_factory.mktemp("vidiframe-state")))
     yield
     patch.undo()
+
+
+@pytest.fixture
+def serve_fake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Callable[..., FakeVidiCenter]]:
+    """Start a fake VidiCenter on a loopback socket and point the environment at it.
+
+    Call it with the fake's arguments (``seed=``, ``token=`` ...; its builds take no
+    time unless ``build_seconds=`` says otherwise). The environment then holds the
+    fake's credentials and URL, and a cache directory ``tmp_path / "cache"``; the
+    fake stops when the test ends.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def serve(**kwargs: Any) -> FakeVidiCenter:
+            server = stack.enter_context(FakeVidiCenter(**{"build_seconds": 0.0, **kwargs}))
+            monkeypatch.setenv("VIDICENTER_USERNAME", server.username)
+            monkeypatch.setenv("VIDICENTER_TOKEN", server.token)
+            monkeypatch.setenv("VIDICENTER_URL", server.url)
+            monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
+            return server
+
+        yield serve

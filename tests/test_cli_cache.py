@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -17,13 +17,8 @@ FETCH += ["--end", "2025-01-01", "--no-progress"]
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVidiCenter]:
-    with FakeVidiCenter(seed=2, build_seconds=0.0) as server:
-        monkeypatch.setenv("VIDICENTER_USERNAME", server.username)
-        monkeypatch.setenv("VIDICENTER_TOKEN", server.token)
-        monkeypatch.setenv("VIDICENTER_URL", server.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        yield server
+def fake(serve_fake: Callable[..., FakeVidiCenter]) -> FakeVidiCenter:
+    return serve_fake(seed=2)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

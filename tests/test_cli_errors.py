@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from support.cli import fetch_argv
 
 import vidiframe as vf
 import vidiframe._cli
@@ -23,31 +24,15 @@ from vidiframe._cli import main
 from vidiframe.testing import FakeVidiCenter
 
 TOKEN = "errs-t0ken-91b3"
-FETCH = [
-    "fetch",
-    "--data-type",
-    "ots",
-    "--time-resolution",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-01",
-    "--locations",
-    "4636",
-    "--no-progress",
-]
+FETCH = fetch_argv(end="2025-01-01", locations="4636")
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVidiCenter]:
-    with FakeVidiCenter(seed=5, token=TOKEN, build_seconds=0.0) as server:
-        monkeypatch.setenv("VIDICENTER_USERNAME", "demo")
-        monkeypatch.setenv("VIDICENTER_TOKEN", TOKEN)
-        monkeypatch.setenv("VIDICENTER_URL", server.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-        yield server
+def fake(
+    serve_fake: Callable[..., FakeVidiCenter], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> FakeVidiCenter:
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    return serve_fake(seed=5, token=TOKEN)
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], command: str = "fetch") -> str:

@@ -3,50 +3,23 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.cli import FETCH, TOKEN, fetched
 
 import vidiframe as vf
 import vidiframe._fetch
 from vidiframe._cli import COMMANDS, _load, build_parser, main
 from vidiframe.testing import FakeVidiCenter
 
-TOKEN = "cli-t0ken-4d2e9a"
-FETCH = [
-    "fetch",
-    "--data-type",
-    "ots",
-    "--time-resolution",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-02",
-    "--locations",
-    "4636,4637",
-    "--no-progress",
-]
-
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVidiCenter]:
-    with FakeVidiCenter(seed=3, token=TOKEN, build_seconds=0.0) as server:
-        monkeypatch.setenv("VIDICENTER_USERNAME", "demo")
-        monkeypatch.setenv("VIDICENTER_TOKEN", TOKEN)
-        monkeypatch.setenv("VIDICENTER_URL", server.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        yield server
-
-
-def expected(fake: FakeVidiCenter) -> pl.DataFrame:
-    body = fake.response_body(
-        "ots", "1h", start="2025-01-01T00:00:00", end="2025-01-02T23:59:59", locations=[4636, 4637]
-    )
-    return vf.read_vidicenter(body, data_type="ots", time_resolution="1h")
+def fake(serve_fake: Callable[..., FakeVidiCenter]) -> FakeVidiCenter:
+    return serve_fake(seed=3, token=TOKEN)
 
 
 def test_fetch_writes_parquet(
@@ -55,7 +28,7 @@ def test_fetch_writes_parquet(
     out = tmp_path / "out" / "ots.parquet"
     assert main([*FETCH, "-o", str(out)]) == 0
     df = pl.read_parquet(out)
-    assert_frame_equal(df, expected(fake))
+    assert_frame_equal(df, fetched(fake))
     assert capsys.readouterr().out == f"wrote 96 rows x {df.width} columns to {out}\n"
     assert [p.name for p in out.parent.iterdir()] == ["ots.parquet"]  # no temporary left
 
@@ -63,7 +36,7 @@ def test_fetch_writes_parquet(
 def test_fetch_prints_a_summary(fake: FakeVidiCenter, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(FETCH) == 0
     out = capsys.readouterr().out
-    want = expected(fake)
+    want = fetched(fake)
     assert out.startswith(f"ots/1h: 96 rows x {want.width} columns\n")
     assert "period_start: 2025-01-01 00:00:00 .. 2025-01-02 23:00:00" in out
     assert f"placeholder rows: {int(want['is_placeholder'].sum())}" in out

@@ -9,7 +9,7 @@ column is listed whole with its type, and the sample rows are the frame's values
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Callable
 
 import polars as pl
 import pytest
@@ -117,20 +117,16 @@ def test_an_empty_frame_has_counts_and_columns_but_no_sample() -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_fetch_prints_the_summary_at_the_terminal_width(
+    serve_fake: Callable[..., FakeVidiCenter],
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     width: int,
 ) -> None:
-    with FakeVidiCenter(seed=3, build_seconds=0.0) as fake:
-        monkeypatch.setenv("VIDICENTER_USERNAME", fake.username)
-        monkeypatch.setenv("VIDICENTER_TOKEN", fake.token)
-        monkeypatch.setenv("VIDICENTER_URL", fake.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("COLUMNS", str(width))
-        args = ["fetch", "--data-type", "viewers", "--time-resolution", "finest"]
-        args += ["--start", "2025-01-01", "--end", "2025-01-01", "--locations", "4636,4637"]
-        assert main(args) == 0
+    serve_fake(seed=3)
+    monkeypatch.setenv("COLUMNS", str(width))
+    args = ["fetch", "--data-type", "viewers", "--time-resolution", "finest"]
+    args += ["--start", "2025-01-01", "--end", "2025-01-01", "--locations", "4636,4637"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= width
     assert "  attention_time_in_tenths_of_sec: i64" in out

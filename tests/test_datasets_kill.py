@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -21,12 +19,21 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from polars.testing import assert_frame_equal
+from support.kill import (
+    ALL_NEW,
+    ALL_OLD,
+    DAY1,
+    DAY2,
+    DAY3,
+    frame,
+    old_or_new,
+    stopped_then_killed,
+)
 
 import vidiframe as vf
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
-DAY1, DAY2, DAY3 = dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)
 REPO = Path(vf.__file__).resolve().parents[1]
 
 # The child: write the frame at argv[2] into argv[1], stopping at step argv[3].
@@ -60,27 +67,9 @@ print("finished", flush=True)
 """
 
 
-def frame(days: list[dt.date], seed: int) -> pl.DataFrame:
-    """Rows of several dtypes, an Enum and a nested column; different seeds, different values."""
-    rows = [(day, seed * 1000 + i) for day in days for i in range(3 + seed + days.index(day))]
-    return pl.DataFrame(
-        {
-            "period_start_date": [d for d, _ in rows],
-            "watcher_count": [v for _, v in rows],
-            "gender_label": pl.Series(
-                [("male", "female")[v % 2] for _, v in rows], dtype=pl.Enum(["male", "female"])
-            ),
-            "contents": [[{"content_id": f"c{v}", "dwell_ms": v}] for _, v in rows],
-        }
-    )
-
-
-OLD = frame([DAY1, DAY2], seed=1)
-NEW = frame([DAY1, DAY2, DAY3], seed=2)
-
-
-def versions(df: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
-    return {d: p for (d,), p in df.partition_by("period_start_date", as_dict=True).items()}
+# A nested column too (a list of structs): torn and read back like the flat ones.
+OLD = frame([DAY1, DAY2], seed=1, nested=True)
+NEW = frame([DAY1, DAY2, DAY3], seed=2, nested=True)
 
 
 def state(root: Path, old: pl.DataFrame | None) -> dict[dt.date, str]:
@@ -99,17 +88,7 @@ def state(root: Path, old: pl.DataFrame | None) -> dict[dt.date, str]:
     assert isinstance(arrow, pl.DataFrame)
     assert_frame_equal(arrow.select(scanned.columns), scanned)
     assert [p.name for p in parquet] == ["part-0.parquet"] * len(parquet)
-
-    olds = versions(old) if old is not None else {}
-    news = versions(NEW)
-    out = {}
-    for day, part in versions(scanned).items():
-        if day in olds and part.equals(olds[day]):
-            out[day] = "old"
-        else:
-            assert_frame_equal(part, news[day])
-            out[day] = "new"
-    return out
+    return old_or_new(scanned, old, NEW)
 
 
 def contents(path: Path) -> dict[str, bytes | None]:
@@ -128,43 +107,13 @@ def kill_writer_at(
 ) -> dict[dt.date, str]:
     """Run the writer of NEW until ``step``; return the state readers saw while it waited there."""
     NEW.write_parquet(tmp_path / "new.parquet")
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(root),
-            str(tmp_path / "new.parquet"),
-            step,
-            "tear" if tear else "-",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+    argv = ["-c", CHILD, str(root), str(tmp_path / "new.parquet"), step, "tear" if tear else "-"]
+    return stopped_then_killed(
+        argv,
+        step,
+        lambda: state(root, OLD if (root / f"period_start_date={DAY1}").exists() else None),
+        env={"PYTHONPATH": str(REPO)},
     )
-    try:
-        assert child.stdout is not None
-        reached = child.stdout.readline().strip()
-        if reached != step:
-            child.kill()
-            pytest.fail(f"writer did not stop at {step!r}: {reached!r}\n{child.communicate()[1]}")
-        during = state(root, OLD if (root / f"period_start_date={DAY1}").exists() else None)
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait() == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
-    return during
-
-
-ALL_OLD = {DAY1: "old", DAY2: "old"}
-ALL_NEW = {DAY1: "new", DAY2: "new", DAY3: "new"}
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -14,6 +13,7 @@ import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
 from vidiframe._chunking import ChunkPlanner
@@ -56,17 +56,14 @@ def make_client(
     transport: Any = None,
     **kwargs: Any,
 ) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=transport if transport is not None else fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
+    return manual_client(
+        fake,
+        clock,
+        max_rows=max_rows,
         cache_dir=cache_dir,
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0, finest_rows_per_location_hour=12),
+        transport=transport,
+        planner={"finest_rows_per_location_hour": 12},
         retry=RetryPolicy(max_attempts=8, backoff=Backoff(initial=0.5, jitter=0.5)),
-        rng=random.Random(0),
         **kwargs,
     )
 
@@ -174,6 +171,12 @@ class TrackingTransport:
 
     The fake's manual clock makes threads' sleeps add up, so server-side timing seen
     by concurrent threads is not exact; these counts are the client's own, exact.
+
+    An export is building from the call that may start it (counted before the
+    server sees it) until an answer says it is not. The client lets the next export
+    start as soon as one is built, while that one downloads: the download of an
+    export seen finished is no build, unless its answer says it is building again.
+    How the threads interleave then changes no count.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -182,7 +185,12 @@ class TrackingTransport:
         self.open = 0
         self.peak_open = 0
         self.building: set[str] = set()
+        self.finished: set[str] = set()
         self.peak_building = 0
+
+    def _build(self, export: str) -> None:
+        self.building.add(export)
+        self.peak_building = max(self.peak_building, len(self.building))
 
     def get(
         self, url: str, *, params: Mapping[str, str], headers: Mapping[str, str], timeout: float
@@ -193,19 +201,23 @@ class TrackingTransport:
         with self.lock:
             self.open += 1
             self.peak_open = max(self.peak_open, self.open)
-            if "status_only" not in params and export not in self.building:
+            if "status_only" not in params and export not in self.finished:
                 # Possibly a new build: count it before the server sees it.
-                self.building.add(export)
-                self.peak_building = max(self.peak_building, len(self.building))
+                self._build(export)
         try:
             response = self.inner.get(url, params=params, headers=headers, timeout=timeout)
         finally:
             with self.lock:
                 self.open -= 1
         state = orjson.loads(response.body).get("state") if response.status == 200 else None
-        if state not in ("started", "in_progress"):
-            with self.lock:
+        with self.lock:
+            if state in ("started", "in_progress"):
+                self.finished.discard(export)
+                self._build(export)  # a download that found it rebuilding counts too
+            else:
                 self.building.discard(export)
+                if state == "finished":
+                    self.finished.add(export)
         return response
 
     def close(self) -> None:
@@ -281,6 +293,12 @@ class GatedServer:
             self.building -= 1
             self.changed.notify_all()
 
+    def release_all(self, starts: list[str]) -> None:
+        """Let every build finish, so that a reader left polling ends."""
+        with self.changed:
+            self.released.update(starts)
+            self.changed.notify_all()
+
     def wait_until(self, predicate: Any) -> None:
         with self.changed:
             assert self.changed.wait_for(predicate, timeout=30)
@@ -304,15 +322,26 @@ def test_three_exports_build_at_once_and_never_four() -> None:
     result: list[pl.DataFrame] = []
     reader = threading.Thread(target=lambda: result.append(read(client, end="2025-01-06")))
     reader.start()
-    server.wait_until(lambda: len(server.started) == 3)
     days = [f"2025-01-0{d}T00:00:00" for d in range(1, 7)]
-    assert server.started == days[:3]
-    for released, day in enumerate(days):
-        server.release(day)
-        # Each build that finishes lets exactly one more start, never more.
-        server.wait_until(lambda n=released: len(server.started) == min(6, n + 4))
-        assert server.building == min(3, 6 - released - 1)
-    reader.join(timeout=30)
+    try:
+        server.wait_until(lambda: len(server.started) == 3)
+        # Five workers take the first five chunks; which three get a slot first is up
+        # to the thread scheduler (a slot is no queue), so builds are released in the
+        # order they started.
+        assert len(set(server.started)) == 3
+        assert set(server.started) <= set(days[:5])
+        for released in range(6):
+            server.release(server.started[released])
+            # Each build that finishes lets exactly one more start, never more.
+            server.wait_until(lambda n=released: len(server.started) == min(6, n + 4))
+            assert server.building == min(3, 6 - released - 1)
+        assert sorted(server.started) == days
+    finally:
+        # Whatever failed above, the reader must not poll forever: the test process
+        # would never exit.
+        server.release_all(days)
+        reader.join(timeout=30)
+    assert not reader.is_alive()
     assert server.peak_building == 3
     assert result[0].height == 0
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
-from vidiframe._chunking import ChunkPlanner
 from vidiframe._client import VidiCenterClient
 from vidiframe._transport import Response
+from vidiframe._wire import DATA_PATH
 from vidiframe.testing import FakeVidiCenter, ManualClock
 
 TOKEN = "scan-t0ken-5e1d"
@@ -35,20 +36,7 @@ def fake(clock: ManualClock) -> Iterator[FakeVidiCenter]:
         yield f
 
 
-def make_client(
-    fake: FakeVidiCenter, clock: ManualClock, *, max_rows: int | None = None
-) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
-        cache_dir=None,
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
-        rng=random.Random(0),
-    )
+make_client = manual_client
 
 
 def arguments(**changes: Any) -> dict[str, Any]:
@@ -70,6 +58,21 @@ def sent(fake: FakeVidiCenter) -> list[tuple[str, str, str]]:
             (r.params["start"], r.params["end"], r.params.get("locations") or r.params["sites"])
             for r in fake.data_requests
         }
+    )
+
+
+def topology_calls(fake: FakeVidiCenter) -> list[str]:
+    """The paths of the requests that were not for exports (the sites' locations)."""
+    return [r.path for r in fake.requests if r.path != DATA_PATH]
+
+
+def calls(fake: FakeVidiCenter) -> tuple[int, int, int, int]:
+    """(exports built, downloads, calls to the data endpoint, other calls) so far."""
+    return (
+        fake.builds_started(),
+        fake.downloads,
+        len(fake.data_requests),
+        len(topology_calls(fake)),
     )
 
 
@@ -131,6 +134,139 @@ def test_a_narrowed_scan_saves_calls_and_equals_the_filtered_read(clock: ManualC
     assert without[:2] == (5, 5)
     assert without[2] >= 3 * 5
     assert with_pushdown == (1, 1, 4)
+
+
+def test_a_location_filter_narrows_a_site_scan_through_its_topology(clock: ManualClock) -> None:
+    """January for site 463 (its 10 locations), asked about one location on two days."""
+    wanted = pl.col("period_start_date").is_between(dt.date(2025, 1, 10), dt.date(2025, 1, 11)) & (
+        pl.col("location_id") == 4637
+    )
+    args = arguments(locations=None, sites=[463])
+    weekly = 3 * 24 * 7
+
+    def served() -> FakeVidiCenter:
+        return FakeVidiCenter(seed=7, token=TOKEN, clock=clock, build_seconds=2.0, serve=False)
+
+    with served() as fake:
+        full = vf.read_vidicenter(**args, client=make_client(fake, clock, max_rows=weekly))
+        without = calls(fake)
+    with served() as fake:
+        lf = vf.scan_vidicenter(**args, client=make_client(fake, clock, max_rows=weekly))
+        got = lf.filter(wanted).collect()
+        with_pushdown = calls(fake)
+        assert sent(fake) == [("2025-01-10T00:00:00", "2025-01-11T23:59:59", "4637")]
+        assert "sites" not in fake.data_requests[0].params
+        assert topology_calls(fake) == ["/api/v1/site/463/locations/"]
+
+    assert_frame_equal(got, full.filter(wanted))
+    assert got.height == 48
+    assert set(full["location_id"]) == set(range(4630, 4640))
+    # The site's 7,440 rows take 15 exports of at most 504 rows; the narrowed scan
+    # reads the site's locations once, then builds one export of 48 rows in 4 calls.
+    assert without[:2] == (15, 15)
+    assert without[2] >= 3 * 15
+    assert without[3] == 0
+    assert with_pushdown == (1, 1, 4, 1)
+
+
+def test_the_topology_comes_from_the_clients_cache(
+    fake: FakeVidiCenter, clock: ManualClock, tmp_path: Path
+) -> None:
+    client = make_client(fake, clock, cache_dir=tmp_path)
+    lf = vf.scan_vidicenter(
+        **arguments(locations=None, sites=[463], end="2025-01-02"), client=client
+    )
+    first = lf.filter(pl.col("location_id") >= 4638).collect()
+    second = lf.filter(pl.col("location_id") < 4632).collect()
+    assert topology_calls(fake) == ["/api/v1/site/463/locations/"]
+    assert [r.params["locations"] for r in fake.data_requests if "status_only" not in r.params][
+        ::2
+    ] == ["4638,4639", "4630,4631"]
+    assert first["location_id"].unique().sort().to_list() == [4638, 4639]
+    assert second["location_id"].unique().sort().to_list() == [4630, 4631]
+    assert first.height == second.height == 2 * 48
+
+
+def test_locations_and_sites_together_narrow_to_one_list(
+    fake: FakeVidiCenter, clock: ManualClock
+) -> None:
+    client = make_client(fake, clock)
+    args = arguments(locations=[4650], sites=[463], end="2025-01-01")
+    predicate = pl.col("location_id").is_in([4650, 4637]) & (pl.col("watcher_count") > 0)
+    got = vf.scan_vidicenter(**args, client=client).filter(predicate).collect()
+    assert sent(fake) == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "4637,4650")]
+    assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
+    assert set(got["location_id"]) == {4637, 4650}
+
+
+def test_keeping_every_location_of_the_sites_keeps_the_sites_request(
+    fake: FakeVidiCenter, clock: ManualClock
+) -> None:
+    client = make_client(fake, clock)
+    args = arguments(locations=None, sites=[463], end="2025-01-01")
+    got = vf.scan_vidicenter(**args, client=client).filter(pl.col("location_id") < 5000).collect()
+    assert sent(fake) == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "463")]
+    assert got.height == 10 * 24
+
+
+def test_a_site_the_topology_lacks_is_reported_and_requested_whole(
+    fake: FakeVidiCenter, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(fake, clock)
+    # Site 777 is not in the fake account's topology (its export still has rows).
+    args = arguments(locations=None, sites=[463, 777], end="2025-01-01")
+    predicate = pl.col("location_id").is_in([4637, 7771])
+    lf = vf.scan_vidicenter(**args, client=client)
+    with (
+        caplog.at_level(logging.DEBUG, logger="vidiframe"),
+        pytest.warns(vf.UnmatchedIdWarning, match=r"topology has no site 777 .*sites=463,777") as w,
+    ):
+        got = lf.filter(predicate).collect()
+    assert [(x.message.column, x.message.ids) for x in w] == [("site_id", (777,))]  # type: ignore[union-attr]
+    assert sent(fake) == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "463,777")]
+    assert (
+        "scan_vidicenter: the filter on location_id applies to the fetched rows only: "
+        "the topology has no site 777"
+    ) in [r.getMessage() for r in caplog.records]
+    assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
+    assert set(got["location_id"]) == {4637, 7771}
+
+
+@pytest.mark.parametrize(
+    ("changes", "predicate", "column", "ids"),
+    [
+        ({}, pl.col("location_id").is_in([4636, 1, 2]), "location_id", (1, 2)),
+        (
+            {"locations": None, "sites": [463]},
+            pl.col("location_id") == 4650,
+            "location_id",
+            (4650,),
+        ),
+        (
+            {"data_type": "proof_of_play_by_site", "locations": None, "sites": [463, 465]},
+            (pl.col("site_id") == 999) | (pl.col("site_id") == 465),
+            "site_id",
+            (999,),
+        ),
+    ],
+)
+def test_ids_the_sources_do_not_hold_are_reported(
+    fake: FakeVidiCenter,
+    clock: ManualClock,
+    changes: dict[str, Any],
+    predicate: pl.Expr,
+    column: str,
+    ids: tuple[int, ...],
+) -> None:
+    client = make_client(fake, clock)
+    args = arguments(end="2025-01-01", **changes)
+    lf = vf.scan_vidicenter(**args, client=client)
+    listed = ", ".join(map(str, ids))
+    with pytest.warns(vf.UnmatchedIdWarning, match=f"asks for {column} {listed}, which") as w:
+        got = lf.filter(predicate).collect()
+    assert [(x.message.column, x.message.ids) for x in w] == [(column, ids)]  # type: ignore[union-attr]
+    assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
+    assert not set(ids) & set(got[column])
 
 
 @pytest.mark.parametrize(
@@ -231,6 +367,12 @@ def test_start_and_end_may_come_from_the_filter(fake: FakeVidiCenter, clock: Man
             pl.col("period_start_date") >= dt.date(2025, 1, 5),
             r"no start .*\(a 7d export cannot take its range from a filter",
         ),
+        # Refused before the sites' locations are read: not even that call is made.
+        (
+            {"end": None, "locations": None, "sites": [463]},
+            (pl.col("location_id") == 4636) & (pl.col("period_start_date") >= dt.date(2025, 1, 5)),
+            "no end",
+        ),
     ],
 )
 def test_a_scan_without_a_time_range_says_which_bound_to_add(
@@ -252,7 +394,8 @@ def test_sites_narrow_on_site_id(fake: FakeVidiCenter, clock: ManualClock) -> No
     predicate = pl.col("site_id").is_in([465, 999]) & (
         pl.col("period_start_date") == dt.date(2025, 1, 7)
     )
-    got = vf.scan_vidicenter(**args, client=client).filter(predicate).collect()
+    with pytest.warns(vf.UnmatchedIdWarning, match="site_id 999"):
+        got = vf.scan_vidicenter(**args, client=client).filter(predicate).collect()
     assert sent(fake) == [("2025-01-07T00:00:00", "2025-01-07T23:59:59", "465")]
     assert got["site_id"].unique().to_list() == [465]
     assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
@@ -262,26 +405,33 @@ def test_sites_narrow_on_site_id(fake: FakeVidiCenter, clock: ManualClock) -> No
 
 
 @pytest.mark.parametrize(
-    ("predicate", "reason"),
+    ("changes", "predicate", "reason"),
     [
-        (pl.col("period_start_date") >= dt.date(2025, 3, 1), "do not meet"),
-        (pl.col("location_id").is_in([1, 2]), "keeps none of locations=4636,4637,4650"),
+        ({}, pl.col("period_start_date") >= dt.date(2025, 3, 1), "do not meet"),
         (
+            {},
             (pl.col("period_start_date") == dt.date(2025, 1, 3))
             & (pl.col("period_start_date") == dt.date(2025, 1, 4)),
             "can keep no row",
         ),
-        (pl.col("location_id").is_in([]), "can keep no row"),
+        ({}, pl.col("location_id").is_in([]), "can keep no row"),
+        # A time range that misses the scan's is found before the sites' locations are read.
+        (
+            {"locations": None, "sites": [463]},
+            (pl.col("period_start_date") >= dt.date(2025, 3, 1)) & (pl.col("location_id") == 4636),
+            "do not meet",
+        ),
     ],
 )
 def test_an_empty_intersection_gives_an_empty_frame_without_a_request(
     fake: FakeVidiCenter,
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
+    changes: dict[str, Any],
     predicate: pl.Expr,
     reason: str,
 ) -> None:
-    lf = vf.scan_vidicenter(**arguments(), client=make_client(fake, clock))
+    lf = vf.scan_vidicenter(**arguments(**changes), client=make_client(fake, clock))
     with caplog.at_level(logging.DEBUG, logger="vidiframe"):
         got = lf.filter(predicate).collect()
     assert got.is_empty()
@@ -290,19 +440,41 @@ def test_an_empty_intersection_gives_an_empty_frame_without_a_request(
     assert any(reason in r.getMessage() and "no request" in r.getMessage() for r in caplog.records)
 
 
+def test_ids_outside_the_sources_are_reported_not_an_empty_frame_in_silence(
+    fake: FakeVidiCenter, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    lf = vf.scan_vidicenter(**arguments(), client=make_client(fake, clock))
+    with (
+        caplog.at_level(logging.DEBUG, logger="vidiframe"),
+        pytest.warns(
+            vf.UnmatchedIdWarning,
+            match=r"location_id 1, 2, which the scan's sources do not hold "
+            r"\(locations=4636,4637,4650\): no row can have them",
+        ),
+    ):
+        got = lf.filter(pl.col("location_id").is_in([1, 2])).collect()
+    assert got.is_empty()
+    assert fake.requests == []
+    assert (
+        "scan_vidicenter: the filter keeps none of locations=4636,4637,4650: empty frame, "
+        "no request"
+    ) in [r.getMessage() for r in caplog.records]
+
+
 def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
     fake: FakeVidiCenter, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = make_client(fake, clock)
-    args = arguments(locations=None, sites=[463], end="2025-01-01")
-    predicate = (pl.col("location_id") == 4636) & (pl.col("period_start").dt.hour() < 3)
+    # Location tag 463 holds locations 463001-463003; tags may overlap: never narrowed.
+    args = arguments(locations=None, location_tags=[463], end="2025-01-01")
+    predicate = (pl.col("location_id") == 463002) & (pl.col("period_start").dt.hour() < 3)
     lf = vf.scan_vidicenter(**args, client=client)
     with caplog.at_level(logging.DEBUG, logger="vidiframe"):
         got = lf.filter(predicate).collect()
     messages = [r.getMessage() for r in caplog.records if "scan_vidicenter" in r.getMessage()]
     assert (
         "scan_vidicenter: the filter on location_id applies to the fetched rows only: "
-        "the scan's sources are sites=463; narrowing would need the ids behind them"
+        "the scan's sources are location_tags=463; tags may overlap: they are never narrowed"
     ) in messages
     assert any(
         'col("period_start").dt.hour()' in m and "applies to the fetched rows only" in m
@@ -314,11 +486,53 @@ def test_a_filter_that_cannot_narrow_is_explained_in_a_debug_line(
         "scan_vidicenter: the filter on watcher_count applies to the fetched rows only: "
         "only period_start, period_start_date, location_id and site_id narrow a request"
     ) in [r.getMessage() for r in caplog.records]
-    # Still requested for the whole site, and the rows are those of the filtered read.
-    assert sent(fake)[:1] == [("2025-01-01T00:00:00", "2025-01-01T23:59:59", "463")]
-    assert got["location_id"].unique().to_list() == [4636]
+    # Still requested for the whole tag, and the rows are those of the filtered read.
+    assert [r.params["location_tags"] for r in fake.data_requests][:1] == ["463"]
+    assert got["location_id"].unique().to_list() == [463002]
     assert got["period_start"].dt.hour().to_list() == [0, 1, 2]
-    assert "filters on period_start, period_start_date narrow the request" in lf.explain()
+    assert_frame_equal(got, vf.read_vidicenter(**args, client=client).filter(predicate))
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        (
+            {},
+            "INFO: viewers/1h 2025-01-01T00:00:00..2025-01-31T23:59:59 locations=4636,4637,4650; "
+            "filters on period_start, period_start_date, location_id narrow the request; applied "
+            "to the fetched rows only: any other column or expression",
+        ),
+        (
+            {"locations": None, "sites": [463]},
+            "INFO: viewers/1h 2025-01-01T00:00:00..2025-01-31T23:59:59 sites=463; filters on "
+            "period_start, period_start_date, location_id (through the locations of sites=463) "
+            "narrow the request; applied to the fetched rows only: any other column or expression",
+        ),
+        (
+            {"time_resolution": "7d", "locations": None, "site_tags": [4]},
+            "INFO: viewers/7d 2025-01-01T00:00:00..2025-01-31T23:59:59 site_tags=4; filters on "
+            "nothing narrow the request; applied to the fetched rows only: period_start (the "
+            "period grid of 7d exports is not documented); period_start_date (the period grid of "
+            "7d exports is not documented); location_id (the scan's sources are site_tags=4; tags "
+            "may overlap: they are never narrowed); any other column or expression",
+        ),
+        (
+            {"data_type": "proof_of_play_by_site", "end": "2025-01-01"},
+            "INFO: proof_of_play_by_site/1h 2025-01-01T00:00:00..2025-01-01T23:59:59 "
+            "locations=4636,4637,4650; filters on period_start, period_start_date narrow the "
+            "request; applied to the fetched rows only: site_id (the scan's sources are "
+            "locations=4636,4637,4650; only a plain sites= list narrows on site_id); any other "
+            "column or expression",
+        ),
+    ],
+)
+def test_explain_says_which_filters_narrow_and_which_cannot(
+    fake: FakeVidiCenter, clock: ManualClock, changes: dict[str, Any], line: str
+) -> None:
+    lf = vf.scan_vidicenter(**arguments(**changes), client=make_client(fake, clock))
+    plan = lf.filter(~pl.col("is_placeholder")).explain().splitlines()
+    assert plan[-2:] == ['SELECTION: col("is_placeholder").not()', line]
+    assert fake.requests == []
 
 
 # -- head(n): chunk by chunk ------------------------------------------------------------------------

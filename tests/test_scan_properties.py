@@ -4,36 +4,45 @@
 ``read_vidicenter(...).filter(p)`` for predicates built from comparisons on
 ``period_start`` / ``period_start_date`` / ``location_id`` / ``site_id``,
 ``is_between``, ``is_in``, filters on other columns, and their conjunctions,
-disjunctions and negations: pushdown may only change what is fetched. And the
-narrowed request must never be wider than the scan's own.
+disjunctions and negations, on scans given ``locations=``, ``sites=`` or both:
+pushdown may only change what is fetched. The narrowed request must never be
+wider than the scan's own, and an id reported as held by no source must have no
+row. ``head(n)`` equals the read's first ``n`` rows and fetches only the chunks
+that hold them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import operator
-import random
+import warnings
 from typing import Any
 
 import polars as pl
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+from support.clients import manual_client
 
 import vidiframe as vf
 from vidiframe._chunking import ChunkPlanner
 from vidiframe._client import VidiCenterClient
+from vidiframe._query import make_query
 from vidiframe.testing import FakeVidiCenter, ManualClock
+from vidiframe.testing._generate import site_locations
 
 TOKEN = "scan-pr0perty-t0ken"
 SEED = 21
 FIRST, LAST = dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 3, 23, 59, 59)
-# Two shapes of scan: a plain list of locations (location_id narrows the list), and a
-# site (location_id is applied to the fetched rows only).
+# Shapes of scan: a plain list of locations (location_id narrows the list), a site
+# and a site with one more location (location_id narrows them to the locations the
+# site's topology lists that the filter keeps).
 SCANS: dict[str, dict[str, Any]] = {
     "locations": {"locations": [4636, 4637, 4650]},
     "site": {"sites": [463]},
+    "both": {"locations": [4650], "sites": [463]},
     # An export keyed by site: site_id narrows the sites= list.
     "by_site": {"data_type": "proof_of_play_by_site", "sites": [463, 465, 470]},
 }
@@ -53,18 +62,8 @@ FAST = settings(
 def _client(
     fake: FakeVidiCenter, clock: ManualClock, *, max_rows: int | None = 24 * 10
 ) -> VidiCenterClient:
-    return VidiCenterClient(
-        "demo",
-        TOKEN,
-        fake.url,
-        transport=fake.transport(),
-        clock=clock,
-        sleep=clock.sleep,
-        cache_dir=None,
-        # By default daily chunks at 1h: narrowing also changes the chunk plan.
-        planner=ChunkPlanner(max_rows=max_rows, fill=1.0),
-        rng=random.Random(0),
-    )
+    # By default daily chunks at 1h: narrowing also changes the chunk plan.
+    return manual_client(fake, clock, max_rows=max_rows)
 
 
 def _arguments(shape: str, resolution: str) -> dict[str, Any]:
@@ -78,13 +77,31 @@ def _arguments(shape: str, resolution: str) -> dict[str, Any]:
     }
 
 
+# Every location each shape's sources hold.
+HELD = {
+    "locations": {4636, 4637, 4650},
+    "site": set(site_locations(463)),
+    "both": {*site_locations(463), 4650},
+}
+
+
 @functools.cache
-def _read(shape: str, resolution: str) -> pl.DataFrame:
+def _read(shape: str, resolution: str, max_rows: int | None = 24 * 10) -> pl.DataFrame:
     """The unfiltered read, once per scan shape (the expected side of every example)."""
     clock = ManualClock()
     with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
-        client = _client(fake, clock, max_rows=_MAX_ROWS.get(shape, 24 * 10))
+        client = _client(fake, clock, max_rows=_MAX_ROWS.get(shape, max_rows))
         return vf.read_vidicenter(**_arguments(shape, resolution), client=client)
+
+
+def _collect(lf: pl.LazyFrame) -> tuple[pl.DataFrame, list[vf.UnmatchedIdWarning]]:
+    """The collected frame, and the ids it reported as held by no source (no other warning)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = lf.collect()
+    reports = [w.message for w in caught if isinstance(w.message, vf.UnmatchedIdWarning)]
+    assert [w.message for w in caught if w.message not in reports] == []
+    return frame, reports
 
 
 # -- predicates ---------------------------------------------------------------------------------
@@ -145,7 +162,7 @@ predicates = st.recursive(
 
 @FAST
 @given(
-    shape=st.sampled_from(["locations", "site"]),
+    shape=st.sampled_from(["locations", "site", "both"]),
     resolution=st.sampled_from(RESOLUTIONS),
     predicate=predicates,
     chained=st.booleans(),
@@ -175,6 +192,10 @@ predicates = st.recursive(
     | ((pl.col("period_start_date") == dt.date(2025, 3, 2)) & (pl.col("location_id") >= 4650)),
     False,
 )
+@example("site", "1h", pl.col("location_id").is_in([4637, 9999]), False)
+@example("site", "1d", (pl.col("location_id") > 4637) | (pl.col("location_id") == 4630), True)
+@example("both", "1h", pl.col("location_id").is_between(4639, 4650, closed="none"), False)
+@example("both", "1h", (pl.col("location_id") == 4650) & (pl.col("watcher_count") > 1), False)
 def test_filtered_scan_equals_filtered_read(
     shape: str, resolution: str, predicate: pl.Expr, chained: bool
 ) -> None:
@@ -184,20 +205,26 @@ def test_filtered_scan_equals_filtered_read(
         lf = vf.scan_vidicenter(**_arguments(shape, resolution), client=_client(fake, clock))
         # Two filters in a row are one conjunction for the source.
         lf = lf.filter(pl.lit(True)).filter(predicate) if chained else lf.filter(predicate)
-        got = lf.collect()
+        got, reports = _collect(lf)
         requests = fake.data_requests
     # Narrowing changes the chunk plan, hence the order of rows across chunks.
     keys = ["location_id", "period_start"]
     assert_frame_equal(got.sort(keys), expected.sort(keys))
+    for report in reports:
+        assert report.column == "location_id"
+        assert report.ids
+        assert not set(report.ids) & HELD[shape]
     for request in requests:
         start = dt.datetime.fromisoformat(request.params["start"])
         end = dt.datetime.fromisoformat(request.params["end"])
         assert FIRST <= start <= end <= LAST
-        if shape == "locations":
-            asked = {int(i) for i in request.params["locations"].split(",")}
-            assert asked <= {4636, 4637, 4650}
-        else:
+        # Either the scan's own sources, or some of the locations they hold.
+        if "sites" in request.params:
             assert request.params["sites"] == "463"
+            assert request.params.get("locations") == ("4650" if shape == "both" else None)
+        else:
+            asked = {int(i) for i in request.params["locations"].split(",")}
+            assert asked <= HELD[shape]
     if expected.is_empty():
         return
     # Whatever is kept was fetched: at least one request when rows are expected.
@@ -216,7 +243,7 @@ def test_a_scan_bounded_only_by_its_filter_equals_the_read(
     args = {**_arguments("locations", resolution), "start": None, "end": None}
     with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
         lf = vf.scan_vidicenter(**args, client=_client(fake, clock))
-        got = lf.filter(bounded).collect()
+        got, _ = _collect(lf.filter(bounded))
     keys = ["location_id", "period_start"]
     assert_frame_equal(got.sort(keys), expected.sort(keys))
 
@@ -251,9 +278,58 @@ def test_filtered_scan_by_site_equals_filtered_read(predicate: pl.Expr) -> None:
     with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
         client = _client(fake, clock, max_rows=_MAX_ROWS["by_site"])
         lf = vf.scan_vidicenter(**_arguments("by_site", "1h"), client=client)
-        got = lf.filter(predicate).collect()
+        got, reports = _collect(lf.filter(predicate))
         requests = fake.data_requests
     keys = ["site_id", "period_start", "content_id"]
     assert_frame_equal(got.sort(keys), expected.sort(keys))
+    for report in reports:
+        assert report.column == "site_id"
+        assert report.ids
+        assert not set(report.ids) & {463, 465, 470}
     for request in requests:
         assert {int(i) for i in request.params["sites"].split(",")} <= {463, 465, 470}
+
+
+# -- head(n) ------------------------------------------------------------------------------------
+
+# A chunk a day for the three locations (fewer hours a chunk for the site's ten).
+HEAD_ROWS = 3 * 24
+
+
+@functools.cache
+def _chunk_heights(shape: str) -> tuple[int, ...]:
+    """The rows of each chunk of the scan's plan, counted in the unfiltered read."""
+    args = {k: v for k, v in _arguments(shape, "1h").items() if k != "progress"}
+    read = _read(shape, "1h", HEAD_ROWS)
+    heights = []
+    for chunk in ChunkPlanner(max_rows=HEAD_ROWS, fill=1.0).plan(make_query(**args)):
+        q = chunk.query
+        held = {int(i) for i in q.locations}
+        held.update(loc for site in q.sites for loc in site_locations(int(site)))
+        within = pl.col("period_start").is_between(q.start, q.end)
+        heights.append(read.filter(within, pl.col("location_id").is_in(held)).height)
+    return tuple(heights)
+
+
+@FAST
+@given(shape=st.sampled_from(["locations", "site", "both"]), n=st.integers(0, 800))
+@example("locations", 0)
+@example("locations", 72)
+@example("locations", 73)
+@example("site", 1)
+@example("both", 800)
+def test_head_equals_the_reads_first_rows_and_stops_early(shape: str, n: int) -> None:
+    expected = _read(shape, "1h", HEAD_ROWS).head(n)
+    heights = _chunk_heights(shape)
+    assert sum(heights) == _read(shape, "1h", HEAD_ROWS).height
+    # The chunks fetched: none for n == 0, else up to the first whose rows reach n.
+    reached = [i + 1 for i, total in enumerate(itertools.accumulate(heights)) if total >= n]
+    needed = 0 if n == 0 else (reached[0] if reached else len(heights))
+    clock = ManualClock()
+    with FakeVidiCenter(seed=SEED, token=TOKEN, clock=clock, serve=False) as fake:
+        client = _client(fake, clock, max_rows=HEAD_ROWS)
+        got = vf.scan_vidicenter(**_arguments(shape, "1h"), client=client).head(n).collect()
+        downloads = fake.downloads
+    assert_frame_equal(got, expected)
+    assert downloads == needed
+    assert len(heights) >= 3  # several chunks: stopping early is visible

@@ -29,7 +29,8 @@ Warnings (subclasses of :class:`VidiFrameWarning`, itself a ``UserWarning``):
     VidiFrameWarning
     ├── UnknownFieldWarning   the response has a field the registry does not know
     ├── UnknownCodeWarning    a coded field holds a code without a documented label
-    ├── UnmatchedIdWarning    ids of a frame that a dimension (names, time zones) lacks
+    ├── UnmatchedIdWarning    ids of a frame that a dimension (names, time zones) lacks,
+    │                         or that a scan's filter asks for and its sources lack
     ├── OutOfRangeWarning     a chunk returned rows outside its range: dropped, counted
     └── DroppedColumnsWarning columns of a frame left out of a dataset (schema_mode="drop")
 """
@@ -235,7 +236,9 @@ class UnmatchedIdWarning(VidiFrameWarning):
     """Ids of a frame that the dimension joined to it does not have.
 
     Their rows are kept, with null names (or a null UTC time); the message names
-    the ids.
+    the ids. :func:`~vidiframe.scan_vidicenter` warns with it too, for ids its
+    filter asks for that the scan's sources do not hold (no row can have them),
+    and for a site of ``sites=`` that the topology does not have.
 
     Attributes
     ----------

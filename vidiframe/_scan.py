@@ -6,18 +6,23 @@ the predicate's comparisons on ``period_start`` / ``period_start_date`` and on
 ``location_id`` / ``site_id`` and narrows the export request before anything is
 sent: the time range is intersected with the filter's, the id list restricted to
 the ids the filter can keep. The whole predicate is then applied to the fetched
-rows, so narrowing only ever changes what is fetched, never the result.
+rows, so narrowing only ever changes what is fetched, never the result. Ids a
+filter asks for that the scan's sources do not hold are reported
+(:class:`~vidiframe.UnmatchedIdWarning`): no row can have them.
 
 Narrowing is sound whatever rule the server uses to attach periods to a range:
 a time bound is widened to the start (lower bound) or end (upper bound) of the
 period that contains it, as the chunk planner cuts only where periods start.
 ``7d`` and ``30d`` exports, whose period grid the docs do not give, are not
-narrowed in time. An id list is only narrowed when it is the scan's only kind of
-source (a plain ``locations=`` list for ``location_id``, a plain ``sites=`` list
-for ``site_id``) and the export is not extrapolated: a filter on ``location_id``
-of a scan given ``sites=`` would need the sites' locations, so it applies to the
-fetched rows only. Every part of a filter that does not narrow the request is
-named in a debug line of the ``vidiframe`` logger.
+narrowed in time. Ids are narrowed when the export is not extrapolated (it
+aggregates across its sources) and the sources are plain lists: ``site_id`` when
+``sites=`` is the only source; ``location_id`` when the sources are
+``locations=``, ``sites=`` or both, a site standing for the locations its
+topology lists (:mod:`vidiframe._scan_topology`, read only when a filter
+constrains ``location_id``); the narrowed request then names locations only.
+Tags may overlap and are never narrowed. Every part of a filter that does not
+narrow the request is named in a debug line of the ``vidiframe`` logger, and the
+scan's line of ``explain()`` says which filters narrow it and which cannot.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ import dataclasses
 import datetime as dt
 import logging
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from vidiframe._errors import InvalidRequestError, SchemaError
+from vidiframe._errors import InvalidRequestError, SchemaError, UnmatchedIdWarning
 from vidiframe._frame import PlaceholderMode
 from vidiframe._io_plugin import (
     All,
@@ -47,7 +53,8 @@ from vidiframe._io_plugin import (
     register_source,
 )
 from vidiframe._periods import DAY_GRID_SECONDS, EPOCH, month_index, month_start
-from vidiframe._query import ExportQuery, make_query
+from vidiframe._query import ExportQuery, _to_ids, make_query
+from vidiframe._scan_topology import SiteLocations, site_locations
 
 if TYPE_CHECKING:
     from vidiframe._api import Ids, When
@@ -95,9 +102,15 @@ def scan_vidicenter(
     - filters on ``period_start`` / ``period_start_date`` (comparisons with a
       literal, ``is_between``, ``is_in``, combined with ``&`` and ``|``) narrow the
       exported time range;
-    - filters on ``location_id`` (scans given only ``locations=``) or ``site_id``
-      (only ``sites=``) narrow the id list; with other sources they apply to the
-      fetched rows (narrowing would need the topology) and a debug line says so;
+    - filters on ``location_id`` narrow the ``locations=`` list; on a scan given
+      ``sites=`` they narrow it to the sites' locations the filter keeps, read
+      from the topology (``/api/v1/site/<id>/locations/``, one call per site,
+      none when the client's cache has it). Filters on ``site_id`` narrow the
+      ``sites=`` list of an export keyed by site. With tags, or on an
+      extrapolated export, they apply to the fetched rows and a debug line says
+      why;
+    - ids the filter asks for (``==``, ``is_in``) that the scan's sources do not
+      hold are reported with an :class:`~vidiframe.UnmatchedIdWarning`;
     - every other filter and the projection apply to the fetched rows;
     - ``.head(n)`` on the scan fetches chunk after chunk and stops once it has
       ``n`` rows. (Polars 2.1 passes no row limit through a ``filter``: a filtered
@@ -134,6 +147,12 @@ def scan_vidicenter(
         the arguments nor the filter bound the time range (the message says which
         bound to add).
 
+    Warns
+    -----
+    UnmatchedIdWarning
+        On collect: the filter asks for ids the scan's sources do not hold, or a
+        site of ``sites=`` is not in the topology (its request is then kept whole).
+
     Examples
     --------
     Against the fake server, in process and on a manual clock:
@@ -155,6 +174,19 @@ def scan_vidicenter(
     (24, [4637])
     >>> sent["start"], sent["end"], sent["locations"]
     ('2025-01-15T00:00:00', '2025-01-15T23:59:59', '4637')
+
+    Given ``sites=``, the scan reads the site's locations, then asks for those kept:
+
+    >>> with FakeVidiCenter(clock=clock, serve=False) as fake:
+    ...     client = vf.VidiCenterClient("demo", "demo-token", fake.url, transport=fake.transport(),
+    ...                                  clock=clock, sleep=clock.sleep, cache_dir=None)
+    ...     lf = vf.scan_vidicenter(data_type="ots", time_resolution="1d", start="2025-01-01",
+    ...                             end="2025-01-31", sites=463, client=client)
+    ...     df = lf.filter(pl.col("location_id").is_in([4630, 4631])).collect()
+    ...     paths = [r.path for r in fake.requests]
+    ...     sent = fake.data_requests[0].params
+    >>> paths[0], sent["locations"], "sites" in sent, df.height
+    ('/api/v1/site/463/locations/', '4630,4631', False, 62)
     """
     spec_query = make_query(
         data_type=data_type,
@@ -223,6 +255,35 @@ def _check_options(
 # -- fetching ------------------------------------------------------------------------------------
 
 
+class _Session:
+    """The client of one collect: the scan's own, or one built from the environment.
+
+    Built on first use, so that a scan refused before any request (no time bound)
+    says so even where the environment has no credentials.
+    """
+
+    def __init__(self, client: VidiCenterClient | None) -> None:
+        self._given = client
+        self._own: VidiCenterClient | None = None
+
+    @property
+    def client(self) -> VidiCenterClient:
+        if self._given is not None:
+            return self._given
+        if self._own is None:
+            from vidiframe._client import VidiCenterClient
+
+            self._own = VidiCenterClient()
+        return self._own
+
+    def site_locations(self, sites: tuple[str, ...]) -> SiteLocations:
+        return site_locations(self.client, sites)
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+
+
 @dataclass(frozen=True)
 class _Fetcher:
     """Runs the chunks of a narrowed query, as :func:`read_online` does, and yields their frames."""
@@ -233,41 +294,40 @@ class _Fetcher:
     strict: bool
     progress: bool | None
 
-    def frames(self, query: ExportQuery, *, one_by_one: bool) -> Iterator[pl.DataFrame]:
+    def session(self) -> _Session:
+        return _Session(self.client)
+
+    def frames(
+        self, active: VidiCenterClient, query: ExportQuery, *, one_by_one: bool
+    ) -> Iterator[pl.DataFrame]:
         """The chunks' frames in chunk order; ``one_by_one`` fetches a chunk only when asked."""
-        from vidiframe._client import VidiCenterClient
         from vidiframe._fetch import _ChunkRun, _interactive
 
-        active = self.client if self.client is not None else VidiCenterClient()
-        try:
-            chunks = active.planner.plan(query)
-            logger.info(
-                "scanning %s in %d chunk(s) (about %d rows)",
-                query.describe(),
-                len(chunks),
-                sum(c.estimated_rows for c in chunks),
-            )
+        chunks = active.planner.plan(query)
+        logger.info(
+            "scanning %s in %d chunk(s) (about %d rows)",
+            query.describe(),
+            len(chunks),
+            sum(c.estimated_rows for c in chunks),
+        )
 
-            def run(part: list[Any]) -> list[pl.DataFrame]:
-                return _ChunkRun(
-                    active,
-                    query.spec,
-                    label=f"{query.data_type}/{query.time_resolution}",
-                    force_rebuild=self.force_rebuild,
-                    placeholders=self.placeholders,
-                    strict=self.strict,
-                    progress=_interactive() if self.progress is None else self.progress,
-                ).run(part)
+        def run(part: list[Any]) -> list[pl.DataFrame]:
+            return _ChunkRun(
+                active,
+                query.spec,
+                label=f"{query.data_type}/{query.time_resolution}",
+                force_rebuild=self.force_rebuild,
+                placeholders=self.placeholders,
+                strict=self.strict,
+                progress=_interactive() if self.progress is None else self.progress,
+            ).run(part)
 
-            if one_by_one:
-                for chunk in chunks:
-                    yield from run([chunk])
-            else:
-                # Every row is wanted: the chunks run side by side, as in read_vidicenter.
-                yield from run(chunks)
-        finally:
-            if self.client is None:
-                active.close()
+        if one_by_one:
+            for chunk in chunks:
+                yield from run([chunk])
+        else:
+            # Every row is wanted: the chunks run side by side, as in read_vidicenter.
+            yield from run(chunks)
 
 
 # -- the scan ----------------------------------------------------------------------------------
@@ -285,20 +345,24 @@ class _Scan:
         return self.query.spec.schema
 
     def describe(self) -> str:
-        """One line for ``explain()``: the request, and which filters narrow it."""
+        """One line for ``explain()``: the request, which filters narrow it, which cannot."""
         start = "?" if self.open_start else self.query.start.strftime(_ISO)
         end = "?" if self.open_end else self.query.end.strftime(_ISO)
-        sources = " ".join(
-            f"{kind}={','.join(ids)}" for kind, ids in self.query.sources.items() if ids
-        )
         scope = _Scope.of(self.query)
-        pushed = [c for c in _TIME_COLUMNS if scope.has_grid]
+        pushed = list(_TIME_COLUMNS) if scope.has_grid else []
+        local = [] if scope.has_grid else [f"{c} ({scope.no_grid})" for c in _TIME_COLUMNS]
         if scope.id_column is not None:
-            pushed.append(scope.id_column)
-        narrowing = ", ".join(pushed) if pushed else "nothing"
+            behind = scope.sites_behind
+            pushed.append(
+                scope.id_column
+                + (f" (through the locations of sites={','.join(behind)})" if behind else "")
+            )
+        local += [f"{column} ({why})" for column, why in scope.local_ids.items()]
+        local.append("any other column or expression")
         return (
-            f"{self.query.data_type}/{self.query.time_resolution} {start}..{end} {sources}; "
-            f"filters on {narrowing} narrow the request, others apply to fetched rows"
+            f"{self.query.data_type}/{self.query.time_resolution} {start}..{end} "
+            f"{_sources(self.query)}; filters on {', '.join(pushed) or 'nothing'} narrow the "
+            f"request; applied to the fetched rows only: {'; '.join(local)}"
         )
 
     def source(
@@ -308,61 +372,98 @@ class _Scan:
         n_rows: int | None,
         batch_size: int | None,  # noqa: ARG002 - a chunk's frame is the batch
     ) -> Iterator[pl.DataFrame]:
-        query = self.plan(predicate)
-        if query is None or n_rows == 0:
-            return
-        wanted = n_rows
-        for frame in self.fetch.frames(query, one_by_one=n_rows is not None):
-            batch = self._conform(frame)
-            if predicate is not None:
-                batch = batch.filter(predicate)
-            if with_columns is not None:
-                batch = batch.select(with_columns)
-            if wanted is not None:
-                batch = batch.head(wanted)
-                wanted -= batch.height
-            yield batch
-            if wanted == 0:
+        session = self.fetch.session()
+        try:
+            query = self.plan(predicate, lookup=session.site_locations)
+            if query is None or n_rows == 0:
                 return
+            wanted = n_rows
+            frames = self.fetch.frames(session.client, query, one_by_one=n_rows is not None)
+            for frame in frames:
+                batch = self._conform(frame)
+                if predicate is not None:
+                    batch = batch.filter(predicate)
+                if with_columns is not None:
+                    batch = batch.select(with_columns)
+                if wanted is not None:
+                    batch = batch.head(wanted)
+                    wanted -= batch.height
+                yield batch
+                if wanted == 0:
+                    return
+        finally:
+            session.close()
 
-    def plan(self, predicate: pl.Expr | None) -> ExportQuery | None:
-        """The request the predicate leaves to fetch, or ``None`` when it leaves nothing."""
-        scope = _Scope.of(self.query)
-        wanted = (
-            _Narrowing.everything()
-            if predicate is None
-            else _narrowing(decompose(predicate), scope)
-        )
+    def plan(
+        self,
+        predicate: pl.Expr | None,
+        *,
+        lookup: Callable[[tuple[str, ...]], SiteLocations] | None = None,
+    ) -> ExportQuery | None:
+        """The request the predicate leaves to fetch, or ``None`` when it leaves nothing.
+
+        ``lookup`` reads the locations of sites; without it a ``location_id``
+        filter on a scan given ``sites=`` applies to the fetched rows only.
+        """
+        # First without the sites' topology: a scan refused for want of a time bound,
+        # or left with nothing to fetch, sends no request at all. Knowing the sites'
+        # locations can only narrow further, so what this pass finds still holds.
+        scope, wanted = self._analyse(predicate, lookup=None)
+        if not wanted.empty:
+            span = self._span(wanted, scope)
+            if span.is_empty():
+                logger.debug(
+                    "scan_vidicenter: the filter's time range and the scan's do not meet: "
+                    "empty frame, no request"
+                )
+                return None
+            if lookup is not None and scope.deferred:
+                scope, wanted = self._analyse(predicate, lookup=lookup)
         for note in scope.notes:
             logger.debug("scan_vidicenter: %s", note)
+        scope.report_unmatched()
         if wanted.empty:
             logger.debug("scan_vidicenter: the filter can keep no row: empty frame, no request")
             return None
+        span = self._span(wanted, scope)
+        changes: dict[str, Any] = {"start": span.start, "end": span.end}
+        if wanted.ids is not None and scope.id_kind is not None:
+            universe = scope.ids
+            kept = tuple(i for i in universe if i in wanted.ids)
+            if not kept:
+                logger.debug(
+                    "scan_vidicenter: the filter keeps none of %s: empty frame, no request",
+                    scope.held(),
+                )
+                return None
+            # All of the sites' locations kept: the sites= request is the same export.
+            if len(kept) < len(universe) or not scope.sites_behind:
+                changes[scope.id_kind] = kept
+                if scope.sites_behind:
+                    changes["sites"] = ()
+        query = self.query.replace(**changes)
+        logger.debug("scan_vidicenter: requesting %s", query.describe())
+        return query
+
+    def _analyse(
+        self,
+        predicate: pl.Expr | None,
+        *,
+        lookup: Callable[[tuple[str, ...]], SiteLocations] | None,
+    ) -> tuple[_Scope, _Narrowing]:
+        scope = _Scope.of(self.query, lookup=lookup)
+        if predicate is None:
+            return scope, _Narrowing.everything()
+        return scope, _narrowing(decompose(predicate), scope)
+
+    def _span(self, wanted: _Narrowing, scope: _Scope) -> _Span:
+        """The request's time range: the scan's, intersected with the filter's."""
         span = wanted.span or _Span(None, None)
         start = _latest(None if self.open_start else self.query.start, span.start)
         end = _earliest(None if self.open_end else self.query.end, span.end)
         if start is None or end is None:
             raise self._no_bound("start" if start is None else "end", scope)
-        if start > end:
-            logger.debug(
-                "scan_vidicenter: the filter's time range and the scan's do not meet: "
-                "empty frame, no request"
-            )
-            return None
-        changes: dict[str, Any] = {"start": start, "end": end}
-        if wanted.ids is not None and scope.id_kind is not None:
-            kept = tuple(i for i in scope.ids if i in wanted.ids)
-            if not kept:
-                logger.debug(
-                    "scan_vidicenter: the filter keeps none of %s=%s: empty frame, no request",
-                    scope.id_kind,
-                    ",".join(scope.ids),
-                )
-                return None
-            changes[scope.id_kind] = kept
-        query = self.query.replace(**changes)
-        logger.debug("scan_vidicenter: requesting %s", query.describe())
-        return query
+        return _Span(start, end)
 
     def _no_bound(self, bound: str, scope: _Scope) -> InvalidRequestError:
         message = (
@@ -471,48 +572,159 @@ class _Narrowing:
 
 @dataclass
 class _Scope:
-    """What a predicate can narrow in one scan, and the notes on what it cannot."""
+    """What a predicate can narrow in one scan, and the notes on what it cannot.
+
+    ``id_column`` narrows the ``id_kind`` list: the scan's own ids of that kind,
+    with the locations of ``sites_behind`` when the column is ``location_id`` and
+    the scan was given sites, read through ``lookup`` when a filter needs them.
+    Without ``lookup`` such a filter is ``deferred``: it applies to the fetched
+    rows, and the caller may analyse again with the topology.
+    """
 
     resolution: str
     id_column: str | None
     id_kind: str | None
-    ids: tuple[str, ...]
+    given_ids: tuple[str, ...]
+    sites_behind: tuple[str, ...]
     local_ids: dict[str, str]
+    lookup: Callable[[tuple[str, ...]], SiteLocations] | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: Ids a filter asks for by value (``==``, ``is_in``), to report those no source holds.
+    named: set[int] = dataclasses.field(default_factory=set)
+    deferred: bool = False
+    _topology: SiteLocations | None = None
 
     @classmethod
-    def of(cls, query: ExportQuery) -> _Scope:
+    def of(
+        cls,
+        query: ExportQuery,
+        *,
+        lookup: Callable[[tuple[str, ...]], SiteLocations] | None = None,
+    ) -> _Scope:
         columns = query.spec.schema
-        kinds = [kind for kind, ids in query.sources.items() if ids]
+        kinds = {kind for kind, ids in query.sources.items() if ids}
         id_column = id_kind = None
+        behind: tuple[str, ...] = ()
         local: dict[str, str] = {}
         for column, kind in (("location_id", "locations"), ("site_id", "sites")):
             if column not in columns:
                 continue
             if query.spec.extrapolated:
                 local[column] = "an extrapolated export aggregates across its sources"
-            elif kinds != [kind]:
-                given = " ".join(f"{k}={','.join(query.sources[k])}" for k in kinds)
+            elif kinds == {kind}:
+                id_column, id_kind = column, kind
+            elif column == "location_id" and kinds <= {"locations", "sites"}:
+                # A site stands for its locations: the request can name them instead.
+                id_column, id_kind, behind = column, kind, query.sites
+            elif any(k.endswith("_tags") for k in kinds):
                 local[column] = (
-                    f"the scan's sources are {given}; narrowing would need the ids behind them"
+                    f"the scan's sources are {_sources(query)}; tags may overlap: "
+                    "they are never narrowed"
                 )
             else:
-                id_column, id_kind = column, kind
+                local[column] = (
+                    f"the scan's sources are {_sources(query)}; only a plain {kind}= list "
+                    f"narrows on {column}"
+                )
         return cls(
             resolution=query.time_resolution,
             id_column=id_column,
             id_kind=id_kind,
-            ids=query.sources[id_kind] if id_kind else (),
+            given_ids=query.sources[id_kind] if id_kind else (),
+            sites_behind=behind,
             local_ids=local,
+            lookup=lookup,
         )
 
     @property
     def has_grid(self) -> bool:
         return self.resolution in DAY_GRID_SECONDS or self.resolution in ("finest", "1M")
 
+    @property
+    def no_grid(self) -> str:
+        return f"the period grid of {self.resolution} exports is not documented"
+
     def local(self, what: str, why: str) -> _Narrowing:
         self.notes.append(f"{what} applies to the fetched rows only: {why}")
         return _Narrowing.everything()
+
+    def can_narrow_ids(self) -> str | None:
+        """Why the id column cannot narrow this scan after all, or ``None`` when it can."""
+        if not self.sites_behind:
+            return None
+        if self.lookup is None:
+            self.deferred = True
+            return "the locations of the scan's sites are not read"
+        if self._topology is None:
+            self._topology = self.lookup(self.sites_behind)
+            logger.debug(
+                "scan_vidicenter: sites=%s hold locations %s",
+                ",".join(self.sites_behind),
+                ",".join(self._topology.locations) or "(none)",
+            )
+            if self._topology.missing:
+                missing = ",".join(self._topology.missing)
+                warnings.warn(
+                    UnmatchedIdWarning(
+                        f"scan_vidicenter: VidiCenter's topology has no site {missing} (HTTP 404 "
+                        f"for its locations): the scan requests sites={','.join(self.sites_behind)}"
+                        " as given, and filters on location_id apply to the fetched rows",
+                        column="site_id",
+                        ids=tuple(_id_value(i) for i in self._topology.missing),
+                    ),
+                    stacklevel=2,
+                )
+        if self._topology.missing:
+            return f"the topology has no site {','.join(self._topology.missing)}"
+        return None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id of ``id_kind`` the scan's sources hold (read the sites' locations first)."""
+        if self._topology is None:
+            return self.given_ids
+        return _to_ids([*self.given_ids, *self._topology.locations], self.id_kind or "ids")
+
+    def held(self) -> str:
+        """The ids the scan's sources hold, for messages."""
+        shown = ",".join(self.ids[:12]) + (",..." if len(self.ids) > 12 else "")
+        if self.sites_behind:
+            return f"{_sources_text(self.given_ids, self.sites_behind)}, holding locations {shown}"
+        return f"{self.id_kind}={shown}"
+
+    def report_unmatched(self) -> None:
+        """Warn about the ids a filter asks for that no source of the scan holds."""
+        if self.id_column is None or not self.named or self.deferred:
+            return
+        if self.sites_behind and (self._topology is None or self._topology.missing):
+            return
+        held = set(self.ids)
+        unmatched = sorted(i for i in self.named if str(i) not in held)
+        if unmatched:
+            listed = ", ".join(map(str, unmatched))
+            warnings.warn(
+                UnmatchedIdWarning(
+                    f"scan_vidicenter: the filter asks for {self.id_column} {listed}, which the "
+                    f"scan's sources do not hold ({self.held()}): no row can have "
+                    f"{'it' if len(unmatched) == 1 else 'them'}",
+                    column=self.id_column,
+                    ids=tuple(unmatched),
+                ),
+                stacklevel=2,
+            )
+
+
+def _sources(query: ExportQuery) -> str:
+    return " ".join(f"{kind}={','.join(ids)}" for kind, ids in query.sources.items() if ids)
+
+
+def _sources_text(locations: tuple[str, ...], sites: tuple[str, ...]) -> str:
+    parts = [f"locations={','.join(locations)}"] if locations else []
+    return " ".join([*parts, f"sites={','.join(sites)}"])
+
+
+def _id_value(text: str) -> object:
+    return int(text) if text.isdigit() else text
 
 
 def _narrowing(node: Node, scope: _Scope) -> _Narrowing:
@@ -562,7 +774,7 @@ def _narrowing(node: Node, scope: _Scope) -> _Narrowing:
 def _time_narrowing(node: Compare | IsIn, scope: _Scope) -> _Narrowing:
     what = f"the filter on {node.column}"
     if not scope.has_grid:
-        return scope.local(what, f"the period grid of {scope.resolution} exports is not documented")
+        return scope.local(what, scope.no_grid)
     if isinstance(node, IsIn):
         if None in node.values and node.nulls_equal:
             return scope.local(what, "it keeps null values")
@@ -623,23 +835,31 @@ def _period_start_bounds(
 
 def _id_narrowing(node: Compare | IsIn, scope: _Scope) -> _Narrowing:
     keep: Callable[[int], bool]
+    what = f"the filter on {node.column}"
     if isinstance(node, IsIn):
         if None in node.values and node.nulls_equal:
-            return scope.local(f"the filter on {node.column}", "it keeps null values")
+            return scope.local(what, "it keeps null values")
         wanted = {v for v in node.values if _is_number(v)}
         if len(wanted) != sum(v is not None for v in node.values):
-            return scope.local(f"the filter on {node.column}", "its values are not all numbers")
+            return scope.local(what, "its values are not all numbers")
+        asked = wanted
 
         def keep(i: int) -> bool:
             return i in wanted
     else:
         value = node.value
         if not _is_number(value):
-            return scope.local(f"the filter on {node.column}", f"{value!r} is not a number")
+            return scope.local(what, f"{value!r} is not a number")
         compare = _COMPARE[node.op]
+        asked = {value} if node.op == "==" else set()
 
         def keep(i: int) -> bool:
             return compare(i, value)
+
+    why = scope.can_narrow_ids()
+    if why is not None:
+        return scope.local(what, why)
+    scope.named.update(int(v) for v in asked if float(v).is_integer())
 
     # Ids that are not numbers stay: the filter cannot be evaluated on them here.
     return _Narrowing(ids=frozenset(i for i in scope.ids if not i.isdigit() or keep(int(i))))

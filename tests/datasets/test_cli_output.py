@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from support.cli import FETCH, TOKEN, fetched
 
-import vidiframe as vf
 from vidiframe._cli import main
 from vidiframe.testing import FakeVidiCenter
 
-TOKEN = "cli-t0ken-4d2e9a"
-FETCH = [
-    "fetch",
-    "--data-type",
-    "ots",
-    "--time-resolution",
-    "1h",
-    "--start",
-    "2025-01-01",
-    "--end",
-    "2025-01-02",
-    "--locations",
-    "4636,4637",
-    "--no-progress",
-]
-
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVidiCenter]:
-    with FakeVidiCenter(seed=3, token=TOKEN, build_seconds=0.0) as server:
-        monkeypatch.setenv("VIDICENTER_USERNAME", "demo")
-        monkeypatch.setenv("VIDICENTER_TOKEN", TOKEN)
-        monkeypatch.setenv("VIDICENTER_URL", server.url)
-        monkeypatch.setenv("VIDIFRAME_CACHE_DIR", str(tmp_path / "cache"))
-        yield server
+def fake(serve_fake: Callable[..., FakeVidiCenter]) -> FakeVidiCenter:
+    return serve_fake(seed=3, token=TOKEN)
 
 
 def test_fetch_writes_one_object_to_s3(
@@ -51,18 +30,7 @@ def test_fetch_writes_one_object_to_s3(
     assert main([*FETCH, "-o", url]) == 0
     body = s3.client().get_object(Bucket=bucket, Key="exports/ots.parquet")["Body"].read()
     df = pl.read_parquet(io.BytesIO(body))
-    expected = vf.read_vidicenter(
-        fake.response_body(
-            "ots",
-            "1h",
-            start="2025-01-01T00:00:00",
-            end="2025-01-02T23:59:59",
-            locations=[4636, 4637],
-        ),
-        data_type="ots",
-        time_resolution="1h",
-    )
-    assert df.equals(expected)
+    assert df.equals(fetched(fake))
     assert capsys.readouterr().out.endswith(f"to {url}\n")
     listing = s3.client().list_objects_v2(Bucket=bucket)
     assert [o["Key"] for o in listing["Contents"]] == ["exports/ots.parquet"]

@@ -12,22 +12,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.kill import (
+    ALL_NEW,
+    ALL_OLD,
+    DAY1,
+    DAY2,
+    DAY3,
+    frame,
+    old_or_new,
+    stopped_then_killed,
+)
 
 import vidiframe as vf
 from vidiframe import _lease
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-
-DAY1, DAY2, DAY3 = dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)
 
 CHILD = """
 import json, sys
@@ -53,25 +58,8 @@ print("finished", flush=True)
 """
 
 
-def frame(days: list[dt.date], seed: int) -> pl.DataFrame:
-    rows = [(day, seed * 1000 + i) for day in days for i in range(3 + seed + days.index(day))]
-    return pl.DataFrame(
-        {
-            "period_start_date": [d for d, _ in rows],
-            "watcher_count": [v for _, v in rows],
-            "gender_label": pl.Series(
-                [("male", "female")[v % 2] for _, v in rows], dtype=pl.Enum(["male", "female"])
-            ),
-        }
-    )
-
-
 OLD = frame([DAY1, DAY2], seed=1)
 NEW = frame([DAY1, DAY2, DAY3], seed=2)
-
-
-def by_day(df: pl.DataFrame) -> dict[dt.date, pl.DataFrame]:
-    return {d: p for (d,), p in df.partition_by("period_start_date", as_dict=True).items()}
 
 
 def state(url: str, options: dict[str, str]) -> dict[dt.date, str]:
@@ -84,15 +72,7 @@ def state(url: str, options: dict[str, str]) -> dict[dt.date, str]:
         f"{url}/**/*.parquet", hive_partitioning=True, storage_options=polars_options
     ).collect()
     assert_frame_equal(plain.select(scanned.columns), scanned, check_dtypes=False)
-    olds, news = by_day(OLD), by_day(NEW)
-    out = {}
-    for day, part in by_day(scanned).items():
-        if day in olds and part.equals(olds[day]):
-            out[day] = "old"
-        else:
-            assert_frame_equal(part, news[day])
-            out[day] = "new"
-    return out
+    return old_or_new(scanned, OLD, NEW)
 
 
 def objects(s3, bucket: str, prefix: str) -> dict[str, bytes]:
@@ -106,42 +86,8 @@ def objects(s3, bucket: str, prefix: str) -> dict[str, bytes]:
 
 def kill_writer_at(tmp_path: Path, url: str, options: dict[str, str], step: str) -> dict:
     NEW.write_parquet(tmp_path / "new.parquet")
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            url,
-            str(tmp_path / "new.parquet"),
-            step,
-            json.dumps(options),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        reached = child.stdout.readline().strip()
-        if reached != step:
-            child.kill()
-            pytest.fail(f"writer did not stop at {step!r}: {reached!r}\n{child.communicate()[1]}")
-        during = state(url, options)
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait() == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
-    return during
-
-
-ALL_OLD = {DAY1: "old", DAY2: "old"}
-ALL_NEW = {DAY1: "new", DAY2: "new", DAY3: "new"}
+    argv = ["-c", CHILD, url, str(tmp_path / "new.parquet"), step, json.dumps(options)]
+    return stopped_then_killed(argv, step, lambda: state(url, options))
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ the exports:
 
 The account's locations are :data:`DEFAULT_ACCOUNT_LOCATIONS` (or those the fake
 is given), together with every location an export was asked for, so every
-``location_id`` of an export is in ``/locations/``.
+``location_id`` of an export is in ``/locations/``; each brings the rest of its
+site, as an export given ``sites=`` covers the whole site.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class FakeAccount:
     generator
         The export generator: its seed and its outages.
     locations
-        The account's locations.
+        The account's locations; the other locations of their sites join them.
     edits
         Fields changed since the account was generated, by ``(dimension, id)``:
         each row with that id takes them over its generated values, wherever it
@@ -151,6 +152,12 @@ class FakeAccount:
     @property
     def seed(self) -> int:
         return self.generator.seed
+
+    def __post_init__(self) -> None:
+        # A site is whole: an export given sites=s covers every location of s, so
+        # /site/s/locations/ lists them all, before they are exported too (a lazy
+        # scan narrows sites= to the locations= a filter keeps through that list).
+        object.__setattr__(self, "locations", whole_sites(self.locations))
 
     # -- the topology ------------------------------------------------------------------------
 
@@ -397,6 +404,18 @@ class FakeAccount:
 def account_locations(declared: Iterable[int], served: Iterable[int]) -> frozenset[int]:
     """The account's locations: those declared and those an export was asked for."""
     return frozenset(declared) | frozenset(served)
+
+
+def whole_sites(locations: Iterable[int]) -> frozenset[int]:
+    """``locations`` with every other location of their sites.
+
+    Examples
+    --------
+    >>> sorted(whole_sites([4636, 1467]))[:3], len(whole_sites([4636, 4637, 1467]))
+    ([1460, 1461, 1462], 20)
+    """
+    sites = {location_site(loc) for loc in locations}
+    return frozenset(loc for site in sites for loc in site_locations(site))
 
 
 def served_locations(sources: Iterable[int], *, by_site: bool) -> set[int]:

@@ -308,7 +308,8 @@ class FakeVidiCenter:
         list them (default
         :data:`~vidiframe.testing._dimension_data.DEFAULT_ACCOUNT_LOCATIONS`). Every
         location an export is asked for joins them, so every ``location_id`` of
-        an export is in ``/api/v1/locations/``.
+        an export is in ``/api/v1/locations/``; and each comes with every other
+        location of its site, as an export given ``sites=`` covers them all.
     generator
         A :class:`~vidiframe.testing.DataGenerator` to use instead of the one
         built from ``seed``, ``legacy`` and ``quirks``.

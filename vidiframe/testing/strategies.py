@@ -7,10 +7,12 @@ registry is generated here without another line.
 Use them to property-test your own transformations on realistic exports,
 placeholders and nulls included::
 
-    from hypothesis import given
+    from hypothesis import HealthCheck, given, settings
     import polars as pl
     from vidiframe.testing.strategies import export_frames
 
+    # Drawing a frame parses it: no per-example deadline, no too_slow check.
+    @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(export_frames("ots", "1h"))
     def test_daily_totals_keep_every_ots(df):
         daily = df.group_by("location_id", "period_start_date").agg(pl.col("ots_count").sum())
@@ -133,11 +135,17 @@ def export_frames(
 ) -> st.SearchStrategy[pl.DataFrame]:
     """The frames :func:`~vidiframe.read_vidicenter` gives for :func:`export_payloads`.
 
+    Each example parses a payload with Polars, inside the data generation: on a
+    loaded machine that can outlast hypothesis's per-example ``deadline`` and trip
+    its ``too_slow`` health check, failing a property for a reason that is no bug.
+    Turn both off for tests that draw frames, as below.
+
     Examples
     --------
-    >>> from hypothesis import given
+    >>> from hypothesis import HealthCheck, given, settings
     >>> import vidiframe as vf
-    >>> @given(export_frames("ots", "1h"))
+    >>> @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    ... @given(export_frames("ots", "1h"))
     ... def check(df):
     ...     assert df.schema == vf.export_schema("ots", "1h")
     >>> check()
