@@ -190,3 +190,141 @@ def test_a_value_pyarrow_names_is_not_logged(caplog: pytest.LogCaptureFixture) -
     assert rows["a"].to_list() == [1.0, 123.456789]
     assert caplog.records
     assert not any("123.456789" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("separator", [b"},{", b"}, {"])
+def test_top_level_keys_holding_the_row_separator_stay_on_the_fast_path(separator: bytes) -> None:
+    # Only the array's contents are rewritten: a separator in a key around it is kept as sent.
+    text = "x" + separator.decode() + "y"
+    rows = [{"a": 1, "s": "p"}, {"a": 2, "s": None}]
+    sep = b", " if b" " in separator else b","
+    body = (
+        b'{"fail_reason":'
+        + orjson.dumps(text)
+        + sep
+        + b'"state":"finished"'
+        + sep
+        + b'"data":['
+        + b"{"
+        + separator.join(orjson.dumps(r)[1:-1] for r in rows)
+        + b"}"
+        + b"]"
+        + sep
+        + b'"note":'
+        + orjson.dumps(text)
+        + b"}"
+    )
+    assert json.loads(body)["data"] == rows
+    frame = fast_read(body)
+    assert frame is not None
+    assert frame.to_dicts() == rows
+    raw = decode_response(body, hints=FAST_HINTS)
+    assert dict(raw.meta) == {"fail_reason": text, "state": "finished", "note": text}
+
+
+SEPARATOR_TEXT = st.sampled_from(["},{", "}, {", '"},{"a":1}', "}{", "x"]) | TEXT
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {"a": st.none() | st.integers(-(2**63), 2**63 - 1)},
+            optional={"s": st.none() | SEPARATOR_TEXT, "f": st.floats(-1e3, 1e3)},
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    piece=st.integers(1, 200),
+    dumps=st.sampled_from([orjson.dumps, lambda d: json.dumps(d).encode()]),
+)
+def test_rows_read_in_pieces_are_the_rows_sent(
+    rows: list[dict[str, Any]], piece: int, dumps: Any
+) -> None:
+    # Small pieces cut the rows at separators, some of them inside a text: such a
+    # cut row reads nowhere, and the body takes the general path.
+    body = dumps({"state": "finished", "data": rows})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_PIECE", piece)
+        frame = fast_read(body)
+        raw = decode_response(body, hints=FAST_HINTS).rows
+    assert raw is not None
+    # A field sent only as null after the first row may be absent (see above).
+    expected = {
+        k: v for k, v in columns_of(rows).items() if k in rows[0] or any(x is not None for x in v)
+    }
+    if frame is not None:
+        assert {name: frame[name].to_list() for name in frame.columns} == expected
+    assert {name: raw[name].to_list() for name in expected} == expected
+
+
+def test_pieces_cut_at_separators_only() -> None:
+    body = b'[{"a":1},{"s":"},{"},{"a":3}]'
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_PIECE", 1)
+        pieces = [body[a:b] for a, b in _json._pieces(body, 1, len(body) - 1, b"},{")]
+    assert pieces == [b'{"a":1}', b'{"s":"}', b'{"}', b'{"a":3}']
+
+
+def test_a_known_field_first_sent_in_a_later_row_is_read_on_the_fast_path() -> None:
+    # Fields the first row does not send are declared null, then typed on a second read.
+    rows = [
+        {"a": 1},
+        {"a": 2, "f": 2.5, "b": True, "s": "x"},
+        {"a": None, "f": None, "b": None, "s": None},
+    ]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame.to_dicts() == [{"a": 1, "f": None, "b": None, "s": None}, rows[1], rows[2]]
+
+
+def test_a_known_field_only_ever_sent_as_null_later_stays_absent() -> None:
+    rows = [{"a": 1}, {"a": 2, "f": None}]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame.to_dicts() == [{"a": 1}, {"a": 2}]
+
+
+def test_many_pieces_read_side_by_side_keep_the_rows_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [{"a": i, "f": i / 4, "s": f"row {i}", "b": i % 3 == 0} for i in range(500)]
+    rows[400] = {"a": None, "f": None, "s": None, "b": None}
+    monkeypatch.setattr(_json, "_PIECE", 64)
+    body = orjson.dumps({"state": "finished", "data": rows})
+    assert len(_json._pieces(body, 28, len(body) - 2, b"},{")) > 100
+    frame = fast_read(body)
+    assert frame is not None
+    assert frame.to_dicts() == rows
+
+
+@pytest.mark.parametrize("extra", [{"zz": 7}, {"a": 1.5}, {"f": True}, {"s": 5}])
+def test_one_piece_outside_the_declared_shape_sends_the_whole_body_to_the_general_path(
+    monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any]
+) -> None:
+    rows: list[dict[str, Any]] = [{"a": i, "f": 0.5, "s": "x"} for i in range(300)]
+    rows[290] = {**rows[290], **extra}
+    monkeypatch.setattr(_json, "_PIECE", 64)
+    body = orjson.dumps({"state": "finished", "data": rows})
+    assert fast_read(body) is None
+    raw = decode_response(body, hints=FAST_HINTS).rows
+    monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+    general = decode_response(body, hints=FAST_HINTS).rows
+    assert raw is not None
+    assert general is not None
+    assert raw.equals(general)
+    name = next(iter(extra))
+    assert raw[name][290] in (extra[name], json.dumps(extra[name]))
+
+
+def test_a_piece_longer_than_a_block_takes_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyarrow's block size is 32 bits: a row of 2 GiB cannot be one piece.
+    rows = [{"a": 1, "s": "x" * 40}, {"a": 2, "s": "y"}]
+    body = orjson.dumps({"state": "finished", "data": rows})
+    monkeypatch.setattr(_json, "_MAX_BLOCK", 40)
+    assert fast_read(body) is None
+    raw = decode_response(body, hints=FAST_HINTS).rows
+    assert raw is not None
+    assert raw.to_dicts() == rows

@@ -9,9 +9,11 @@ million rows. This module decodes it with compiled libraries, exactly:
    around it (the other top-level keys) with orjson, which proves the match is the
    top-level key (and that it is the only one);
 2. the fast path, for flat compact rows of the fields the registry expects (what
-   the API sends): the commas between rows become newlines, and pyarrow's
-   multi-threaded JSON reader reads the lines with an explicit schema built from
-   the registry (:class:`ColumnHints`) and ``unexpected_field_behavior="error"``.
+   the API sends): the array is cut at row separators into pieces of a few MB,
+   read side by side on threads; in each piece the commas between rows become
+   newlines, and pyarrow's JSON reader reads the lines with an explicit schema
+   built from the registry (:class:`ColumnHints`) and
+   ``unexpected_field_behavior="error"``.
    That reader is strict where it matters: a key the schema does not name, a key
    given twice, a value of another JSON kind, an integer outside Int64, a lone
    surrogate escape each make it fail, and the body goes to the general path.
@@ -39,6 +41,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
@@ -47,6 +50,7 @@ import msgspec
 import orjson
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from vidiframe._errors import InvalidRequestError, ResponseFormatError, SchemaError
@@ -444,39 +448,44 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     if declared is None:
         return None
     schema, first_keys = declared
-    # One copy of the body with a newline between rows; the top-level keys around
-    # the array hold no separator (checked), so the array keeps its offsets.
     # The separators of Python's json.dumps ("}, {") if the first rows have them
     # (a body mixing both has two rows on some line, and leaves this path).
     separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
-    if body.find(separator, 0, start) >= 0 or body.find(separator, stop) >= 0:
-        return None
-    lines, count = _separators_to_newlines(body, start, stop, separator)
-    end = stop
-    try:
-        table = pa_json.read_json(
-            pa.BufferReader(pa.py_buffer(memoryview(lines)[start:end])),
-            read_options=pa_json.ReadOptions(use_threads=True, block_size=1 << 22),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="error"
-            ),
-            # The system allocator hands freed parse buffers back; pyarrow's
-            # default (mimalloc) keeps them, raising the peak by a third of the body.
-            memory_pool=pa.system_memory_pool(),
-        )
-        # pyarrow does not check that text is UTF-8; a full validation does.
-        table.validate(full=True)
-    except (pa.ArrowException, ValueError) as exc:
-        # Never the values: the reason names the problem, not what is there.
-        reason = _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
-        logger.debug("reading the rows on the general path: %s", reason)
-        return None
-    # The lines are read: their memory goes back before the frame is built.
-    del lines
-    if table.num_rows != count:
-        # Two rows on one line (a missing comma), or a "},{" inside a text.
-        return None
-    frame = pl.from_arrow(table, rechunk=False)
+    # The registry's fields the first row does not send (a finest export's legacy
+    # names: a third of its fields) are declared null, so pyarrow builds no column
+    # of nulls for each. A piece where a row sends one fails that schema, and is
+    # read again with every field typed.
+    sent = pa.schema([f if f.name in first_keys else pa.field(f.name, pa.null()) for f in schema])
+    whole = pa.py_buffer(body)
+
+    def read(piece: tuple[int, int]) -> pa.Table | str:
+        if piece[1] - piece[0] > _MAX_BLOCK:
+            return "a row longer than pyarrow's largest block"
+        lines, count = _separators_to_newlines(whole, *piece, separator)
+        table = _read_lines(lines, sent)
+        if isinstance(table, str) and sent != schema:
+            table = _read_lines(lines, schema)
+        if isinstance(table, pa.Table) and table.num_rows != count:
+            # Two rows on one line (a missing comma), or a separator inside a text.
+            return f"{table.num_rows} rows on {count} lines"
+        return table
+
+    pieces = _pieces(body, start, stop, separator)
+    workers = min(len(pieces), pa.cpu_count())
+    if workers > 1:
+        # pyarrow releases the GIL while it copies and reads: pieces side by side.
+        with ThreadPoolExecutor(workers, thread_name_prefix="vidiframe-json") as pool:
+            tables = list(pool.map(read, pieces))
+    else:
+        tables = [read(piece) for piece in pieces]
+    for table in tables:
+        if isinstance(table, str):
+            logger.debug("reading the rows on the general path: %s", table)
+            return None
+    read_tables = [table for table in tables if isinstance(table, pa.Table)]
+    # A field typed in one piece and null in the others takes the type.
+    together = pa.concat_tables(read_tables, promote_options="default")
+    frame = pl.from_arrow(together, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
@@ -489,49 +498,96 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
         for name, count in zip(frame.columns, frame.null_count().row(0), strict=True)
         if count == frame.height and name not in first_keys
     ]
-    return frame.drop(absent).rechunk()
+    # Left in pieces: the typing builds new columns, and a rechunk here cost 5% of the read.
+    return frame.drop(absent)
 
 
-# Polars indexes rows with 32 bits: a longer body takes the plain replace.
-_MAX_VECTOR_BODY = 2**32 - 4
+#: pyarrow's block size is a 32-bit integer: a piece is read as one block.
+_MAX_BLOCK = 2**31 - 1
+#: The rows are read in pieces of about this many bytes, each copied with newlines
+#: and read on its own: the copies are small and fresh in the cache, and never all
+#: alive at once (a copy of the whole body, written before the read, cost a fifth
+#: of the time of the read). 1 to 8 MB measured alike.
+_PIECE = 1 << 22
+
+
+def _pieces(body: bytes, start: int, stop: int, separator: bytes) -> list[tuple[int, int]]:
+    """The spans of ``body[start:stop]`` between row separators, each about :data:`_PIECE` long.
+
+    A piece ends at the ``}`` of a separator and the next starts at its ``{``. A
+    separator inside a text may be taken for one: that row is then cut in two,
+    which no reader accepts, and the body leaves the fast path.
+
+    >>> body = b'[{"a":1},{"a":2},{"a":3}]'
+    >>> [body[a:b] for a, b in _pieces(body, 1, len(body) - 1, b"},{")]
+    [b'{"a":1},{"a":2},{"a":3}']
+    """
+    spans = []
+    begin = start
+    while stop - begin > _PIECE:
+        cut = body.find(separator, begin + _PIECE, stop)
+        if cut < 0:
+            break
+        spans.append((begin, cut + 1))
+        begin = cut + len(separator) - 1
+    spans.append((begin, stop))
+    return spans
+
+
+def _read_lines(lines: pa.Buffer, schema: pa.Schema) -> pa.Table | str:
+    """The rows of NDJSON ``lines`` read strictly with ``schema``, or why they cannot be."""
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(lines),
+            # One block: the piece is read on this thread (pieces run side by side).
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(1, len(lines))),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
+            ),
+            # The system allocator hands freed parse buffers back; pyarrow's
+            # default (mimalloc) keeps them, raising the peak by a third of the body.
+            memory_pool=pa.system_memory_pool(),
+        )
+        # pyarrow does not check that text is UTF-8; a full validation does.
+        table.validate(full=True)
+    except (pa.ArrowException, ValueError) as exc:
+        # Never the values: the reason names the problem, not what is there.
+        return _VALUE_IN_REASON.sub("couldn't parse a value", str(exc).splitlines()[0])
+    return table
 
 
 def _separators_to_newlines(
-    body: bytes, start: int, stop: int, separator: bytes
-) -> tuple[bytes | bytearray, int]:
-    r"""A copy of ``body`` with the comma of each row separator in the array made a newline.
+    whole: pa.Buffer, start: int, stop: int, separator: bytes
+) -> tuple[pa.Buffer, int]:
+    r"""``whole[start:stop]`` with each row separator's comma made a newline.
 
-    Returns the copy and the number of rows it holds (separators + 1). Only the
-    comma changes, so every offset stays (``"}, {"`` becomes ``"}\n {"``). The
-    separators are found by Polars, vectorised over the bytes (a ``}`` followed
-    by the rest of ``separator``), and only their commas are written from Python:
-    this is about twice as fast as ``bytes.replace`` and the count that follows it.
+    Returns the new bytes (an Arrow buffer, which pyarrow's reader takes without a
+    copy) and the number of rows they hold (newlines + 1). Only the comma changes
+    (``"}, {"`` becomes ``"}\n {"``). pyarrow's ``replace_substring`` writes the
+    copy in one pass, and Polars counts the newlines; the caller has checked that
+    the bytes held none before.
 
-    >>> body = b'[{"a":1},{"a":2}, {"b":3}]'
-    >>> _separators_to_newlines(body, 1, len(body) - 1, b"},{")
-    (bytearray(b'[{"a":1}\n{"a":2}, {"b":3}]'), 2)
-    >>> _separators_to_newlines(body, 1, len(body) - 1, b"}, {")
-    (bytearray(b'[{"a":1},{"a":2}\n {"b":3}]'), 2)
+    >>> body = pa.py_buffer(b'[{"a":1},{"a":2}, {"b":3}]')
+    >>> lines, rows = _separators_to_newlines(body, 1, len(body) - 1, b"},{")
+    >>> lines.to_pybytes(), rows
+    (b'{"a":1}\n{"a":2}, {"b":3}', 2)
+    >>> lines, rows = _separators_to_newlines(body, 1, len(body) - 1, b"}, {")
+    >>> lines.to_pybytes(), rows
+    (b'{"a":1},{"a":2}\n {"b":3}', 2)
     """
-    if len(body) >= _MAX_VECTOR_BODY:
-        newline = separator.replace(b",", b"\n")  # the same length: offsets stay
-        lines = body[:start] + body[start:stop].replace(separator, newline) + body[stop:]
-        return lines, lines.count(b"\n", start, stop) + 1
-    buffer = bytearray(body)
-    array = pa.Array.from_buffers(
-        pa.uint8(), stop - start, [None, pa.py_buffer(body)], offset=start
+    offsets = pa.array([start, stop], pa.int64()).buffers()[1]
+    contents = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, whole])
+    replaced = pc.replace_substring(
+        contents,
+        pattern=separator,
+        replacement=separator.replace(b",", b"\n"),
+        memory_pool=pa.system_memory_pool(),
     )
-    inner = pl.Series(array)
-    tail = separator[1:]  # "," then "{" or ", {"
-    closes = (inner == ord("}")).arg_true()
-    closes = closes.filter(closes + len(tail) < len(inner))
-    found = pl.repeat(True, len(closes), eager=True)
-    for offset, byte in enumerate(tail, start=1):
-        found &= inner.gather(closes + offset) == byte
-    commas = (closes.filter(found).cast(pl.Int64) + (start + 1)).to_list()
-    for position in commas:
-        buffer[position] = 0x0A  # the comma, now a newline
-    return buffer, len(commas) + 1
+    lines = replaced.buffers()[2]
+    assert lines is not None
+    lines = lines.slice(0, stop - start)
+    as_bytes = pl.Series(pa.Array.from_buffers(pa.uint8(), len(lines), [None, lines]))
+    return lines, int((as_bytes == ord("\n")).sum()) + 1
 
 
 def _fast_schema(
