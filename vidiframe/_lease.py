@@ -17,7 +17,11 @@ hidden name, when the root is a bucket) holding who holds it and until when:
 - the holder renews it (the same conditional PUT) from a background thread
   every third of its duration, and deletes it when done: at once if it wrote
   it less than a third of its duration ago (it cannot have expired), else
-  after reading it back to check that it is still its own.
+  after reading it back to check that it is still its own;
+- a conditional PUT refused ("exists", "precondition failed") is read back
+  before it counts as another writer's: the store client retries a PUT whose
+  answer was lost, and the retry of one that landed meets the writer's own
+  lease (taken as such, not as a lock-out or a lost lease).
 
 A writer that cannot take the lease gets a :class:`~vidiframe.DatasetError`
 at once, saying who holds it and until when. Expiry compares the holder's
@@ -214,6 +218,11 @@ class _Lease:
             except FileNotFoundError:
                 continue  # released between our two requests: create it again
             holder = _parse(data)
+            if holder is not None and holder.holder == self._holder:
+                # Our own create, retried by the store client after its answer was
+                # lost: the retry found the first attempt's object.
+                self._adopt(holder, etag)
+                break
             if holder is not None and holder.expires_at > clock():
                 until = dt.datetime.fromtimestamp(holder.expires_at, dt.timezone.utc)
                 raise DatasetError(
@@ -259,10 +268,33 @@ class _Lease:
                 )["e_tag"]
                 self._written_at = self._stamp
             except (obstore_exc.PreconditionError, obstore_exc.AlreadyExistsError):
-                self._lost = "another writer took it over after it expired"
+                self._reclaim()
             except DatasetError as error:
                 # A network blip: the lease stays valid until its expiry; try again later.
                 self._lost = None if "could not" in str(error) else str(error)
+
+    def _adopt(self, holder: _Holder, etag: str | None) -> None:
+        self._etag = etag
+        self._written_at = holder.expires_at - LEASE_SECONDS
+
+    def _reclaim(self) -> None:
+        """After a renewal refused on its etag: still ours, or lost to a takeover.
+
+        The store client retries a PUT whose answer was lost; when the first
+        attempt landed, the retry's ``If-Match`` meets our own new etag.
+        """
+        try:
+            data, etag = self._storage.get_with_etag(self._path)
+        except FileNotFoundError:
+            self._lost = "it was deleted while held"
+            return
+        except DatasetError:
+            return  # unreachable now: the next renewal asks again
+        holder = _parse(data)
+        if holder is not None and holder.holder == self._holder:
+            self._adopt(holder, etag)
+        else:
+            self._lost = "another writer took it over after it expired"
 
     def check(self) -> None:
         """Raise :class:`DatasetError` if the lease was lost while held."""
