@@ -169,7 +169,7 @@ def test_a_location_filter_narrows_a_site_scan_through_its_topology(clock: Manua
     assert with_pushdown == (1, 1, 4, 1)
 
 
-def test_the_topology_comes_from_the_clients_cache(
+def test_the_topology_is_read_fresh_never_from_the_clients_cache(
     fake: FakeVidiCenter, clock: ManualClock, tmp_path: Path
 ) -> None:
     client = make_client(fake, clock, cache_dir=tmp_path)
@@ -178,7 +178,9 @@ def test_the_topology_comes_from_the_clients_cache(
     )
     first = lf.filter(pl.col("location_id") >= 4638).collect()
     second = lf.filter(pl.col("location_id") < 4632).collect()
-    assert topology_calls(fake) == ["/api/v1/site/463/locations/"]
+    # A cached list would miss a location added to the site since, and narrowing
+    # to it would lose that location's rows: each collect asks again.
+    assert topology_calls(fake) == ["/api/v1/site/463/locations/"] * 2
     assert [r.params["locations"] for r in fake.data_requests if "status_only" not in r.params][
         ::2
     ] == ["4638,4639", "4630,4631"]

@@ -105,7 +105,7 @@ def scan_vidicenter(
     - filters on ``location_id`` narrow the ``locations=`` list; on a scan given
       ``sites=`` they narrow it to the sites' locations the filter keeps, read
       from the topology (``/api/v1/site/<id>/locations/``, one call per site,
-      none when the client's cache has it). Filters on ``site_id`` narrow the
+      read fresh, never from the cache). Filters on ``site_id`` narrow the
       ``sites=`` list of an export keyed by site. With tags, or on an
       extrapolated export, they apply to the fetched rows and a debug line says
       why;

@@ -4,7 +4,9 @@ An export given ``sites=`` covers every location of those sites, and the rows of
 a location export carry no ``site_id``. To send only the locations a filter can
 keep, a scan needs each site's locations: :func:`site_locations` reads them from
 ``/api/v1/site/<id>/locations/`` through the scan's client (its call budget,
-retries and cache, so a cached topology costs no call).
+retries and limits), always fresh: a site's list kept in the response cache
+(24 hours) would miss a location added since, and narrowing to it would lose
+that location's rows without a word.
 
 This trusts the API to build a ``sites=`` export from the locations its topology
 lists, as the fake server does. A site the topology does not have (HTTP 404) is
@@ -55,7 +57,7 @@ class SiteLocations:
 
 
 def site_locations(client: VidiCenterClient, sites: tuple[str, ...]) -> SiteLocations:
-    """Read the locations of ``sites``, one call per site (none when cached)."""
+    """Read the locations of ``sites`` as they are now, one call per site (never the cache)."""
     from vidiframe._dimensions import read_dimension
     from vidiframe._query import _to_ids
 
@@ -63,7 +65,7 @@ def site_locations(client: VidiCenterClient, sites: tuple[str, ...]) -> SiteLoca
     missing: list[str] = []
     for site in sites:
         try:
-            frame = read_dimension("locations", client=client, site=site)
+            frame = read_dimension("locations", client=client, site=site, refresh=True)
         except InvalidRequestError:
             # read_dimension turns the 404 of an entity's endpoint into this error:
             # the site is not in the account's topology.
