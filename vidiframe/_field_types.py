@@ -285,13 +285,23 @@ class FlagType(FieldType):
         return lambda draws, _when, _row: draws.random() < 0.8
 
 
-class TimestampType(FieldType):
+class _TemporalType(FieldType):
+    """Moments, days and times of day, sent as text and parsed into :attr:`polars`."""
+
+    sent = "text"
+    temporal = True
+
+    def cast(self, column: pl.Series, f: Field) -> pl.Series:
+        if column.dtype == pl.String:
+            return _casts.parse_text(column, self.polars)
+        return super().cast(column, f)
+
+
+class TimestampType(_TemporalType):
     """Naive local time stamps (``Datetime("us")``), sent as text."""
 
     kind = "datetime"
     polars = pl.Datetime("us")
-    sent = "text"
-    temporal = True
 
     def cast(self, column: pl.Series, f: Field) -> pl.Series:
         if column.dtype == pl.String:
@@ -336,18 +346,11 @@ class TimestampType(FieldType):
         return draw
 
 
-class DateType(FieldType):
+class DateType(_TemporalType):
     """Dates (``Date``), sent as ``YYYY-MM-DD``."""
 
     kind = "date"
     polars = pl.Date()
-    sent = "text"
-    temporal = True
-
-    def cast(self, column: pl.Series, f: Field) -> pl.Series:
-        if column.dtype == pl.String:
-            return _casts.parse_text(column, self.polars)
-        return super().cast(column, f)
 
     def from_text(self, value: pl.Expr, f: Field) -> pl.Expr | None:  # noqa: ARG002 - one signature for every kind
         return value.str.to_date("%Y-%m-%d", strict=True)
@@ -359,18 +362,11 @@ class DateType(FieldType):
         return lambda _draws, when, _row: when.date().isoformat()
 
 
-class TimeType(FieldType):
+class TimeType(_TemporalType):
     """Times of day (``Time``), sent as ``hh:mm:ss``."""
 
     kind = "time"
     polars = pl.Time()
-    sent = "text"
-    temporal = True
-
-    def cast(self, column: pl.Series, f: Field) -> pl.Series:
-        if column.dtype == pl.String:
-            return _casts.parse_text(column, self.polars)
-        return super().cast(column, f)
 
     def from_text(self, value: pl.Expr, f: Field) -> pl.Expr | None:  # noqa: ARG002 - one signature for every kind
         return value.str.to_time("%H:%M:%S%.f", strict=True)
