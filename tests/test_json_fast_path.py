@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vidiframe import _json
+from vidiframe._errors import ResponseFormatError, SchemaError
 from vidiframe._json import ColumnHints, decode_response
 
 FAST_HINTS = ColumnHints(
@@ -328,3 +329,44 @@ def test_a_piece_longer_than_a_block_takes_the_general_path(
     raw = decode_response(body, hints=FAST_HINTS).rows
     assert raw is not None
     assert raw.to_dicts() == rows
+
+
+# -- pretty-printed bodies --------------------------------------------------------------------
+
+
+def no_general_path(*_: Any) -> Any:
+    raise AssertionError("the general path was taken")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=FAST_ROWS, indent=st.sampled_from([0, 2, "\t"]), newline=st.sampled_from(["\n", "\r\n"])
+)
+def test_a_pretty_printed_body_is_read_on_the_fast_path_exactly(
+    rows: list[dict[str, Any]], indent: int | str, newline: str
+) -> None:
+    body = json.dumps({"state": "finished", "data": rows}, indent=indent).replace("\n", newline)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_decode_exact", no_general_path)
+        raw = decode_response(body.encode(), hints=FAST_HINTS)
+    assert raw.meta == {"state": "finished"}
+    assert raw.rows is not None
+    for name, values in columns_of(rows).items():
+        if name in rows[0] or any(v is not None for v in values):
+            assert raw.rows[name].to_list() == values
+
+
+def test_a_pretty_printed_body_outside_the_shape_is_read_from_the_body_as_sent() -> None:
+    # An integer beyond Int64 leaves the fast path; the general path names it.
+    rows = [{"a": 1, "f": 0.5}, {"a": 2**64, "f": 1.5}]
+    body = json.dumps({"state": "finished", "data": rows}, indent=2).encode()
+    with pytest.raises(SchemaError, match=r"'a'.*does not fit a 64-bit integer") as caught:
+        decode_response(body, hints=FAST_HINTS)
+    assert caught.value.row == 1
+
+
+def test_an_error_in_a_pretty_printed_body_is_placed_in_the_body_as_sent() -> None:
+    body = b'{\n  "state": "finished",\n  "data": [\n    {"a": 1},\n    {"a": 01}\n  ]\n}'
+    with pytest.raises(ResponseFormatError) as caught:
+        decode_response(body, hints=FAST_HINTS)
+    assert caught.value.position == body.index(b"01")

@@ -21,7 +21,9 @@ million rows. This module decodes it with compiled libraries, exactly:
    line, or a comma replaced inside a string, change the count), valid UTF-8,
    finite floats (it accepts ``NaN`` literals). Unknown fields whose first value
    is an integer, a text or a boolean are declared from the first row, so a body
-   with a field the registry does not know yet stays on this path;
+   with a field the registry does not know yet stays on this path. A
+   pretty-printed body is first copied onto one line by msgspec (whitespace
+   only, token for token) and that copy takes the fast path;
 3. the general path, for everything else: msgspec decodes the whole body (exact
    integers of any size, the last of duplicate keys as Python's ``json`` keeps it,
    strict UTF-8, no lone surrogates, a nesting limit instead of a crash), and the
@@ -239,14 +241,9 @@ def decode_response(
     if isinstance(source, Mapping):
         return _from_mapping(source, hints)
     source = source.removeprefix(_BOM)
-    located = _locate_data(source)
-    if located is not None:
-        meta, start, stop = located
-        if _BLANK.fullmatch(source, start, stop):
-            return RawResponse(meta, pl.DataFrame())
-        frame = _read_fast(source, start, stop, hints)
-        if frame is not None:
-            return RawResponse(meta, frame)
+    fast = _fast_response(source, hints)
+    if fast is not None:
+        return fast
     document = _decode_exact(source)
     if not isinstance(document, dict):
         raise ResponseFormatError(
@@ -423,6 +420,42 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
 
 # -- the fast path ----------------------------------------------------------------------------
 
+
+def _fast_response(
+    body: bytes, hints: ColumnHints, *, on_one_line: bool = False
+) -> RawResponse | None:
+    r"""The response read on the fast path, or ``None`` when its rows are not of its shape.
+
+    A pretty-printed body (rows over several lines, as the API's documentation
+    shows them) is first written again on one line: msgspec's ``json.format``
+    copies it token for token, changing only the whitespace between tokens (no
+    number or text is decoded and written again), and the fast path reads that
+    copy. Only the fast path reads it: a body that leaves the fast path goes to
+    the general path as it was sent, so an error's byte position is the body's.
+
+    >>> raw = _fast_response(b'{"state": "finished", "data": [\n  {"a": 1},\n  {"a": 2}\n]}', NO_HINTS)
+    >>> raw.rows["a"].to_list()
+    [1, 2]
+    """
+    located = _locate_data(body)
+    if located is None:
+        return None
+    meta, start, stop = located
+    if _BLANK.fullmatch(body, start, stop):
+        return RawResponse(meta, pl.DataFrame())
+    # Line breaks inside the array: pretty-printed, so the rows are not one a line.
+    if body.find(b"\n", start, stop) >= 0 or body.find(b"\r", start, stop) >= 0:
+        if on_one_line:
+            return None
+        try:
+            one_line = msgspec.json.format(body, indent=0)
+        except (msgspec.DecodeError, RecursionError):
+            return None  # not JSON: the general path names the error and its byte
+        return _fast_response(one_line, hints, on_one_line=True)
+    frame = _read_fast(body, start, stop, hints)
+    return None if frame is None else RawResponse(meta, frame)
+
+
 _ARROW_KINDS = {
     "int": pa.int64(),
     "float": pa.float64(),
@@ -438,12 +471,10 @@ _FIRST_ROW = re.compile(rb"\{.*?\}(?=,\s*\{|\s*$)", re.DOTALL)
 def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame | None:
     """Compact rows of declared kinds, read by pyarrow with an explicit schema.
 
+    The rows ``body[start:stop]`` hold no line break (the caller has checked).
     Returns ``None`` when the rows are not of that shape; the caller then takes
     the general path, which gives the same frame (or the error).
     """
-    # Line breaks inside the array: pretty-printed, so the rows are not one a line.
-    if body.find(b"\n", start, stop) >= 0 or body.find(b"\r", start, stop) >= 0:
-        return None
     declared = _fast_schema(body, start, stop, hints)
     if declared is None:
         return None
