@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import orjson
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,10 +142,65 @@ def test_unknown_fields_of_the_first_row_stay_on_the_fast_path() -> None:
     ]
 
 
+def test_an_unknown_field_first_sent_as_a_float_stays_on_the_fast_path() -> None:
+    rows = [
+        {"a": 1, "zz": 0.5},
+        {"a": 2, "zz": 3},
+        {"a": 3, "zz": None},
+        {"a": 4, "zz": -(2.0**52)},
+    ]
+    frame = fast_read(orjson.dumps({"state": "finished", "data": rows}))
+    assert frame is not None
+    assert frame["zz"].dtype == pl.Float64
+    assert frame["zz"].to_list() == [0.5, 3.0, None, -(2.0**52)]
+
+
+@pytest.mark.parametrize("big", [2**53, -(2**53) - 1, 2**63 - 1, 1e300])
+def test_an_unknown_float_field_with_a_value_beyond_2_to_the_53_leaves_the_fast_path(
+    big: float,
+) -> None:
+    rows = [{"a": 1, "zz": 0.5}, {"a": 2, "zz": big}]
+    assert fast_read(orjson.dumps({"state": "finished", "data": rows})) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=st.floats(allow_nan=False, allow_infinity=False),
+    later=st.lists(
+        st.none()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.integers(-(2**54), 2**54),
+        max_size=8,
+    ),
+)
+def test_an_unknown_float_field_reads_as_on_the_general_path(
+    first: float, later: list[float | int | None]
+) -> None:
+    rows = [{"a": 1, "zz": first}] + [{"a": 2, "zz": value} for value in later]
+    body = orjson.dumps({"state": "finished", "data": rows})
+
+    def read() -> Any:
+        try:
+            raw = decode_response(body, hints=FAST_HINTS).rows
+        except SchemaError as error:
+            return str(error)
+        assert raw is not None
+        return raw["zz"].to_list()
+
+    fast = read()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+        general = read()
+    assert fast == general
+    if isinstance(general, list):
+        # Every value as sent: integers only where a double holds them exactly.
+        assert all(read == sent for read, sent in zip(general, [first, *later], strict=True))
+
+
 @pytest.mark.parametrize(
     "rows",
     [
-        [{"a": 1, "zz": 0.5}],  # a float column could hide an integer too big for a double
         [{"a": 1}, {"a": 2, "zz": 1}],  # first sent in a later row
         [{"a": 1, "zz": [1]}],
     ],

@@ -20,7 +20,7 @@ million rows. This module decodes it with compiled libraries, exactly:
    What it lets through is checked after it: one row per line (two objects on one
    line, or a comma replaced inside a string, change the count), valid UTF-8,
    finite floats (it accepts ``NaN`` literals). Unknown fields whose first value
-   is an integer, a text or a boolean are declared from the first row, so a body
+   is a number, a text or a boolean are declared from the first row, so a body
    with a field the registry does not know yet stays on this path. A
    pretty-printed body is first copied onto one line by msgspec (whitespace
    only, token for token) and that copy takes the fast path;
@@ -479,7 +479,7 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     declared = _fast_schema(body, start, stop, hints)
     if declared is None:
         return None
-    schema, first_keys = declared
+    schema, first_keys, doubled = declared
     # The separators of Python's json.dumps ("}, {") if the first rows have them
     # (a body mixing both has two rows on some line, and leaves this path).
     separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
@@ -522,6 +522,11 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
     if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
+        return None
+    # An unknown field first sent as a float holds doubles, of integers too. Below
+    # 2**53 every integer is exact as a double; from there on one might not be,
+    # and the general path checks each value (a float sent that large goes too).
+    if doubled and frame.select(pl.any_horizontal((pl.col(doubled).abs() >= 2.0**53).any())).item():
         return None
     # A registry field the body never sends stays absent, as on the general path
     # (the reader fills it with nulls); the declared schema made a column of each.
@@ -624,14 +629,15 @@ def _separators_to_newlines(
 
 def _fast_schema(
     body: bytes, start: int, stop: int, hints: ColumnHints
-) -> tuple[pa.Schema, set[str]] | None:
+) -> tuple[pa.Schema, set[str], list[str]] | None:
     """The registry's fields, typed as the first row sends them, and its unknown fields.
 
     A known field the first row sends as another scalar kind (an id as ``"123"``,
     SPEC quirk 3) is declared with that kind, so such a body stays on this path
     while every row agrees; the typing casts it. An unknown field is declared by
-    its first value when that is an integer, a text or a boolean: a float column
-    would take integers too big for a double.
+    its first value when that is a number, a text or a boolean. Returns the
+    schema, the first row's keys, and the unknown fields declared as doubles
+    (whose integers the caller checks: a double does not hold every integer).
     """
     names = {*hints.text, *hints.kinds, *hints.nested}
     # A kind without a flat Arrow type (an object, say) may only be null on this path.
@@ -647,6 +653,7 @@ def _fast_schema(
         return None
     if not isinstance(row, dict):
         return None
+    doubled: list[str] = []
     for name, value in row.items():
         declared = fields.get(name)
         if value is None or declared == pa.string():
@@ -660,9 +667,12 @@ def _fast_schema(
             fields[name] = pa.int64()
         elif isinstance(value, str):
             fields[name] = pa.string()
+        elif isinstance(value, float) and declared is None:
+            fields[name] = pa.float64()
+            doubled.append(name)
         else:
             return None
-    return pa.schema(list(fields.items())), set(row)
+    return pa.schema(list(fields.items())), set(row), doubled
 
 
 # -- the general path -------------------------------------------------------------------------
