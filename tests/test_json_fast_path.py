@@ -8,6 +8,8 @@ Python's own parse), never the decoder's.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import orjson
@@ -426,3 +428,21 @@ def test_an_error_in_a_pretty_printed_body_is_placed_in_the_body_as_sent() -> No
     with pytest.raises(ResponseFormatError) as caught:
         decode_response(body, hints=FAST_HINTS)
     assert caught.value.position == body.index(b"01")
+
+
+def test_reading_a_body_imports_no_pandas() -> None:
+    # pyarrow's pa.array() imports pandas on its first call where it is installed:
+    # a quarter of a second on a user's first read, for nothing.
+    pytest.importorskip("pandas")
+    code = (
+        "import sys, vidiframe as vf, vidiframe.testing\n"
+        "body = vf.testing.response_body('viewers', 'finest', start='2025-03-01T00:00:00',"
+        " end='2025-03-01T23:59:59', locations=[1, 2], seed=1)\n"
+        "frame = vf.read_vidicenter(body, data_type='viewers', time_resolution='finest')\n"
+        "assert frame.height > 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"

@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import re
+import struct
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -612,7 +613,9 @@ def _separators_to_newlines(
     >>> lines.to_pybytes(), rows
     (b'{"a":1},{"a":2}\n {"b":3}', 2)
     """
-    offsets = pa.array([start, stop], pa.int64()).buffers()[1]
+    # The offsets' buffer written directly: pa.array() would import pandas, where
+    # installed, on its first call (a quarter of a second on the first read).
+    offsets = pa.py_buffer(struct.pack("=qq", start, stop))
     contents = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, whole])
     replaced = pc.replace_substring(
         contents,
