@@ -18,9 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import vidiframe as vf
 from vidiframe import _json
 from vidiframe._errors import ResponseFormatError, SchemaError
+from vidiframe._frame import column_hints
 from vidiframe._json import ColumnHints, decode_response
+from vidiframe.testing.strategies import export_payloads
 
 FAST_HINTS = ColumnHints(
     text=frozenset({"s"}),
@@ -446,3 +449,80 @@ def test_reading_a_body_imports_no_pandas() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- lists of objects (viewers_apc's contents) ------------------------------------------------
+
+CONTENT_VALUES = (
+    st.none()
+    | st.integers(-5, 5)
+    | st.text(max_size=3)
+    | st.booleans()
+    | st.floats(-1, 1)
+    | st.just([])
+)
+CONTENT = st.dictionaries(
+    st.sampled_from(
+        [
+            "content_id",
+            "campaign_id",
+            "app_id",
+            "dwell_time",
+            "dwell_time_in_milliseconds",
+            "happy_time",
+            "zz_unknown",
+        ]
+    ),
+    CONTENT_VALUES,
+    max_size=4,
+)
+CONTENTS = st.none() | st.lists(st.none() | CONTENT, max_size=3)
+
+
+def read_apc(body: bytes) -> Any:
+    """The typed frame's rows, or the error's type and message."""
+    try:
+        frame = vf.read_vidicenter(body, data_type="viewers_apc", time_resolution="finest")
+    except vf.VidiFrameError as error:
+        return type(error).__name__, str(error)
+    return frame.to_dicts()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    payload=export_payloads("viewers_apc", "finest", min_rows=1, max_rows=8),
+    contents=st.lists(CONTENTS, max_size=8),
+    compact=st.booleans(),
+)
+def test_lists_of_objects_read_on_the_fast_path_as_on_the_general_path(
+    payload: dict[str, Any], contents: list[Any], compact: bool
+) -> None:
+    for row, value in zip(payload["data"], contents, strict=False):
+        row["contents"] = value
+    body = orjson.dumps(payload) if compact else json.dumps(payload).encode()
+    fast = read_apc(body)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+        general = read_apc(body)
+    assert fast == general
+
+
+@settings(max_examples=50, deadline=None)
+@given(payload=export_payloads("viewers_apc", "finest", min_rows=1, max_rows=8))
+def test_the_contents_the_api_sends_take_the_fast_path(payload: dict[str, Any]) -> None:
+    # Each row's keys in one order, as the API writes them (the strategy varies it).
+    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    spec = vf.get_export("viewers_apc", "finest")
+    frame = fast_read(body, column_hints(spec))
+    assert frame is not None
+    sent = [row.get("contents") for row in payload["data"]]
+    if any(sent):
+        read = frame["contents"].to_list()
+        # Each object as sent; the fields it does not send are null.
+        assert [
+            None if got is None else [{k: v for k, v in o.items() if v is not None} for o in got]
+            for got in read
+        ] == [
+            None if want is None else [{k: v for k, v in o.items() if v is not None} for o in want]
+            for want in sent
+        ]

@@ -13,7 +13,7 @@ naming the column, the value and the row; nothing is silently nulled.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -49,15 +49,21 @@ def column_hints(spec: ExportSpec) -> ColumnHints:
     text = {*_TIME_PARTS, spec.time_api_name}
     kinds: dict[str, str] = {}
     nested: set[str] = set()
+    elements: dict[str, Mapping[str, str]] = {}
     for f in spec.fields:
         sent = f.type.sent_as(f)
         if sent == "text":
             text.update(f.all_names)
         elif sent == "list":
             nested.update(f.all_names)
+            element = f.type.elements_sent_as(f)
+            if element is not None:
+                elements.update(dict.fromkeys(f.all_names, element))
         else:
             kinds.update(dict.fromkeys(f.all_names, sent))
-    return ColumnHints(text=frozenset(text), kinds=kinds, nested=frozenset(nested))
+    return ColumnHints(
+        text=frozenset(text), kinds=kinds, nested=frozenset(nested), elements=elements
+    )
 
 
 def build_frame(

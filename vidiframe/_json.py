@@ -13,7 +13,9 @@ million rows. This module decodes it with compiled libraries, exactly:
    read side by side on threads; in each piece the commas between rows become
    newlines, and pyarrow's JSON reader reads the lines with an explicit schema
    built from the registry (:class:`ColumnHints`) and
-   ``unexpected_field_behavior="error"``.
+   ``unexpected_field_behavior="error"``. Lists of flat objects the registry
+   describes (``contents``) are read typed too; the rows are then cut before
+   their first key, which only a row starts with.
    That reader is strict where it matters: a key the schema does not name, a key
    given twice, a value of another JSON kind, an integer outside Int64, a lone
    surrogate escape each make it fail, and the body goes to the general path.
@@ -82,12 +84,17 @@ class ColumnHints:
     kinds
         The JSON kind (``int``, ``float``, ``str``, ``bool``) expected of a field.
     nested
-        Fields whose values are lists (typed by the reader).
+        Fields whose values are lists or objects (typed by the reader).
+    elements
+        For a nested field of flat objects: the JSON kind of each of the objects'
+        fields, under every name it is sent as (the others are read on the
+        general path).
     """
 
     text: frozenset[str] = frozenset()
     kinds: Mapping[str, str] = field(default_factory=dict)
     nested: frozenset[str] = frozenset()
+    elements: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def kind_of(self, name: str) -> str | None:
         """The JSON kind a field is read as: ``str`` for text, ``None`` if unknown.
@@ -466,8 +473,14 @@ _ARROW_KINDS = {
     # A nested field may be null on this path; a list sends the body to the general one.
     "list": pa.null(),
 }
+#: The kinds a nested object's fields may have on this path (an integer of a
+#: float field would need the check of every value the general path makes).
+_FLAT_KINDS = {"int": pa.int64(), "str": pa.string(), "text": pa.string(), "bool": pa.bool_()}
 _VALUE_IN_REASON = re.compile(r"couldn't parse:.*")
-_FIRST_ROW = re.compile(rb"\{.*?\}(?=,\s*\{|\s*$)", re.DOTALL)
+#: The first row's first key, as sent: every row starts with it (the API writes
+#: each row's keys in one order), so "}," + "{" + it separates rows, never the
+#: objects nested in a row, nor a text (in which a quote is escaped).
+_FIRST_KEY = re.compile(rb'\s*\{\s*("(?:[^"\\]|\\.)*")\s*:')
 
 
 def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.DataFrame | None:
@@ -477,13 +490,11 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     Returns ``None`` when the rows are not of that shape; the caller then takes
     the general path, which gives the same frame (or the error).
     """
-    declared = _fast_schema(body, start, stop, hints)
+    separator = _row_separator(body, start, stop, lists_of_objects=bool(hints.elements))
+    declared = _fast_schema(body, start, stop, separator, hints)
     if declared is None:
         return None
     schema, first_keys, doubled = declared
-    # The separators of Python's json.dumps ("}, {") if the first rows have them
-    # (a body mixing both has two rows on some line, and leaves this path).
-    separator = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
     # The registry's fields the first row does not send (a finest export's legacy
     # names: a third of its fields) are declared null, so pyarrow builds no column
     # of nulls for each. A piece where a row sends one fails that schema, and is
@@ -524,6 +535,18 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
     if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
         return None
+    # A null in a list of objects: the general path keeps it null where the list
+    # holds nothing else, and the typing makes it an object of nulls elsewhere.
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    if (
+        lists
+        and frame.select(
+            pl.any_horizontal(
+                pl.col(lists).list.eval(pl.element().is_null().any()).list.first().any()
+            )
+        ).item()
+    ):
+        return None
     # An unknown field first sent as a float holds doubles, of integers too. Below
     # 2**53 every integer is exact as a double; from there on one might not be,
     # and the general path checks each value (a float sent that large goes too).
@@ -540,6 +563,37 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     return frame.drop(absent)
 
 
+def _row_separator(body: bytes, start: int, stop: int, *, lists_of_objects: bool) -> bytes:
+    """The bytes between two rows: ``"},{"``, and the first key where rows nest objects.
+
+    The separators of Python's json.dumps (``"}, {"``) if the first rows have them
+    (a body mixing both has two rows on some line, and leaves this path). When
+    the rows hold objects (the first row does, or a list of objects is expected
+    and the body has one), the rows' first key is part of the separator, so the
+    objects inside a row are not taken for rows. Either way a wrong separator
+    cannot pass: every line must be one row.
+
+    >>> body = b'[{"a":1,"l":[{"b":2},{"b":3}]},{"a":4,"l":[]}]'
+    >>> _row_separator(body, 1, len(body) - 1, lists_of_objects=False)
+    b'},{"a"'
+    >>> body = b'[{"a":1,"l":null},{"a":4,"l":[{"b":2},{"b":3}]}]'
+    >>> _row_separator(body, 1, len(body) - 1, lists_of_objects=True)
+    b'},{"a"'
+    >>> _row_separator(b'[{"a": 1}, {"a": 2}]', 1, 19, lists_of_objects=True)
+    b'}, {'
+    """
+    glue = b"}, {" if body.find(b"}, {", start, min(stop, start + 65536)) >= 0 else b"},{"
+    first_key = _FIRST_KEY.match(body, start, stop)
+    first_glue = body.find(glue, start, stop)
+    if first_key is None or first_glue < 0:
+        return glue
+    # An object opened before the first glue is inside the first row.
+    nested = body.find(b"{", first_key.end(), first_glue) >= 0 or (
+        lists_of_objects and body.find(b"[{", first_key.end(), stop) >= 0
+    )
+    return glue + first_key.group(1) if nested else glue
+
+
 #: pyarrow's block size is a 32-bit integer: a piece is read as one block.
 _MAX_BLOCK = 2**31 - 1
 #: The rows are read in pieces of about this many bytes, each copied with newlines
@@ -553,8 +607,8 @@ def _pieces(body: bytes, start: int, stop: int, separator: bytes) -> list[tuple[
     """The spans of ``body[start:stop]`` between row separators, each about :data:`_PIECE` long.
 
     A piece ends at the ``}`` of a separator and the next starts at its ``{``. A
-    separator inside a text may be taken for one: that row is then cut in two,
-    which no reader accepts, and the body leaves the fast path.
+    separator inside a nested object may be taken for one: that row is then cut
+    in two, which no reader accepts, and the body leaves the fast path.
 
     >>> body = b'[{"a":1},{"a":2},{"a":3}]'
     >>> [body[a:b] for a, b in _pieces(body, 1, len(body) - 1, b"},{")]
@@ -567,7 +621,7 @@ def _pieces(body: bytes, start: int, stop: int, separator: bytes) -> list[tuple[
         if cut < 0:
             break
         spans.append((begin, cut + 1))
-        begin = cut + len(separator) - 1
+        begin = cut + separator.index(b"{")
     spans.append((begin, stop))
     return spans
 
@@ -620,7 +674,7 @@ def _separators_to_newlines(
     replaced = pc.replace_substring(
         contents,
         pattern=separator,
-        replacement=separator.replace(b",", b"\n"),
+        replacement=separator.replace(b",", b"\n", 1),
         memory_pool=pa.system_memory_pool(),
     )
     lines = replaced.buffers()[2]
@@ -631,7 +685,7 @@ def _separators_to_newlines(
 
 
 def _fast_schema(
-    body: bytes, start: int, stop: int, hints: ColumnHints
+    body: bytes, start: int, stop: int, separator: bytes, hints: ColumnHints
 ) -> tuple[pa.Schema, set[str], list[str]] | None:
     """The registry's fields, typed as the first row sends them, and its unknown fields.
 
@@ -647,11 +701,13 @@ def _fast_schema(
     fields = {
         name: _ARROW_KINDS.get(kind, pa.null()) for name in names if (kind := hints.kind_of(name))
     }
-    first = _FIRST_ROW.match(body, start, stop)
-    if first is None:
-        return None
+    for name, kinds in hints.elements.items():
+        if name in hints.nested and all(kind in _FLAT_KINDS for kind in kinds.values()):
+            element = pa.struct([(sub, _FLAT_KINDS[kind]) for sub, kind in kinds.items()])
+            fields[name] = pa.list_(element)
+    end = body.find(separator, start, stop)
     try:
-        row = orjson.loads(first.group())
+        row = orjson.loads(body[start : stop if end < 0 else end + 1])
     except orjson.JSONDecodeError:
         return None
     if not isinstance(row, dict):
@@ -663,6 +719,8 @@ def _fast_schema(
             fields.setdefault(name, pa.null())
             continue
         if declared == pa.float64() and isinstance(value, (int, float)):
+            continue
+        if declared is not None and pa.types.is_list(declared) and isinstance(value, list):
             continue
         if isinstance(value, bool):
             fields[name] = pa.bool_()
