@@ -217,6 +217,20 @@ def test_what_the_decoder_may_expect_of_each_kind() -> None:
     assert Flag("b", bool_text="yes").type.sent_as(Flag("b", bool_text="yes")) == "str"
 
 
+def test_a_list_of_objects_says_how_its_objects_fields_are_sent_under_every_name() -> None:
+    sub = (Int("n", legacy=("old_n",)), Text("label"), Timestamp("at"))
+    contents = Nested("contents", sub)
+    assert contents.type.elements_sent_as(contents) == {
+        "n": "int",
+        "old_n": "int",
+        "label": "str",
+        "at": "text",
+    }
+    # One object, or a scalar: no list of objects to read.
+    assert Object("o", sub).type.elements_sent_as(Object("o", sub)) is None
+    assert Int("n").type.elements_sent_as(Int("n")) is None
+
+
 # -- each kind's drawer ------------------------------------------------------------------------
 
 
