@@ -28,16 +28,18 @@ def test_columns_the_response_lacks_are_null_and_new_ones_follow_the_mode():
     df = pl.DataFrame({"new": [1.5, None], "a": [1, 2], "unset": [None, None]})
     frame, added, dropped = conform(df, SCHEMA, export("evolve"))
     expected = pl.DataFrame(
-        {"a": [1, 2], "b": [None, None], "new": [1.5, None]},
-        schema={"a": pl.Int64, "b": pl.String, "new": pl.Float64},
+        {"a": [1, 2], "b": [None, None], "new": [1.5, None], "unset": [None, None]},
+        schema={"a": pl.Int64, "b": pl.String, "new": pl.Float64, "unset": pl.Null},
     )
-    # "unset" has no value and no type yet: nothing to keep, left for a later batch.
-    assert (added, dropped) == (("new",), ())
+    # "unset" has no value and no type yet: added all the same, as a Null column
+    # the dataset stores until a later batch gives it a type (before, it was left
+    # out, and the report did not name it).
+    assert (added, dropped) == (("new", "unset"), ())
     assert_frame_equal(frame, expected)
 
     frame, added, dropped = conform(df, SCHEMA, export("drop"))
     assert (added, dropped) == ((), ("new", "unset"))
-    assert_frame_equal(frame, expected.drop("new"))
+    assert_frame_equal(frame, expected.drop("new", "unset"))
 
     with pytest.raises(vf.SchemaConflictError, match=r"new field\(s\) new, unset"):
         conform(df, SCHEMA, export("error"))

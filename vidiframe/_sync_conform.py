@@ -43,10 +43,11 @@ def conform(
 
     Columns of the dataset the response lacks are null (the API did not send
     them); new fields follow ``export.schema_mode``. A new field that is null in
-    every row and has no type yet is left for a later batch that has values. A
-    column the dataset stores as ``Null`` (type not known yet) keeps the
-    response's type: the dataset layer gives the column that type, whatever
-    the ``schema_mode`` (see :func:`vidiframe.write_partitions`).
+    every row (dtype ``Null``, no type known yet) is a new field like any other:
+    under ``"evolve"`` it is added, and the dataset stores it as ``Null``. A
+    column the dataset stores as ``Null`` keeps the response's type: the dataset
+    layer gives the column that type, whatever the ``schema_mode`` (see
+    :func:`vidiframe.write_partitions`).
 
     Raises
     ------
@@ -63,7 +64,7 @@ def conform(
     >>> frame, added, dropped = conform(df, pl.Schema({"a": pl.Int64, "b": pl.String}),
     ...                                 config.exports[0])
     >>> frame.columns, added, dropped
-    (['a', 'b', 'reach'], ('reach',), ())
+    (['a', 'b', 'reach', 'unset'], ('reach', 'unset'), ())
     """
     new = tuple(c for c in df.columns if c not in schema)
     mode = export.schema_mode
@@ -88,7 +89,9 @@ def conform(
             export.path,
         )
     elif new:
-        added = tuple(c for c in new if df.schema[c] != pl.Null)
+        # A field null in every row is kept too: the API sent it, and the dataset
+        # layer stores it untyped until a batch with values gives it its type.
+        added = new
     columns = []
     for name, dtype in schema.items():
         if name not in df.columns:
