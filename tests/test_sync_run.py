@@ -70,3 +70,34 @@ def test_a_stored_null_column_keeps_the_responses_type(mode: str) -> None:
     frame, _, _ = conform(pl.DataFrame({"a": [3]}), stored, export(mode))
     assert frame.schema == stored
     assert frame.rows() == [(3, None)]
+
+
+@pytest.mark.parametrize("mode", ["evolve", "drop", "error"])
+def test_nested_parts_without_a_type_take_the_other_sides_type(mode: str) -> None:
+    # The dataset stores "b" as an always-empty list so far, and "c" with a field
+    # null in every row: a response with values in them keeps them (before, they
+    # were cast towards Null: the struct's values were refused as not fitting).
+    stored = pl.Schema(
+        {"a": pl.Int64, "b": pl.List(pl.Null), "c": pl.Struct({"k": pl.Null, "n": pl.Int64})}
+    )
+    df = pl.DataFrame(
+        {"a": [1, 2], "b": [["x", "y"], []], "c": [{"k": "v", "n": 1}, {"k": None, "n": 2}]}
+    )
+    frame, added, dropped = conform(df, stored, export(mode))
+    assert (added, dropped) == ((), ())
+    assert_frame_equal(frame, df)
+    # The other way: an always-empty list of the response takes the stored type.
+    typed = pl.Schema(
+        {"a": pl.Int64, "b": pl.List(pl.String), "c": pl.Struct({"k": pl.String, "n": pl.Int64})}
+    )
+    empty = pl.DataFrame([[3], [[]], [{"k": None, "n": 3}]], schema=stored, orient="col")
+    frame, _, _ = conform(empty, typed, export(mode))
+    assert frame.schema == typed
+    assert frame.rows() == [(3, [], {"k": None, "n": 3})]
+    # A known type changed inside a list is no such thing: a conflict.
+    with pytest.raises(vf.SchemaConflictError, match="does not fit its column"):
+        conform(
+            pl.DataFrame({"a": [4], "b": [["four"]]}),
+            pl.Schema({"a": pl.Int64, "b": pl.List(pl.Int64)}),
+            export(mode),
+        )

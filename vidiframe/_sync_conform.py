@@ -16,6 +16,7 @@ from typing import Protocol
 import polars as pl
 
 from vidiframe._errors import SchemaConflictError
+from vidiframe._null_types import fill_nulls
 from vidiframe._sync_config import SchemaMode
 
 __all__ = ["Target", "conform"]
@@ -45,8 +46,9 @@ def conform(
     them); new fields follow ``export.schema_mode``. A new field that is null in
     every row (dtype ``Null``, no type known yet) is a new field like any other:
     under ``"evolve"`` it is added, and the dataset stores it as ``Null``. A
-    column the dataset stores as ``Null`` keeps the response's type: the dataset
-    layer gives the column that type, whatever the ``schema_mode`` (see
+    column the dataset stores as ``Null`` (or with ``Null`` parts, as an
+    always-empty ``List(Null)``) keeps the response's type: the dataset layer
+    gives the column that type, whatever the ``schema_mode`` (see
     :func:`vidiframe.write_partitions`).
 
     Raises
@@ -96,8 +98,12 @@ def conform(
     for name, dtype in schema.items():
         if name not in df.columns:
             columns.append(pl.lit(None, dtype=dtype).alias(name))
-        elif df.schema[name] != dtype and dtype != pl.Null():
-            columns.append(pl.col(name).cast(dtype))
+        elif df.schema[name] != dtype:
+            # Parts of no type yet, on either side, take the other side's type (the
+            # dataset layer stores a column's newly known type); any other
+            # difference is cast to the column's dtype, strictly.
+            typed = fill_nulls(df.schema[name], dtype)
+            columns.append(pl.col(name).cast(typed if typed is not None else dtype))
         else:
             columns.append(pl.col(name))
     columns.extend(pl.col(name) for name in added)
