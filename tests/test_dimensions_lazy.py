@@ -299,9 +299,7 @@ def test_as_of_names_each_row_from_the_snapshot_of_its_day() -> None:
             (1, None),  # no day: no snapshot
         ]
     )
-    with pytest.warns(
-        vf.UnmatchedIdWarning, match="no row in locations on or before the row.s period_start_date"
-    ) as got:
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
         named = df.vidi.with_names(
             locations=LOC_SNAPSHOTS, sites=SITE_SNAPSHOTS, as_of="period_start_date"
         )
@@ -315,11 +313,54 @@ def test_as_of_names_each_row_from_the_snapshot_of_its_day() -> None:
         (None, None, None, None),
         (None, None, None, None),
     ]
-    assert got[0].message.ids == (1, 3)
+    # The row without a day is told apart: it has no date, not an id without a row.
+    assert [(str(w.message), w.message.ids) for w in got] == [
+        (
+            "2 location_id value(s) have no row in locations on or before the row's "
+            "period_start_date: 1, 3; their location_label stay null (the rows are kept)",
+            (1, 3),
+        ),
+        (
+            "1 row(s) have a null period_start_date, so no snapshot of locations applies "
+            "to them (location_id 1); their location_label stay null (the rows are kept)",
+            (1,),
+        ),
+    ]
     lazy = df.lazy().vidi.with_names(
         locations=LOC_SNAPSHOTS.lazy(), sites=SITE_SNAPSHOTS.lazy(), as_of="period_start_date"
     )
     assert_frame_equal(quietly(lazy), named)
+
+
+def test_rows_without_an_as_of_date_are_counted_apart_not_called_unmatched() -> None:
+    # Before, a null date was reported as "no row in locations on or before the
+    # row's period_start_date": wrong for ids that have rows on every day.
+    df = dated([(1, None), (2, D(2025, 1, 12)), (2, None), (1, None), (None, None)])
+    # Lazy: the report comes when the plan runs.
+    named = df.lazy().vidi.with_names(locations=LOC_SNAPSHOTS, as_of="period_start_date")
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        rows = named.select("location_id", "location_label").collect().rows()
+    assert [str(w.message) for w in got] == [
+        "3 row(s) have a null period_start_date, so no snapshot of locations applies to "
+        "them (location_id 1, 2); their location_label stay null (the rows are kept)"
+    ]
+    assert got[0].message.ids == (1, 2)
+    assert got[0].message.column == "location_id"
+    # Every row is kept, the dated one named.
+    assert rows == [(1, None), (2, "Hall"), (2, None), (1, None), (None, None)]
+
+    # A Datetime as_of column: its date, and its own name in the message.
+    stamped = df.with_columns(
+        period_start=pl.when(pl.col("period_start_date").is_not_null()).then("period_start")
+    )
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        utc = stamped.vidi.with_utc(LOC_SNAPSHOTS, as_of="period_start")
+    assert [str(w.message) for w in got] == [
+        "3 row(s) have a null period_start, so no snapshot of locations with a "
+        "last_timezone applies to them (location_id 1, 2); their period_start_utc stay "
+        "null (the rows are kept)"
+    ]
+    assert utc["utc_offset"].to_list() == [None, dt.timedelta(hours=1), None, None, None]
 
 
 def test_with_utc_as_of_takes_the_offset_of_each_rows_day() -> None:

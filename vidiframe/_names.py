@@ -123,12 +123,11 @@ def _join(
     *,
     what: str,
     nulls: str,
-    then: str = "",
     report: str | None = None,
     column: str | None = None,
     as_of: pl.Expr | None = None,
 ) -> pl.LazyFrame:
-    """``look`` joined to ``lf``; ``then`` says, in the report, as of when."""
+    """``look`` joined to ``lf`` (as of the date ``as_of``, for snapshots)."""
     schema = lf.collect_schema()
     _same_types(schema, look, left_on, what)
     _no_clash(schema, look.added)
@@ -138,7 +137,7 @@ def _join(
         left_on,
         report=report or left_on[-1],
         column=column,
-        what=what + then,
+        what=what,
         nulls=nulls,
         as_of=as_of,
     )
@@ -160,8 +159,6 @@ def with_names(
         raise InvalidRequestError("with_names needs at least one of locations=, sites=, networks=")
     schema = lf.collect_schema()
     date = _as_of(schema, as_of)
-    # What the as-of join says when a row has no snapshot on or before its day.
-    then = f" on or before the row's {as_of}" if as_of is not None else ""
     site_key: str | None = "site_id" if "site_id" in schema else None
     network_key: str | None = "network_id" if "network_id" in schema else None
     dated = date is not None
@@ -186,7 +183,6 @@ def with_names(
             look,
             ["location_id"],
             what="locations",
-            then=then,
             nulls="location_label",
             as_of=date,
         )
@@ -212,7 +208,6 @@ def with_names(
             [site_key],
             column="site_id",
             what="sites",
-            then=then,
             nulls="site_label",
             as_of=date,
         )
@@ -233,7 +228,6 @@ def with_names(
             [network_key],
             column="network_id",
             what="networks",
-            then=then,
             nulls="network_label",
             as_of=date,
         )
@@ -403,13 +397,11 @@ def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None
         "locations",
         as_of=date is not None,
     )
-    then = f" on or before the row's {as_of}" if as_of is not None else ""
     out = _join(
         lf,
         look,
         ["location_id"],
         what="locations with a last_timezone",
-        then=then,
         nulls="period_start_utc",
         as_of=date,
     )

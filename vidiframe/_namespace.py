@@ -379,7 +379,8 @@ class _Vidi(Generic[Frame]):
             without ``as_of``); each row gets, for each id, the row of the
             latest snapshot on or before its day (an id missing from later
             snapshots keeps its last known row). A row dated before an id's
-            first snapshot keeps null names and is reported.
+            first snapshot keeps null names and is reported; a row whose date
+            is null too, counted apart (it has no date, whatever its id).
 
         Returns
         -------
