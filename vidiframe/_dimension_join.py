@@ -92,6 +92,44 @@ class Lookup:
         keyed = self.table if self.snapshots is None else self.snapshots.ranks
         return keyed.schema[key]
 
+    def carried(self) -> pl.DataFrame:
+        """As of a date: each key's row on each snapshot day since its first, dated.
+
+        The rows the join takes, as a frame of the ``keys``, ``snapshot_date``
+        and the ``added`` columns: a key missing from a later snapshot has its
+        last known row on that day.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> snaps = pl.DataFrame({"id": [1, 2, 2], "label": ["a", "b", "c"],
+        ...     "snapshot_date": [dt.date(2025, 1, 1), dt.date(2025, 1, 1), dt.date(2025, 1, 3)]})
+        >>> look = lookup(snaps, ["id"], {"label": "name"}, "ids", as_of=True)
+        >>> for row in look.carried().sort("id", "snapshot_date").iter_rows():
+        ...     print(row)
+        (1, datetime.date(2025, 1, 1), 'a')
+        (1, datetime.date(2025, 1, 3), 'a')
+        (2, datetime.date(2025, 1, 1), 'b')
+        (2, datetime.date(2025, 1, 3), 'c')
+        """
+        if self.snapshots is None:
+            raise TypeError("carried() is for a lookup of snapshots (as_of=True)")
+        snapshots = self.snapshots
+        # The calendar maps each date to its snapshot day's index: the day itself
+        # is the first date of that index.
+        days = snapshots.calendar.group_by(_DAY_INDEX).agg(
+            pl.col(_FACT_DATE).min().alias(SNAPSHOT_DATE)
+        )
+        return (
+            self.table.with_columns(
+                (pl.col(_DAY_KEY) // snapshots.days).alias(_RANK),
+                (pl.col(_DAY_KEY) % snapshots.days).alias(_DAY_INDEX),
+            )
+            .join(snapshots.ranks, on=_RANK)
+            .join(days, on=_DAY_INDEX)
+            .select(*self.keys, SNAPSHOT_DATE, *self.added)
+        )
+
 
 def lookup(
     frame: pl.DataFrame,
