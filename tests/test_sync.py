@@ -595,7 +595,9 @@ class WithLateValues(DataGenerator):
             start = str(row["period_start"])
             # Some rows stay null after the first values: nulls of a typed column.
             value = f"g{start[11:13]}" if start[:10] >= self.typed_from else None
-            yield {**row, "glasses": None if start[11:13] == "00" else value}
+            # A list field, empty until typed_from (List(Null)), then with strings.
+            tags = [] if value is None else [value, "x"]
+            yield {**row, "glasses": None if start[11:13] == "00" else value, "tags": tags}
 
 
 @pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
@@ -612,12 +614,12 @@ def test_a_new_field_null_in_a_whole_batch_is_kept_and_typed_by_a_later_one(
     report = sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
 
     assert [(r.batch.describe(), r.added_fields) for r in report.results] == [
-        ("2025-01-01..2025-01-05", ("glasses",)),
+        ("2025-01-01..2025-01-05", ("glasses", "tags")),
         ("2025-01-06..2025-01-10", ()),
     ]
-    assert "new fields added to the dataset: glasses" in report.results[0].describe()
+    assert "new fields added to the dataset: glasses, tags" in report.results[0].describe()
     got = stored(cfg)
-    assert got.schema["glasses"] == pl.String
+    assert (got.schema["glasses"], got.schema["tags"]) == (pl.String, pl.List(pl.String))
     assert_frame_equal(got, one_shot(client, cfg, 0, D(2025, 1, 1), D(2025, 1, 10)))
     days = got.group_by("period_start_date").agg(pl.col("glasses").unique().sort())
     assert sorted(days.rows()) == [(D(2025, 1, d), [None]) for d in range(1, 6)] + [
@@ -635,15 +637,17 @@ def test_a_new_field_null_so_far_is_a_column_of_the_dataset_between_runs(
     path = cfg.exports[0].path
 
     (first,) = sync(cfg, client=client, today=D(2025, 1, 6), progress=False).results
-    assert first.added_fields == ("glasses",)
+    assert first.added_fields == ("glasses", "tags")
     # Stored, type not known yet: the dataset says the field exists.
-    assert vf.read_inventory(path).schema["glasses"] == pl.Null
+    schema = vf.read_inventory(path).schema
+    assert (schema["glasses"], schema["tags"]) == (pl.Null, pl.List(pl.Null))
     assert stored(cfg).get_column("glasses").null_count() == 5 * 48
 
     (second,) = sync(cfg, client=client, today=D(2025, 1, 11), progress=False).results
     # Not new any more: the dataset had the column; it now has its type.
     assert (second.batch.describe(), second.added_fields) == ("2025-01-06..2025-01-10", ())
-    assert vf.read_inventory(path).schema["glasses"] == pl.String
+    schema = vf.read_inventory(path).schema
+    assert (schema["glasses"], schema["tags"]) == (pl.String, pl.List(pl.String))
     assert_frame_equal(stored(cfg), one_shot(client, cfg, 0, D(2025, 1, 1), D(2025, 1, 10)))
 
 
