@@ -301,3 +301,39 @@ def test_an_edited_row_is_served_everywhere_it_is_listed(fake):
 def test_edit_dimension_refuses_what_it_cannot_do(fake, name, fields, message):
     with pytest.raises(vf.InvalidRequestError, match=message):
         fake.edit_dimension(name, 4636, **fields)
+
+
+@pytest.mark.parametrize(
+    ("name", "missing", "listed", "nearest"),
+    [
+        ("locations", 9999, 4636, "50 row(s), the nearest ids 4635, 4636, 4637, 4638, 4639."),
+        # A location's id is not a site's.
+        ("sites", 4636, 463, "5 row(s), the nearest ids 146, 400, 401, 402, 463."),
+        ("networks", 99, 2, "2 row(s), the nearest ids 1, 2."),
+        ("boxes", 4636, 104636, "the nearest ids 101460, 101461, 101462, 101463, 101464."),
+        ("site_tags", 77, 4, "1 row(s), the nearest ids 4."),
+        ("location_tags", 77, 4, "1 row(s), the nearest ids 4."),
+        ("clip_metadata", 999, 201, "6 row(s), the nearest ids 102, 103, 201, 202, 203."),
+    ],
+)
+def test_edit_dimension_refuses_an_id_no_row_has(fake, name, missing, listed, nearest):
+    # Before, the edit was kept and changed nothing: a test editing the wrong id
+    # passed or failed for another reason than the one it states.
+    with pytest.raises(vf.InvalidRequestError) as error:
+        fake.edit_dimension(name, missing, label="x")
+    assert f"no row of {name} has id {missing}; it has " in str(error.value)
+    assert nearest in str(error.value)
+    assert fake.account.edits == {}
+    # An id the dimension lists is accepted.
+    fake.edit_dimension(name, listed, label="x")
+    assert fake.account.edits == {(name, listed): {"label": "x"}}
+
+
+def test_a_location_exported_since_can_be_edited(fake):
+    # The account's locations grow with the exports asked for: so do the ids.
+    with pytest.raises(vf.InvalidRequestError, match="no row of locations has id 1550"):
+        fake.edit_dimension("locations", 1550, label="Back door")
+    _export(fake, locations=[1550])
+    fake.edit_dimension("locations", 1550, label="Back door")
+    rows = vf.read_locations(client=fake.test_client).filter(pl.col("location_id") == 1550)
+    assert rows.get_column("label").to_list() == ["Back door"]

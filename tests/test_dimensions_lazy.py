@@ -299,9 +299,7 @@ def test_as_of_names_each_row_from_the_snapshot_of_its_day() -> None:
             (1, None),  # no day: no snapshot
         ]
     )
-    with pytest.warns(
-        vf.UnmatchedIdWarning, match="no row in locations on or before the row.s period_start_date"
-    ) as got:
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
         named = df.vidi.with_names(
             locations=LOC_SNAPSHOTS, sites=SITE_SNAPSHOTS, as_of="period_start_date"
         )
@@ -315,11 +313,54 @@ def test_as_of_names_each_row_from_the_snapshot_of_its_day() -> None:
         (None, None, None, None),
         (None, None, None, None),
     ]
-    assert got[0].message.ids == (1, 3)
+    # The row without a day is told apart: it has no date, not an id without a row.
+    assert [(str(w.message), w.message.ids) for w in got] == [
+        (
+            "2 location_id value(s) have no row in locations on or before the row's "
+            "period_start_date: 1, 3; their location_label stay null (the rows are kept)",
+            (1, 3),
+        ),
+        (
+            "1 row(s) have a null period_start_date, so no snapshot of locations applies "
+            "to them (location_id 1); their location_label stay null (the rows are kept)",
+            (1,),
+        ),
+    ]
     lazy = df.lazy().vidi.with_names(
         locations=LOC_SNAPSHOTS.lazy(), sites=SITE_SNAPSHOTS.lazy(), as_of="period_start_date"
     )
     assert_frame_equal(quietly(lazy), named)
+
+
+def test_rows_without_an_as_of_date_are_counted_apart_not_called_unmatched() -> None:
+    # Before, a null date was reported as "no row in locations on or before the
+    # row's period_start_date": wrong for ids that have rows on every day.
+    df = dated([(1, None), (2, D(2025, 1, 12)), (2, None), (1, None), (None, None)])
+    # Lazy: the report comes when the plan runs.
+    named = df.lazy().vidi.with_names(locations=LOC_SNAPSHOTS, as_of="period_start_date")
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        rows = named.select("location_id", "location_label").collect().rows()
+    assert [str(w.message) for w in got] == [
+        "3 row(s) have a null period_start_date, so no snapshot of locations applies to "
+        "them (location_id 1, 2); their location_label stay null (the rows are kept)"
+    ]
+    assert got[0].message.ids == (1, 2)
+    assert got[0].message.column == "location_id"
+    # Every row is kept, the dated one named.
+    assert rows == [(1, None), (2, "Hall"), (2, None), (1, None), (None, None)]
+
+    # A Datetime as_of column: its date, and its own name in the message.
+    stamped = df.with_columns(
+        period_start=pl.when(pl.col("period_start_date").is_not_null()).then("period_start")
+    )
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        utc = stamped.vidi.with_utc(LOC_SNAPSHOTS, as_of="period_start")
+    assert [str(w.message) for w in got] == [
+        "3 row(s) have a null period_start, so no snapshot of locations with a "
+        "last_timezone applies to them (location_id 1, 2); their period_start_utc stay "
+        "null (the rows are kept)"
+    ]
+    assert utc["utc_offset"].to_list() == [None, dt.timedelta(hours=1), None, None, None]
 
 
 def test_with_utc_as_of_takes_the_offset_of_each_rows_day() -> None:
@@ -401,6 +442,122 @@ def test_as_of_needs_snapshots_and_snapshots_need_as_of() -> None:
         df.vidi.with_names(locations=text, as_of="period_start_date")
     with pytest.raises(vf.InvalidRequestError, match="as_of names a date column"):
         df.vidi.with_names(locations=LOC_SNAPSHOTS, as_of=D(2025, 1, 10))  # type: ignore[arg-type]
+
+
+CLIP_SNAPSHOTS = snapshots(
+    (
+        D(2025, 1, 10),
+        [
+            {"network_id": 100, "clip_id": "a", "id": 1, "name": "Spring A"},
+            {"network_id": 200, "clip_id": "a", "id": 2, "name": "Other A"},
+            {"network_id": 200, "clip_id": "b", "id": 3, "name": "B old"},
+            {"network_id": 100, "clip_id": "c", "id": 4, "name": "C old"},
+            {"network_id": 100, "clip_id": "d", "id": 5, "name": "D"},
+            {"network_id": 100, "clip_id": "e", "id": 6, "name": "E"},
+        ],
+    ),
+    (
+        D(2025, 1, 20),
+        [
+            {"network_id": 100, "clip_id": "a", "id": 1, "name": "Spring A"},
+            {"network_id": 200, "clip_id": "a", "id": 2, "name": "Other A"},
+            {"network_id": 200, "clip_id": "b", "id": 3, "name": "B new"},
+            {"network_id": 100, "clip_id": "c", "id": 4, "name": "C new"},
+            # d is gone from network 100 (its last known row stays), and network
+            # 200 has another clip d: as of the 20th, d names two clips.
+            {"network_id": 200, "clip_id": "d", "id": 7, "name": "D two"},
+            # e in network 200 too, the same clip name: not ambiguous.
+            {"network_id": 100, "clip_id": "e", "id": 6, "name": "E"},
+            {"network_id": 200, "clip_id": "e", "id": 8, "name": "E"},
+        ],
+    ),
+    reader=vf.read_clip_metadata,
+)
+
+
+def plays(rows: list[tuple[int | None, dt.date | None, str]]) -> pl.DataFrame:
+    return dated([(r[0], r[1]) for r in rows]).with_columns(
+        content_id=pl.Series([r[2] for r in rows])
+    )
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_clip_names_as_of_follow_each_rows_network_and_day(lazy: bool) -> None:
+    # Site 10 is in network 100 until the 15th, in 200 from then: its clip "a"
+    # is another clip from then on.
+    df = plays(
+        [
+            (1, D(2025, 1, 12), "a"),  # network 100
+            (1, D(2025, 1, 16), "a"),  # network 200 since the 15th
+            (1, D(2025, 1, 16), "b"),  # network 200, before b's rename
+            (1, D(2025, 1, 21), "b"),  # after it
+            (3, D(2025, 1, 21), "c"),  # site 20, network 200: no clip c there
+            (1, D(2025, 1, 9), "a"),  # before the first location snapshot
+            (2, None, "a"),  # no day
+        ]
+    )
+    args = (CLIP_SNAPSHOTS, LOC_SNAPSHOTS, SITE_SNAPSHOTS)
+    clips, loc, sites = (a.lazy() for a in args) if lazy else args
+    with pytest.warns(vf.UnmatchedIdWarning) as got:
+        named = df.vidi.with_clip_names(
+            clips, locations=loc, sites=sites, as_of="period_start_date"
+        )
+    assert named["content_name"].to_list() == [
+        "Spring A",
+        "Other A",
+        "B old",
+        "B new",
+        None,
+        None,
+        None,
+    ]
+    assert named.select(df.columns).equals(df)
+    assert sorted(str(w.message) for w in got) == [
+        "1 content_id value(s) have no row in clips (for the row's network) on or before "
+        "the row's period_start_date: c; their content_name stay null (the rows are kept)",
+        "1 location_id value(s) have no row in locations on or before the row's "
+        "period_start_date: 1; their content_name stay null (the rows are kept)",
+        "1 row(s) have a null period_start_date, so no snapshot of locations applies to them "
+        "(location_id 2); their content_name stay null (the rows are kept)",
+    ]
+    # The frame's own network_id: the same clips, without locations and sites.
+    networks = df.with_columns(network_id=pl.Series([100, 200, 200, 200, 200, None, None]))
+    direct = quietly(networks.lazy().vidi.with_clip_names(clips, as_of="period_start_date"))
+    assert direct["content_name"].to_list()[:5] == named["content_name"].to_list()[:5]
+
+
+def test_clip_names_as_of_across_networks_refuse_an_id_of_two_clips_on_any_day() -> None:
+    df = plays(
+        [
+            (1, D(2025, 1, 12), "c"),
+            (1, D(2025, 1, 25), "c"),  # renamed in its one network: not ambiguous
+            (1, D(2025, 1, 25), "e"),  # the same name in both networks
+            (1, D(2025, 1, 9), "c"),  # before the first clip snapshot
+        ]
+    )
+    plan = df.lazy().vidi.with_clip_names(CLIP_SNAPSHOTS, as_of="period_start_date")
+    with pytest.warns(vf.UnmatchedIdWarning, match="no row in clips on or before") as got:
+        named = plan.collect()
+    assert named["content_name"].to_list() == ["C old", "C new", "E", None]
+    assert got[0].message.ids == ("c",)
+    # a names two clips on every day; d on the 20th only (network 100's d carried
+    # to it), yet a row of the 12th is refused too: never another network's name.
+    for content in ("a", "d"):
+        early = plays([(1, D(2025, 1, 12), content)]).lazy()
+        with pytest.raises(vf.InvalidRequestError, match=f"content_id '{content}' name different"):
+            early.vidi.with_clip_names(CLIP_SNAPSHOTS, as_of="period_start_date").collect()
+
+
+def test_clip_names_as_of_need_snapshots() -> None:
+    df = plays([(1, D(2025, 1, 12), "a")]).with_columns(network_id=pl.lit(100))
+    with pytest.raises(vf.SchemaError, match="clips has no 'snapshot_date' column"):
+        df.vidi.with_clip_names(CLIPS, as_of="period_start_date")
+    with pytest.raises(vf.SchemaError, match="locations has no 'snapshot_date' column"):
+        df.drop("network_id").vidi.with_clip_names(
+            CLIP_SNAPSHOTS, locations=LOC, sites=SITE_SNAPSHOTS, as_of="period_start_date"
+        )
+    with pytest.raises(vf.SchemaError, match="the frame has no 'day' column to join as of"):
+        df.vidi.with_clip_names(CLIP_SNAPSHOTS, as_of="day")
 
 
 def test_names_on_a_scan_of_vidicenter_keep_its_requests_narrowed() -> None:

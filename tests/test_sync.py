@@ -584,6 +584,73 @@ def test_a_column_stored_without_a_type_takes_the_fields_values(tmp_path, fake, 
     assert new.get_column("brand_new").to_list() == [1] * (2 * 24 * 2)
 
 
+@dataclasses.dataclass(frozen=True)
+class WithLateValues(DataGenerator):
+    """The API added a field, empty in every row until ``typed_from``, then with values."""
+
+    typed_from: str = "2025-01-06"
+
+    def iter_rows(self, query: FakeQuery) -> Iterator[dict[str, Any]]:
+        for row in super().iter_rows(query):
+            start = str(row["period_start"])
+            # Some rows stay null after the first values: nulls of a typed column.
+            value = f"g{start[11:13]}" if start[:10] >= self.typed_from else None
+            # A list field, empty until typed_from (List(Null)), then with strings.
+            tags = [] if value is None else [value, "x"]
+            yield {**row, "glasses": None if start[11:13] == "00" else value, "tags": tags}
+
+
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_new_field_null_in_a_whole_batch_is_kept_and_typed_by_a_later_one(
+    tmp_path, fake, client, fmt
+):
+    # Before, a new field null in every row of a batch was left out of it (and out
+    # of the report); stored as a Null column, it is kept, and gets its type from
+    # the first batch with values.
+    fake.generator = WithLateValues()
+    cfg = config(tmp_path, {**OTS, "batch_rows": 48 * 5}, format=fmt, trailing_days=0)
+
+    report = sync(cfg, client=client, today=D(2025, 1, 11), progress=False)
+
+    assert [(r.batch.describe(), r.added_fields) for r in report.results] == [
+        ("2025-01-01..2025-01-05", ("glasses", "tags")),
+        ("2025-01-06..2025-01-10", ()),
+    ]
+    assert "new fields added to the dataset: glasses, tags" in report.results[0].describe()
+    got = stored(cfg)
+    assert (got.schema["glasses"], got.schema["tags"]) == (pl.String, pl.List(pl.String))
+    assert_frame_equal(got, one_shot(client, cfg, 0, D(2025, 1, 1), D(2025, 1, 10)))
+    days = got.group_by("period_start_date").agg(pl.col("glasses").unique().sort())
+    assert sorted(days.rows()) == [(D(2025, 1, d), [None]) for d in range(1, 6)] + [
+        (D(2025, 1, d), [None, *(f"g{h:02}" for h in range(1, 24))]) for d in range(6, 11)
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::vidiframe.UnknownFieldWarning")
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_new_field_null_so_far_is_a_column_of_the_dataset_between_runs(
+    tmp_path, fake, client, fmt
+):
+    fake.generator = WithLateValues()
+    cfg = config(tmp_path, {**OTS, "batch_rows": 48 * 5}, format=fmt, trailing_days=0)
+    path = cfg.exports[0].path
+
+    (first,) = sync(cfg, client=client, today=D(2025, 1, 6), progress=False).results
+    assert first.added_fields == ("glasses", "tags")
+    # Stored, type not known yet: the dataset says the field exists.
+    schema = vf.read_inventory(path).schema
+    assert (schema["glasses"], schema["tags"]) == (pl.Null, pl.List(pl.Null))
+    assert stored(cfg).get_column("glasses").null_count() == 5 * 48
+
+    (second,) = sync(cfg, client=client, today=D(2025, 1, 11), progress=False).results
+    # Not new any more: the dataset had the column; it now has its type.
+    assert (second.batch.describe(), second.added_fields) == ("2025-01-06..2025-01-10", ())
+    schema = vf.read_inventory(path).schema
+    assert (schema["glasses"], schema["tags"]) == (pl.String, pl.List(pl.String))
+    assert_frame_equal(stored(cfg), one_shot(client, cfg, 0, D(2025, 1, 1), D(2025, 1, 10)))
+
+
 def test_a_dataset_of_another_export_is_refused_before_any_request(tmp_path, fake, client):
     cfg = config(tmp_path, OTS)
     sync(cfg, client=client, today=D(2025, 1, 5), progress=False)

@@ -187,7 +187,8 @@ def write_partitions(
         a :class:`~vidiframe.DroppedColumnsWarning`. A column of dtype ``Null``
         (null in every row) has no type yet, in every mode: stored, it takes
         the type of the first frame with one (older partitions read back with
-        nulls of it); in the frame, it is cast to the stored type.
+        nulls of it); in the frame, it is cast to the stored type. So is a
+        ``Null`` nested in a column's type (an always-empty ``List(Null)``).
     storage_options
         Options of the object store, with the keys Polars and deltalake take
         (``aws_endpoint_url``, ``aws_access_key_id``, ``aws_region``,

@@ -331,12 +331,12 @@ def write(
         frame, layout = fit_frame(
             frame, layout, have, have_schema, schema_mode=schema_mode, where=location.url
         )
-        # New columns, or a stored Null column ("void") that gets its type: the
-        # table's schema changes, which deltalake merges only when asked to.
+        # New columns, or a stored Null ("void") that gets its type, at the top or
+        # nested (fit_frame changes no other type): the table's schema changes,
+        # which deltalake merges only when asked to.
         fitted = layout.schema if layout.schema is not None else pl.Schema()
         evolving = tuple(have_schema) != layout.columns or any(
-            dtype == pl.Null() and fitted.get(c, dtype) != pl.Null()
-            for c, dtype in have_schema.items()
+            fitted.get(c, dtype) != dtype for c, dtype in have_schema.items()
         )
     values = partition_values(frame, layout)
     if partitions is None:

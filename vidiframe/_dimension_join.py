@@ -44,7 +44,18 @@ _RANK = "_vf_rank"
 _RANK_KEY = "_vf_rank_key"
 _DAY_KEY = "_vf_day_key"
 _MISSING = "_vf_unmatched"
-TEMPORARY = (_KEY, _TABLE_DAY, _FACT_DATE, _DAY_INDEX, _RANK, _RANK_KEY, _DAY_KEY, _MISSING)
+_UNDATED = "_vf_undated"
+TEMPORARY = (
+    _KEY,
+    _TABLE_DAY,
+    _FACT_DATE,
+    _DAY_INDEX,
+    _RANK,
+    _RANK_KEY,
+    _DAY_KEY,
+    _MISSING,
+    _UNDATED,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,44 @@ class Lookup:
         """The type of ``key`` in the dimension."""
         keyed = self.table if self.snapshots is None else self.snapshots.ranks
         return keyed.schema[key]
+
+    def carried(self) -> pl.DataFrame:
+        """As of a date: each key's row on each snapshot day since its first, dated.
+
+        The rows the join takes, as a frame of the ``keys``, ``snapshot_date``
+        and the ``added`` columns: a key missing from a later snapshot has its
+        last known row on that day.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> snaps = pl.DataFrame({"id": [1, 2, 2], "label": ["a", "b", "c"],
+        ...     "snapshot_date": [dt.date(2025, 1, 1), dt.date(2025, 1, 1), dt.date(2025, 1, 3)]})
+        >>> look = lookup(snaps, ["id"], {"label": "name"}, "ids", as_of=True)
+        >>> for row in look.carried().sort("id", "snapshot_date").iter_rows():
+        ...     print(row)
+        (1, datetime.date(2025, 1, 1), 'a')
+        (1, datetime.date(2025, 1, 3), 'a')
+        (2, datetime.date(2025, 1, 1), 'b')
+        (2, datetime.date(2025, 1, 3), 'c')
+        """
+        if self.snapshots is None:
+            raise TypeError("carried() is for a lookup of snapshots (as_of=True)")
+        snapshots = self.snapshots
+        # The calendar maps each date to its snapshot day's index: the day itself
+        # is the first date of that index.
+        days = snapshots.calendar.group_by(_DAY_INDEX).agg(
+            pl.col(_FACT_DATE).min().alias(SNAPSHOT_DATE)
+        )
+        return (
+            self.table.with_columns(
+                (pl.col(_DAY_KEY) // snapshots.days).alias(_RANK),
+                (pl.col(_DAY_KEY) % snapshots.days).alias(_DAY_INDEX),
+            )
+            .join(snapshots.ranks, on=_RANK)
+            .join(days, on=_DAY_INDEX)
+            .select(*self.keys, SNAPSHOT_DATE, *self.added)
+        )
 
 
 def lookup(
@@ -181,13 +230,32 @@ def _report(
     what: str,
     nulls: str,
     refuse: Callable[[pl.Series], None] | None,
+    then: str = "",
+    date: str = "",
 ) -> pl.DataFrame:
-    # A query that selects none of the added columns does not bring the mark here.
+    # A query that selects none of the added columns does not bring the marks here.
     if _MISSING in batch.columns:
         missing = batch.get_column(_MISSING).drop_nulls().unique().sort()
         if refuse is not None:
             refuse(missing)
-        warn_missing(missing, column, what, nulls)
+        warn_missing(missing, column, what + then, nulls)
+    if _UNDATED in batch.columns:
+        undated = batch.get_column(_UNDATED).drop_nulls()
+        if undated.len():
+            # Not ids without a row: rows without a date, so no snapshot applies.
+            ids = undated.unique().sort()
+            shown = ", ".join(map(str, ids.head(_SHOWN).to_list()))
+            more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
+            warnings.warn(
+                UnmatchedIdWarning(
+                    f"{undated.len()} row(s) have a null {date}, so no snapshot of {what} "
+                    f"applies to them ({column} {shown}{more}); their {nulls} stay null "
+                    "(the rows are kept)",
+                    column=column,
+                    ids=tuple(ids.to_list()),
+                ),
+                stacklevel=2,
+            )
     return batch
 
 
@@ -259,9 +327,10 @@ def join_lookup(
 
     A row counts as unmatched when every ``left_on`` value is known and the
     table has no row for them (as of its ``as_of`` date, a Date expression, if
-    ``look`` is of snapshots). ``refuse`` may raise instead of the warning,
-    given the unmatched ids; ``column`` names them in the warning (default
-    ``report``).
+    ``look`` is of snapshots: no row on or before that date). A row whose
+    ``as_of`` date is null has no snapshot to take: such rows are counted and
+    warned apart. ``refuse`` may raise instead of the warning, given the
+    unmatched ids; ``column`` names them in the warning (default ``report``).
 
     Examples
     --------
@@ -280,6 +349,8 @@ def join_lookup(
     """
     table = look.table
     temporary: list[str] = []
+    known = pl.all_horizontal(pl.col(c).is_not_null() for c in left_on)
+    then = date = ""
     if look.snapshots is None:
         right = [f"{_KEY}{i}" for i in range(len(look.keys))]
         table = table.rename(dict(zip(look.keys, right, strict=True)))
@@ -287,7 +358,12 @@ def join_lookup(
     else:
         if as_of is None:  # pragma: no cover - the callers pass both or neither
             raise TypeError("a lookup of snapshots needs the facts' as_of date")
-        lf = _day_key(lf, look.snapshots, look.keys, left_on, as_of)
+        # The column the date comes from (a Datetime's date keeps its name).
+        date = as_of.meta.output_name(raise_if_undetermined=False) or "as_of date"
+        then = f" on or before the row's {date}"
+        lf = _day_key(lf, look.snapshots, look.keys, left_on, as_of).with_columns(
+            pl.when(known & as_of.is_null()).then(pl.col(report)).alias(_UNDATED)
+        )
         temporary.append(_DAY_KEY)
         left, right = [_DAY_KEY], [f"{_KEY}0"]
         table = table.rename({_DAY_KEY: right[0]})
@@ -300,19 +376,30 @@ def join_lookup(
         maintain_order="left",
         coalesce=False,
     )
-    known = pl.all_horizontal(pl.col(c).is_not_null() for c in left_on)
-    marked = joined.with_columns(
-        pl.when(known & pl.col(right[0]).is_null()).then(pl.col(report)).alias(_MISSING)
-    ).drop(temporary)
+    unmatched = known & pl.col(right[0]).is_null()
+    if look.snapshots is not None:
+        unmatched &= pl.col(_UNDATED).is_null()
+    marked = joined.with_columns(pl.when(unmatched).then(pl.col(report)).alias(_MISSING)).drop(
+        temporary
+    )
     checked = marked.map_batches(
-        partial(_report, column=column or report, what=what, nulls=nulls, refuse=refuse),
+        partial(
+            _report,
+            column=column or report,
+            what=what,
+            nulls=nulls,
+            refuse=refuse,
+            then=then,
+            date=date,
+        ),
         predicate_pushdown=True,
         projection_pushdown=True,
         slice_pushdown=True,
     )
-    # The added columns depend on the mark (unmatched rows have null values
+    # The added columns depend on the marks (marked rows have null values
     # anyway), so a query that shows one of them cannot skip the report.
-    unmarked = pl.col(_MISSING).is_null()
+    marks = [_MISSING] if look.snapshots is None else [_MISSING, _UNDATED]
+    unmarked = pl.all_horizontal(pl.col(m).is_null() for m in marks)
     return checked.with_columns(
         pl.when(unmarked).then(pl.col(c)).alias(c) for c in look.added
-    ).drop(_MISSING)
+    ).drop(marks)

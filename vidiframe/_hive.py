@@ -56,6 +56,7 @@ from vidiframe._layout import (
     parse_partition_dir,
     split,
 )
+from vidiframe._null_types import untyped_parts
 from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, ObjectStorage, polars_options
 
@@ -259,11 +260,11 @@ class _Files:
 def _rank(layout: Layout, schema: pl.Schema) -> tuple[int, int]:
     """Which of files written at the same time holds the dataset's newest schema.
 
-    More columns (schema evolution only adds), then fewer ``Null`` ones (a
-    ``Null`` column only ever gets a type): object stores keep modification
-    times to the second, so two writes may share one.
+    More columns (schema evolution only adds), then fewer ``Null`` parts,
+    nested ones included (a ``Null`` only ever gets a type): object stores keep
+    modification times to the second, so two writes may share one.
     """
-    return len(layout.columns), -sum(dtype == pl.Null() for dtype in schema.values())
+    return len(layout.columns), -sum(untyped_parts(dtype) for dtype in schema.values())
 
 
 class _UnreadableError(Exception):

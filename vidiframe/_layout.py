@@ -20,7 +20,9 @@ sending but left empty so far) has no type yet, whatever the mode: stored as
 ``Null``, it takes the type of the first frame that has one (older partitions
 read back with nulls of that type); a frame's ``Null`` column is cast to the
 stored type (all its values are null: nothing is lost). Two ``Null`` stay
-``Null``.
+``Null``. The same holds for ``Null`` nested in a column's type (an
+always-empty ``List(Null)``, a ``Struct`` field null in every row; see
+:mod:`vidiframe._null_types`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from vidiframe._errors import (
     SchemaConflictError,
 )
 from vidiframe._hints import did_you_mean
+from vidiframe._null_types import fill_nulls
 from vidiframe._partitioning import PARTITION_DTYPES, check_partition_column, partition_dir
 
 __all__ = [
@@ -328,22 +331,22 @@ def fit_frame(
     # A Null column is a column whose type is not known yet: every value is null,
     # so it takes the stored type (nothing to lose), and a stored Null column
     # takes the frame's type (older partitions read back with nulls of it).
-    # Neither is a change of a known type: allowed whatever the schema_mode.
-    untyped = [
-        name
-        for name in frame.columns
-        if name in have_schema
-        and frame_schema[name] == pl.Null()
-        and have_schema[name] != pl.Null()
-    ]
+    # Neither is a change of a known type: allowed whatever the schema_mode. The
+    # same holds inside nested types (an always-empty List(Null), a Struct field
+    # null in every row).
+    fitted: dict[str, pl.DataType] = {}
     for name in frame.columns:
-        if name not in have_schema or name in untyped or have_schema[name] == pl.Null():
+        if name not in have_schema:
             continue
-        if frame_schema[name] != have_schema[name]:
+        merged = fill_nulls(frame_schema[name], have_schema[name])
+        if merged is None:
             problems.append(
                 f"{name}: frame has {frame_schema[name]}, dataset has {have_schema[name]}"
             )
             first = first or name
+        else:
+            fitted[name] = merged
+    untyped = [name for name, dtype in fitted.items() if dtype != frame_schema[name]]
     for name, dtype in have_schema.items():
         if name not in frame_schema:
             problems.append(f"only in the dataset: {name} ({dtype}); a column cannot be removed")
@@ -371,7 +374,8 @@ def fit_frame(
     elif added:
         columns = (*have.columns, *added)
     if untyped:
-        frame = frame.with_columns(pl.col(n).cast(have_schema[n]) for n in untyped)
+        # Only nulls change type: a cast that cannot lose a value.
+        frame = frame.with_columns(pl.col(n).cast(fitted[n]) for n in untyped)
         frame_schema = frame.schema
     schema = pl.Schema({c: frame_schema[c] for c in columns})
     layout = Layout(columns, have.partition_by, have.partition_dtypes, schema)

@@ -123,12 +123,11 @@ def _join(
     *,
     what: str,
     nulls: str,
-    then: str = "",
     report: str | None = None,
     column: str | None = None,
     as_of: pl.Expr | None = None,
 ) -> pl.LazyFrame:
-    """``look`` joined to ``lf``; ``then`` says, in the report, as of when."""
+    """``look`` joined to ``lf`` (as of the date ``as_of``, for snapshots)."""
     schema = lf.collect_schema()
     _same_types(schema, look, left_on, what)
     _no_clash(schema, look.added)
@@ -138,7 +137,7 @@ def _join(
         left_on,
         report=report or left_on[-1],
         column=column,
-        what=what + then,
+        what=what,
         nulls=nulls,
         as_of=as_of,
     )
@@ -160,8 +159,6 @@ def with_names(
         raise InvalidRequestError("with_names needs at least one of locations=, sites=, networks=")
     schema = lf.collect_schema()
     date = _as_of(schema, as_of)
-    # What the as-of join says when a row has no snapshot on or before its day.
-    then = f" on or before the row's {as_of}" if as_of is not None else ""
     site_key: str | None = "site_id" if "site_id" in schema else None
     network_key: str | None = "network_id" if "network_id" in schema else None
     dated = date is not None
@@ -186,7 +183,6 @@ def with_names(
             look,
             ["location_id"],
             what="locations",
-            then=then,
             nulls="location_label",
             as_of=date,
         )
@@ -212,7 +208,6 @@ def with_names(
             [site_key],
             column="site_id",
             what="sites",
-            then=then,
             nulls="site_label",
             as_of=date,
         )
@@ -233,7 +228,6 @@ def with_names(
             [network_key],
             column="network_id",
             what="networks",
-            then=then,
             nulls="network_label",
             as_of=date,
         )
@@ -253,22 +247,37 @@ def _refuse_ambiguous(missing: pl.Series, *, ambiguous: pl.Series) -> None:
 
 
 def _across_networks(
-    lf: pl.LazyFrame, schema: pl.Schema, clip: pl.DataFrame, columns: dict[str, str]
+    lf: pl.LazyFrame,
+    schema: pl.Schema,
+    clip: pl.DataFrame,
+    columns: dict[str, str],
+    as_of: pl.Expr | None,
 ) -> pl.LazyFrame:
     """Clip names by ``content_id`` alone, for rows whose networks are unknown.
 
     A clip id is unique within a network only: an id that names different clips
     in different networks cannot be named so. Only the ids the rows use matter,
     which the plan knows when it runs: those ids are left out of the table, and
-    the report refuses them.
+    the report refuses them. As of a date, an id is left out when it names
+    different clips in different networks on any snapshot day (each network's
+    clip as the join by network would take it: carried to the later days that
+    lack it), so that no row is named after another network's clip.
     """
-    per_content = clip.select("content_id", *columns).unique()
-    ambiguous = per_content.filter(pl.col("content_id").is_duplicated())["content_id"]
+    day = [SNAPSHOT_DATE] if as_of is not None else []
+    rows = clip
+    if as_of is not None:
+        by_network = lookup(
+            clip, ["network_id", "content_id"], {c: c for c in columns}, "clips", as_of=True
+        )
+        rows = by_network.carried()
+    per_content = rows.select("content_id", *day, *columns).unique()
+    ambiguous = per_content.filter(pl.struct("content_id", *day).is_duplicated())["content_id"]
     look = lookup(
-        per_content.filter(~pl.col("content_id").is_in(ambiguous.implode())),
+        per_content.filter(~pl.col("content_id").is_in(ambiguous.unique().implode())),
         ["content_id"],
         columns,
         "clips",
+        as_of=as_of is not None,
     )
     _same_types(schema, look, ["content_id"], "clips")
     _no_clash(schema, look.added)
@@ -279,6 +288,7 @@ def _across_networks(
         report="content_id",
         what="clips",
         nulls="content_name",
+        as_of=as_of,
         refuse=partial(_refuse_ambiguous, ambiguous=ambiguous),
     )
 
@@ -289,13 +299,18 @@ def with_clip_names(
     *,
     locations: Dimension | None = None,
     sites: Dimension | None = None,
+    as_of: str | None = None,
 ) -> pl.LazyFrame:
     """Add ``content_name`` and ``advertiser_name`` from the clip metadata.
 
     See :meth:`vidiframe._namespace.VidiFrame.with_clip_names`.
     """
-    clip = _dimension(clips, ["content_id", "network_id", "name"], "clips", "vf.read_clip_metadata")
     schema = lf.collect_schema()
+    date = _as_of(schema, as_of)
+    dated = date is not None
+    clip = _dimension(
+        clips, ["content_id", "network_id", "name"], "clips", "vf.read_clip_metadata", as_of=as_of
+    )
     if "content_id" not in schema:
         raise SchemaError(
             "the frame has no 'content_id' column (for viewers_apc, explode_contents first)",
@@ -309,10 +324,13 @@ def with_clip_names(
     helper: list[str] = []
     if network is None:
         if locations is None or sites is None:
-            return _across_networks(lf, schema, clip, columns)
-        # Match each clip in the row's network, found through its location and site.
-        loc = _dimension(locations, ["location_id", "site_id"], "locations", "vf.read_locations")
-        site = _dimension(sites, ["site_id", "network_id"], "sites", "vf.read_sites")
+            return _across_networks(lf, schema, clip, columns, date)
+        # Match each clip in the row's network, found through its location and site
+        # (as of the row's day, with snapshots: a site may move to another network).
+        loc = _dimension(
+            locations, ["location_id", "site_id"], "locations", "vf.read_locations", as_of=as_of
+        )
+        site = _dimension(sites, ["site_id", "network_id"], "sites", "vf.read_sites", as_of=as_of)
         if "location_id" not in schema:
             raise SchemaError(
                 "the frame has no 'location_id' (nor 'network_id') column to find each "
@@ -322,21 +340,23 @@ def with_clip_names(
         _no_clash(schema, ["_vf_site", "_vf_network"])
         out = _join(
             out,
-            lookup(loc, ["location_id"], {"site_id": "_vf_site"}, "locations"),
+            lookup(loc, ["location_id"], {"site_id": "_vf_site"}, "locations", as_of=dated),
             ["location_id"],
             what="locations",
             nulls="content_name",
+            as_of=date,
         )
         out = _join(
             out,
-            lookup(site, ["site_id"], {"network_id": "_vf_network"}, "sites"),
+            lookup(site, ["site_id"], {"network_id": "_vf_network"}, "sites", as_of=dated),
             ["_vf_site"],
             column="site_id",
             what="sites",
             nulls="content_name",
+            as_of=date,
         )
         network, helper = "_vf_network", ["_vf_site", "_vf_network"]
-    look = lookup(clip, ["network_id", "content_id"], columns, "clips")
+    look = lookup(clip, ["network_id", "content_id"], columns, "clips", as_of=dated)
     # Rows whose network is unknown were reported with their location or site above.
     out = _join(
         out,
@@ -345,6 +365,7 @@ def with_clip_names(
         report="content_id",
         what="clips (for the row's network)",
         nulls="content_name",
+        as_of=date,
     )
     return out.drop(helper)
 
@@ -403,13 +424,11 @@ def with_utc(lf: pl.LazyFrame, locations: Dimension, *, as_of: str | None = None
         "locations",
         as_of=date is not None,
     )
-    then = f" on or before the row's {as_of}" if as_of is not None else ""
     out = _join(
         lf,
         look,
         ["location_id"],
         what="locations with a last_timezone",
-        then=then,
         nulls="period_start_utc",
         as_of=date,
     )

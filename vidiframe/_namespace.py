@@ -379,7 +379,8 @@ class _Vidi(Generic[Frame]):
             without ``as_of``); each row gets, for each id, the row of the
             latest snapshot on or before its day (an id missing from later
             snapshots keeps its last known row). A row dated before an id's
-            first snapshot keeps null names and is reported.
+            first snapshot keeps null names and is reported; a row whose date
+            is null too, counted apart (it has no date, whatever its id).
 
         Returns
         -------
@@ -465,6 +466,7 @@ class _Vidi(Generic[Frame]):
         *,
         locations: pl.DataFrame | pl.LazyFrame | None = None,
         sites: pl.DataFrame | pl.LazyFrame | None = None,
+        as_of: str | None = None,
     ) -> Frame:
         """Add ``content_name`` (and ``advertiser_name``) for the frame's ``content_id``.
 
@@ -479,6 +481,23 @@ class _Vidi(Generic[Frame]):
         reported (:class:`~vidiframe.UnmatchedIdWarning`), when the plan is
         collected on a LazyFrame (as :meth:`with_names` says). For
         ``viewers_apc``, explode the contents first (:meth:`explode_contents`).
+
+        Parameters
+        ----------
+        clips
+            :func:`~vidiframe.read_clip_metadata`'s frame, or its snapshots
+            (:func:`~vidiframe.scan_dimension_snapshots`).
+        locations, sites
+            :func:`~vidiframe.read_locations` and :func:`~vidiframe.read_sites`
+            (or their snapshots): each row's network, for a frame without
+            ``network_id``.
+        as_of
+            A ``Date`` (or ``Datetime``) column of the frame, e.g.
+            ``"period_start_date"``: name each row's clip as of that day, as
+            :meth:`with_names` does. ``clips`` (and ``locations`` and ``sites``,
+            if given) must then hold snapshots with their ``snapshot_date``. A
+            clip id matched across networks is refused if it names different
+            clips in different networks on any snapshot day.
 
         Returns
         -------
@@ -517,11 +536,26 @@ class _Vidi(Generic[Frame]):
         ['My clip name']
         >>> caught
         []
+
+        As of each row's day, from the clip metadata's daily snapshots:
+
+        >>> import datetime as dt
+        >>> snapshots = pl.concat([
+        ...     clips.with_columns(snapshot_date=pl.lit(dt.date(2025, 1, 1))),
+        ...     clips.with_columns(name=pl.lit("Renamed"),
+        ...                        snapshot_date=pl.lit(dt.date(2025, 1, 2))),
+        ... ])
+        >>> days = plays.with_columns(content_id=pl.lit("clip_123"),
+        ...     period_start_date=pl.Series([dt.date(2025, 1, 1), dt.date(2025, 1, 3)]))
+        >>> days.vidi.with_clip_names(snapshots, as_of="period_start_date")["content_name"].to_list()
+        ['My clip name', 'Renamed']
         """
         from vidiframe._names import with_clip_names
 
         return self._result(
-            with_clip_names(self._frame.lazy(), clips, locations=locations, sites=sites)
+            with_clip_names(
+                self._frame.lazy(), clips, locations=locations, sites=sites, as_of=as_of
+            )
         )
 
     def with_utc(

@@ -16,6 +16,7 @@ from typing import Protocol
 import polars as pl
 
 from vidiframe._errors import SchemaConflictError
+from vidiframe._null_types import fill_nulls
 from vidiframe._sync_config import SchemaMode
 
 __all__ = ["Target", "conform"]
@@ -43,10 +44,12 @@ def conform(
 
     Columns of the dataset the response lacks are null (the API did not send
     them); new fields follow ``export.schema_mode``. A new field that is null in
-    every row and has no type yet is left for a later batch that has values. A
-    column the dataset stores as ``Null`` (type not known yet) keeps the
-    response's type: the dataset layer gives the column that type, whatever
-    the ``schema_mode`` (see :func:`vidiframe.write_partitions`).
+    every row (dtype ``Null``, no type known yet) is a new field like any other:
+    under ``"evolve"`` it is added, and the dataset stores it as ``Null``. A
+    column the dataset stores as ``Null`` (or with ``Null`` parts, as an
+    always-empty ``List(Null)``) keeps the response's type: the dataset layer
+    gives the column that type, whatever the ``schema_mode`` (see
+    :func:`vidiframe.write_partitions`).
 
     Raises
     ------
@@ -63,7 +66,7 @@ def conform(
     >>> frame, added, dropped = conform(df, pl.Schema({"a": pl.Int64, "b": pl.String}),
     ...                                 config.exports[0])
     >>> frame.columns, added, dropped
-    (['a', 'b', 'reach'], ('reach',), ())
+    (['a', 'b', 'reach', 'unset'], ('reach', 'unset'), ())
     """
     new = tuple(c for c in df.columns if c not in schema)
     mode = export.schema_mode
@@ -88,13 +91,19 @@ def conform(
             export.path,
         )
     elif new:
-        added = tuple(c for c in new if df.schema[c] != pl.Null)
+        # A field null in every row is kept too: the API sent it, and the dataset
+        # layer stores it untyped until a batch with values gives it its type.
+        added = new
     columns = []
     for name, dtype in schema.items():
         if name not in df.columns:
             columns.append(pl.lit(None, dtype=dtype).alias(name))
-        elif df.schema[name] != dtype and dtype != pl.Null():
-            columns.append(pl.col(name).cast(dtype))
+        elif df.schema[name] != dtype:
+            # Parts of no type yet, on either side, take the other side's type (the
+            # dataset layer stores a column's newly known type); any other
+            # difference is cast to the column's dtype, strictly.
+            typed = fill_nulls(df.schema[name], dtype)
+            columns.append(pl.col(name).cast(typed if typed is not None else dtype))
         else:
             columns.append(pl.col(name))
     columns.extend(pl.col(name) for name in added)

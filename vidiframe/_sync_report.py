@@ -35,7 +35,9 @@ class BatchResult:
         (``schema_mode = "drop"``).
     added_fields
         Fields of the response that the dataset had no column for, added to it
-        (``schema_mode = "evolve"``): older rows read back null in them.
+        (``schema_mode = "evolve"``): older rows read back null in them. A field
+        null in every row of the batch is added too, without a type until a
+        later batch has values in it.
     unit
         ``"day"``, or ``"month"`` for ``1M`` exports.
     """

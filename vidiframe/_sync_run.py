@@ -343,13 +343,10 @@ class _ExportWriter:
             schema_mode="evolve" if export.schema_mode == "evolve" else "error",
             storage_options=export.storage_options,
         )
-        # The dataset now has the added columns, and a type for its Null ones
-        # the frame has values for.
-        typed = [c for c, t in self.schema.items() if t == pl.Null() and c in frame.columns]
-        if added or typed:
-            self.schema = pl.Schema(
-                {**self.schema, **{c: frame.schema[c] for c in (*typed, *added)}}
-            )
+        # The dataset now has the frame's columns and types: conform gave it the
+        # stored columns, in order, typed as stored except Null parts the batch
+        # had values for (the dataset layer typed them), then the added ones.
+        self.schema = frame.schema
         present = set(frame.get_column(DATE).unique().to_list())
         units = units_between(export.time_resolution, batch.start, batch.end + DAY)
         return BatchResult(

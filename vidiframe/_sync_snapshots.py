@@ -133,7 +133,8 @@ class SnapshotJob:
             return self._failed(fetched)
         try:
             # The stored columns, as an export's batch has them: a field the API no
-            # longer sends stays (null), and one null in every row waits for values.
+            # longer sends stays (null), and a new one null in every row is stored
+            # without a type until a snapshot has values in it.
             frame, _, _ = conform(fetched, self.schema, dimension)
             write_snapshot(
                 frame,

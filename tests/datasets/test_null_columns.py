@@ -209,3 +209,163 @@ def test_other_engines_read_the_null_and_the_typed_files_as_one_table(
     assert got == [(DAY1, None)] * make_frame([DAY1]).height + list(
         zip(new[BY].to_list(), new["glasses"].to_list(), strict=True)
     )
+
+
+# -- Null nested in a column's type ------------------------------------------------------------
+
+TAGS = pl.List(pl.String)
+SEEN = pl.Struct({"camera": pl.String, "frames": pl.Int64})
+
+
+def with_nested_unset(df: pl.DataFrame) -> pl.DataFrame:
+    """Fields whose nested parts have no type yet: lists always empty, a sub-field always null."""
+    frames = [{"camera": None, "frames": i} for i in range(df.height)]
+    return df.with_columns(
+        tags=pl.Series([[] for _ in range(df.height)], dtype=pl.List(pl.Null)),
+        seen=pl.Series(frames, dtype=pl.Struct({"camera": pl.Null, "frames": pl.Int64})),
+    )
+
+
+def with_nested_values(df: pl.DataFrame) -> pl.DataFrame:
+    """The same fields with values (and an empty list, a null camera)."""
+    tags = [[f"t{i}", "x"] if i % 2 else [] for i in range(df.height)]
+    frames = [{"camera": f"cam{i}" if i % 3 else None, "frames": 10 + i} for i in range(df.height)]
+    return df.with_columns(tags=pl.Series(tags, dtype=TAGS), seen=pl.Series(frames, dtype=SEEN))
+
+
+@pytest.mark.parametrize("schema_mode", ["evolve", "error", "drop"])
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_nested_nulls_of_the_frame_take_the_stored_type(
+    tmp_path: Path, make_frame, fmt: str, schema_mode: str
+) -> None:
+    # Before, List(Null) against a stored List(String) was a SchemaConflictError.
+    root = tmp_path / "ds"
+    typed = with_nested_values(make_frame([DAY1, DAY2], seed=1))
+    vf.write_partitions(typed, root, partition_by=BY, format=fmt)
+    later = with_nested_unset(make_frame([DAY2, DAY3], seed=2))
+    assert later.schema["tags"] == pl.List(pl.Null)
+    vf.write_partitions(later, root, partition_by=BY, format=fmt, schema_mode=schema_mode)  # type: ignore[arg-type]
+
+    got = vf.scan_partitions(root).collect()
+    expected = pl.concat(
+        [
+            typed.filter(pl.col(BY) == DAY1),
+            later.with_columns(pl.col("tags").cast(TAGS), pl.col("seen").cast(SEEN)),
+        ]
+    )
+    assert_frame_equal(got, expected)
+    assert got.filter(pl.col(BY) == DAY3)["seen"].struct.field("frames").to_list() == list(
+        range(later.height - later.filter(pl.col(BY) == DAY2).height, later.height)
+    )
+    inventory = vf.read_inventory(root)
+    assert inventory.schema is not None
+    assert (inventory.schema["tags"], inventory.schema["seen"]) == (TAGS, SEEN)
+    # The new partitions' files store the stored types, not the Null parts.
+    (file,) = (root / f"{BY}={DAY3}").glob("*.parquet")
+    stored = pl.read_parquet_schema(file)
+    assert (stored["tags"], stored["seen"]) == (TAGS, SEEN)
+
+
+@pytest.mark.parametrize("schema_mode", ["evolve", "error", "drop"])
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_stored_nested_nulls_take_the_type_of_the_first_values(
+    tmp_path: Path, make_frame, fmt: str, schema_mode: str
+) -> None:
+    root = tmp_path / "ds"
+    old = with_nested_unset(make_frame([DAY1, DAY2], seed=1))
+    vf.write_partitions(old, root, partition_by=BY, format=fmt)
+    inventory = vf.read_inventory(root)
+    assert inventory.schema is not None
+    assert inventory.schema["tags"] == pl.List(pl.Null)
+
+    new = with_nested_values(make_frame([DAY2, DAY3], seed=2))
+    vf.write_partitions(new, root, partition_by=BY, format=fmt, schema_mode=schema_mode)  # type: ignore[arg-type]
+    got = vf.scan_partitions(root).collect()
+    kept = old.filter(pl.col(BY) == DAY1)
+    expected = pl.concat(
+        [kept.with_columns(pl.col("tags").cast(TAGS), pl.col("seen").cast(SEEN)), new]
+    )
+    assert_frame_equal(got, expected)
+    assert got["tags"].to_list() == [[]] * kept.height + new["tags"].to_list()
+    inventory = vf.read_inventory(root)
+    assert inventory.schema is not None
+    assert (inventory.schema["tags"], inventory.schema["seen"]) == (TAGS, SEEN)
+    if fmt == "delta":
+        # Other engines see the types too: the table's own schema evolved.
+        fields = {f.name: str(f.type) for f in deltalake.DeltaTable(root).schema().fields}
+        assert 'PrimitiveType("string")' in fields["tags"]
+        assert "void" not in fields["tags"] + fields["seen"]
+
+    # An always-empty list again, once typed: the stored type, nothing refused.
+    vf.write_partitions(
+        with_nested_unset(make_frame([DAY1], seed=3)), root, partition_by=BY, format=fmt
+    )
+    assert vf.scan_partitions(root).collect().schema["tags"] == TAGS
+    # A known type changed inside a list is still a conflict.
+    before = snapshot(tmp_path)
+    with pytest.raises(
+        vf.SchemaConflictError, match=r"tags: frame has List\(Int64\), dataset has List\(String\)"
+    ):
+        vf.write_partitions(
+            make_frame([DAY1], seed=3).with_columns(
+                tags=pl.lit([1], pl.List(pl.Int64)), seen=pl.lit(None, SEEN)
+            ),
+            root,
+            partition_by=BY,
+            format=fmt,
+        )
+    assert snapshot(tmp_path) == before
+
+
+def test_hive_files_written_in_the_same_second_give_the_nested_types(
+    tmp_path: Path, make_frame
+) -> None:
+    # As for a top-level Null column: the file whose nested parts are typed wins.
+    root = tmp_path / "ds"
+    vf.write_partitions(with_nested_unset(make_frame([DAY1])), root, partition_by=BY)
+    vf.write_partitions(with_nested_values(make_frame([DAY2], seed=2)), root, partition_by=BY)
+    # The untyped file (the first day) comes first in a listing: the other order
+    # would pass by luck.
+    for file in root.rglob("part-0.parquet"):
+        os.utime(file, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    inventory = vf.read_inventory(root)
+    assert inventory.schema is not None
+    assert (inventory.schema["tags"], inventory.schema["seen"]) == (TAGS, SEEN)
+    got = vf.scan_partitions(root).collect()
+    assert (
+        got["tags"].to_list()[-2:]
+        == with_nested_values(make_frame([DAY2], seed=2))["tags"].to_list()[-2:]
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "stored", "fitted"),
+    [
+        (pl.Null(), pl.Date(), pl.Date()),
+        (pl.List(pl.Null()), pl.List(pl.String()), pl.List(pl.String())),
+        (pl.List(pl.List(pl.Int8())), pl.List(pl.Null()), pl.List(pl.List(pl.Int8()))),
+        (pl.Array(pl.Null(), 2), pl.Array(pl.Float64(), 2), pl.Array(pl.Float64(), 2)),
+        (pl.Array(pl.Null(), 2), pl.Array(pl.Float64(), 3), None),
+        (
+            pl.Struct({"a": pl.Null(), "b": pl.List(pl.String())}),
+            pl.Struct({"a": pl.UInt32(), "b": pl.List(pl.Null())}),
+            pl.Struct({"a": pl.UInt32(), "b": pl.List(pl.String())}),
+        ),
+        # Other fields, or the same in another order, are not the same struct.
+        (pl.Struct({"a": pl.Null()}), pl.Struct({"a": pl.Int64(), "b": pl.Int64()}), None),
+        (
+            pl.Struct({"a": pl.Null(), "b": pl.Int64()}),
+            pl.Struct({"b": pl.Int64(), "a": pl.Int64()}),
+            None,
+        ),
+        (pl.List(pl.Null()), pl.String(), None),
+        (pl.Datetime("us", "UTC"), pl.Datetime("us"), None),
+    ],
+)
+def test_null_parts_take_the_other_sides_type_and_nothing_else_does(
+    frame: pl.DataType, stored: pl.DataType, fitted: pl.DataType | None
+) -> None:
+    from vidiframe._null_types import fill_nulls
+
+    for got in (fill_nulls(frame, stored), fill_nulls(stored, frame)):
+        assert got is None if fitted is None else got == fitted

@@ -169,6 +169,24 @@ class FakeAccount:
     def networks(self) -> list[int]:
         return sorted({network_of_site(s) for s in self.sites})
 
+    def ids(self, dimension: str) -> frozenset[int]:
+        """The ids of the rows ``dimension`` lists (one of :data:`EDITABLE_DIMENSIONS`).
+
+        >>> account = FakeAccount(DataGenerator(), frozenset({4636}))
+        >>> sorted(account.ids("networks")), sorted(account.ids("clip_metadata"))
+        ([2], [201, 202, 203])
+        """
+        ids: Iterable[int] = {
+            "networks": lambda: self.networks,
+            "sites": lambda: self.sites,
+            "locations": lambda: self.locations,
+            "boxes": lambda: map(self.box_of, self.locations),
+            "site_tags": self.site_tags,
+            "location_tags": self.location_tags,
+            "clip_metadata": lambda: (row["id"] for row in self.clip_rows()),
+        }[dimension]()
+        return frozenset(ids)
+
     def utc_offset(self, site: int) -> int:
         """The site's offset from UTC, in seconds (its locations' ``last_timezone``)."""
         return _OFFSETS[int(_unit(self.seed, "tz", site) * len(_OFFSETS))]

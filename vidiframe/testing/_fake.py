@@ -824,7 +824,8 @@ class FakeVidiCenter:
         Raises
         ------
         InvalidRequestError
-            Another dimension, no field, or a change of ``id``.
+            Another dimension, no field, a change of ``id``, or an ``id`` no row
+            of the dimension has (an edit that would change nothing).
 
         Examples
         --------
@@ -846,6 +847,17 @@ class FakeVidiCenter:
         if not fields or "id" in fields:
             raise InvalidRequestError(
                 "edit_dimension: give the fields to change (label=...), never the id"
+            )
+        known = self.account.ids(name)
+        if int(id) not in known:
+            # Kept, the edit would change no row, and a test relying on it would
+            # pass or fail for another reason than the one it states.
+            nearest = sorted(sorted(known, key=lambda k: (abs(k - int(id)), k))[:5])
+            raise InvalidRequestError(
+                f"edit_dimension: no row of {name} has id {id}; it has {len(known)} "
+                f"row(s), the nearest ids {', '.join(map(str, nearest))}. The account's "
+                "rows follow its locations: those given as account_locations (with the "
+                "other locations of their sites) and those exported so far"
             )
         with self._lock:
             self._dimension_edits.setdefault((name, int(id)), {}).update(fields)
