@@ -17,7 +17,10 @@ hidden name, when the root is a bucket) holding who holds it and until when:
 - the holder renews it (the same conditional PUT) from a background thread
   every third of its duration, and deletes it when done: at once if it wrote
   it less than a third of its duration ago (it cannot have expired), else
-  after reading it back to check that it is still its own;
+  after reading it back to check that it is still its own. That age is told
+  by a monotonic clock, never the wall clock: a wall clock stepped back after
+  a long stall would make a lease that expired (and that another writer may
+  have taken over) look young;
 - a conditional PUT refused ("exists", "precondition failed") is read back
   before it counts as another writer's: the store client retries a PUT whose
   answer was lost, and the retry of one that landed meets the writer's own
@@ -46,7 +49,7 @@ from pathlib import Path
 
 from vidiframe._errors import DatasetError
 from vidiframe._optional import require
-from vidiframe._storage import Location, ObjectStorage
+from vidiframe._storage import Location, ObjectStorage, StorageFaultError
 
 try:
     import fcntl
@@ -59,6 +62,8 @@ __all__ = ["LEASE_SECONDS", "dataset_lock", "hold", "lease_location"]
 LEASE_SECONDS = 600.0
 #: The clock leases are written and judged with (seconds since the epoch); tests replace it.
 clock: Callable[[], float] = time.time
+#: The clock that tells how long ago this process wrote its own lease; tests replace it.
+monotonic: Callable[[], float] = time.monotonic
 
 _SUFFIX = ".vidiframe-lease"
 # Roots this process holds through dataset_lock: operations inside it do not lock again.
@@ -179,9 +184,12 @@ class _Lease:
         self.url = where.join(self._path)
         self._holder = uuid.uuid4().hex
         self._etag: str | None = None
-        # When this process last wrote the lease (by ``clock``), if it did.
+        # When this process last wrote the lease (by ``monotonic``), if it did.
         self._written_at: float | None = None
-        self._stamp = 0.0
+        # The expiry in the body last sent, and when (by ``monotonic``) it was built:
+        # before its PUT was sent, so an age measured from it is never too short.
+        self._expires = 0.0
+        self._sent_at = 0.0
         self._lost: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -191,14 +199,14 @@ class _Lease:
         return f"_Lease({self.url!r})"
 
     def _body(self) -> bytes:
-        self._stamp = clock()
-        expires = self._stamp + LEASE_SECONDS
+        self._sent_at = monotonic()
+        self._expires = clock() + LEASE_SECONDS
         return json.dumps(
             {
                 "holder": self._holder,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
-                "expires_at": expires,
+                "expires_at": self._expires,
             },
             sort_keys=True,
         ).encode()
@@ -209,7 +217,7 @@ class _Lease:
         for _ in range(3):
             try:
                 self._etag = self._storage.put(self._path, self._body(), mode="create")["e_tag"]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
                 break
             except obstore_exc.AlreadyExistsError:
                 pass
@@ -235,7 +243,7 @@ class _Lease:
                 self._etag = self._storage.put(self._path, self._body(), mode={"e_tag": etag})[
                     "e_tag"
                 ]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
                 break
             except (obstore_exc.PreconditionError, obstore_exc.AlreadyExistsError):
                 raise DatasetError(
@@ -266,16 +274,23 @@ class _Lease:
                 self._etag = self._storage.put(
                     self._path, self._body(), mode={"e_tag": self._etag}
                 )["e_tag"]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
             except (obstore_exc.PreconditionError, obstore_exc.AlreadyExistsError):
                 self._reclaim()
+            except StorageFaultError:
+                pass  # A network blip: the lease stays valid until its expiry; try again later.
             except DatasetError as error:
-                # A network blip: the lease stays valid until its expiry; try again later.
-                self._lost = None if "could not" in str(error) else str(error)
+                # Not a failed request: whether the lease is still ours is unknown,
+                # so the write fails at check() rather than commit on a doubt.
+                self._lost = str(error)
 
     def _adopt(self, holder: _Holder, etag: str | None) -> None:
+        """Take the lease read back, found to be ours, as the one we hold."""
         self._etag = etag
-        self._written_at = holder.expires_at - LEASE_SECONDS
+        # The body last sent landed: it was written no earlier than it was built.
+        # An older body of ours (the expiry differs) was written at an unknown time:
+        # then the age is unknown, and release() reads the lease back before deleting.
+        self._written_at = self._sent_at if holder.expires_at == self._expires else None
 
     def _reclaim(self) -> None:
         """After a renewal refused on its etag: still ours, or lost to a takeover.
@@ -311,7 +326,7 @@ class _Lease:
         with self._lock:
             if self._lost is not None:
                 return
-            if self._written_at is not None and clock() - self._written_at < LEASE_SECONDS / 3:
+            if self._written_at is not None and monotonic() - self._written_at < LEASE_SECONDS / 3:
                 # Written by us less than a third of its duration ago, it has not
                 # expired: no one can have taken it over (unless their clock is
                 # minutes ahead, see the module docstring). One DELETE, no GET.

@@ -49,6 +49,7 @@ __all__ = [
     "Location",
     "ObjectInfo",
     "ObjectStorage",
+    "StorageFaultError",
     "check_storage_options",
     "delta_options",
     "parse_root",
@@ -247,6 +248,15 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
     return text
 
 
+class StorageFaultError(DatasetError):
+    """A request to the object store that failed: network, credentials, a missing bucket.
+
+    A :class:`DatasetError` to callers; its own type lets the lease tell a
+    failed request (the lease stays valid until its expiry, the next renewal
+    tries again) from any other error without reading the message.
+    """
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """One object of a listing; ``path`` is relative to the dataset root."""
@@ -334,7 +344,7 @@ class ObjectStorage:
 
     @contextlib.contextmanager
     def faults(self, action: str, rel: str = "") -> Iterator[None]:
-        """Turn a storage failure while doing ``action`` into a :class:`DatasetError`."""
+        """Turn a storage failure while doing ``action`` into a :class:`StorageFaultError`."""
         obstore_exc = require("obstore.exceptions", extra="lake")
         try:
             yield
@@ -342,10 +352,10 @@ class ObjectStorage:
             raise  # the lease's conditional puts handle these
         except FileNotFoundError as exc:
             if "NoSuchBucket" in str(exc) or action != "read":
-                raise DatasetError(self.describe(exc, action, rel)) from None
+                raise StorageFaultError(self.describe(exc, action, rel)) from None
             raise
         except Exception as exc:
-            raise DatasetError(self.describe(exc, action, rel)) from None
+            raise StorageFaultError(self.describe(exc, action, rel)) from None
 
     def describe(self, exc: BaseException, action: str, rel: str = "") -> str:
         """A message for a storage failure: the URL, the cause (scrubbed), what to do."""
