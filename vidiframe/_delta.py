@@ -43,6 +43,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
@@ -53,7 +54,16 @@ from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, ObjectStorage, delta_options, scrub
 
-__all__ = ["delete", "inspect", "is_delta", "open_table", "scan", "to_storage", "write"]
+__all__ = [
+    "delete",
+    "inspect",
+    "is_delta",
+    "logged_files",
+    "open_table",
+    "scan",
+    "to_storage",
+    "write",
+]
 
 _TIME_FORMAT = "%H:%M:%S%.f"
 # How far back the history is searched for the last commit vidiframe made
@@ -226,6 +236,21 @@ def _layout(table: Any, location: Location) -> Layout:
         {c: schema[c] for c in partition_by},
         schema,
     )
+
+
+def logged_files(table: Any) -> dict[str, int]:
+    """The data files of the table's version and the sizes its log records.
+
+    Paths are relative to the root, as stored: the log holds them URI-encoded
+    (a partition directory ``k=a%20b`` is ``k=a%2520b`` there).
+    """
+    adds = pl.DataFrame(table.get_add_actions(flatten=False))
+    if adds.height == 0:
+        return {}
+    return {
+        unquote(path): int(size)
+        for path, size in zip(adds.get_column("path"), adds.get_column("size_bytes"), strict=True)
+    }
 
 
 def _stored_schema(table: Any) -> pl.Schema:
