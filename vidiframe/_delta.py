@@ -52,7 +52,7 @@ from vidiframe._errors import DatasetError
 from vidiframe._layout import METADATA_KEY, Layout, SchemaMode, fit_frame, partition_values
 from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
-from vidiframe._storage import Location, ObjectStorage, delta_options, scrub
+from vidiframe._storage import Location, ObjectStorage, delta_options, polars_options, scrub
 
 __all__ = [
     "delete",
@@ -292,7 +292,9 @@ def scan(
     """Scan the table (at ``table``'s version if given), restored to the dtypes vidiframe wrote."""
     table = table if table is not None else _table(location, storage_options)
     layout = _layout(table, location)
-    lf = pl.scan_delta(table)
+    # Polars takes the table's own options (deltalake's retry keys, as strings) and
+    # then these, which replace them: its retry settings are integers.
+    lf = pl.scan_delta(table, storage_options=polars_options(storage_options))
     if layout.schema is None:
         return lf
     stored = lf.collect_schema()

@@ -230,10 +230,30 @@ def polars_options(storage_options: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def delta_options(storage_options: Mapping[str, str]) -> dict[str, str] | None:
-    """``storage_options`` as deltalake takes them (all strings, its own retry settings)."""
+    """``storage_options`` as deltalake takes them: all strings, its own retry keys.
+
+    deltalake hands ``max_retries`` to object_store as is, and takes the retry
+    timeout as ``retry_timeout``, a duration (``"5000ms"``), not Polars'
+    ``retry_timeout_ms``: translated, the user's retry settings apply to the
+    Delta log's reads and to commits as they do to Polars' reads.
+
+    >>> delta_options({"aws_region": "eu-west-1", "max_retries": "2", "retry_timeout_ms": "5000"})
+    {'aws_region': 'eu-west-1', 'max_retries': '2', 'retry_timeout': '5000ms'}
+    """
     if not storage_options:
         return None
-    return {k: v for k, v in storage_options.items() if k.lower() not in _RETRY_KEYS}
+    out: dict[str, str] = {}
+    for key, value in storage_options.items():
+        bare = key.lower()
+        if bare in _RETRY_KEYS and not value.isdigit():
+            raise InvalidRequestError(f"storage_options[{key!r}] must be a whole number")
+        if bare == "max_retries":
+            out["max_retries"] = value
+        elif bare == "retry_timeout_ms":
+            out["retry_timeout"] = f"{int(value)}ms"
+        else:
+            out[key] = value
+    return out
 
 
 def scrub(text: str, secrets: Mapping[str, str]) -> str:
