@@ -357,9 +357,9 @@ def scan_partitions(
     options = check_storage_options(storage_options, location)
     if location.local is not None and not location.local.is_dir():
         raise DatasetError(f"no dataset at {location}: not a directory")
-    if _delta.is_delta(location, options):
-        table = _delta.open_table(location, options)
-        if table is not None and location.local is not None:
+    table = _delta.find_table(location, options)
+    if table is not None:
+        if location.local is not None:
             # Polars reads a local file at the size the log records: a shorter
             # file makes it panic when collected. A stat per file tells it here.
             _refuse_damaged(location, options, _delta.logged_files(table), contents=False)
@@ -411,9 +411,12 @@ def read_inventory(
         return DatasetInventory(None)
     if location.local is not None and not location.local.is_dir():
         raise DatasetError(f"dataset root {location} is not a directory")
-    if _delta.is_delta(location, options):
-        layout, schema, partitions = _delta.inspect(location, options)
+    table = _delta.find_table(location, options)
+    scan: Callable[[], pl.LazyFrame]
+    if table is not None:
+        layout, schema, partitions = _delta.inspect(location, options, table=table)
         fmt: DatasetFormat = "delta"
+        scan = partial(_delta.scan, location, options, table=table)
     else:
         existing, partitions = _hive.inspect(location, options)
         if existing is None:
@@ -423,6 +426,7 @@ def read_inventory(
                 f"{existing.source} was not written by vidiframe: its partitions are unknown"
             )
         layout, schema, fmt = existing.layout, existing.full_schema, "parquet"
+        scan = partial(_hive.scan, location, options, existing)
     days: frozenset[dt.date] = frozenset()
     if _DATE in layout.partition_by:
         index = layout.partition_by.index(_DATE)
@@ -430,8 +434,9 @@ def read_inventory(
     elif _DATE in schema and partitions:
         # A month or year holds many days: ask the data which. Streaming keeps
         # the memory to the distinct days, however many rows the dataset holds.
-        lf = scan_partitions(root, storage_options=storage_options)
-        found = _collect(lf.select(pl.col(_DATE).unique()), location, options, engine="streaming")
+        # The scan is of the table (or files) just read: the log is not read again.
+        lf = scan().select(pl.col(_DATE).unique())
+        found = _collect(lf, location, options, engine="streaming")
         days = frozenset(found.get_column(_DATE).drop_nulls().to_list())
     return DatasetInventory(
         format=fmt,

@@ -56,6 +56,7 @@ from vidiframe._storage import Location, ObjectStorage, delta_options, polars_op
 
 __all__ = [
     "delete",
+    "find_table",
     "inspect",
     "is_delta",
     "logged_files",
@@ -207,6 +208,27 @@ def open_table(location: Location, storage_options: Mapping[str, str]) -> Any | 
             f"could not open the Delta table at {location}: "
             f"{_fault(exc, storage_options)}; check the URL and credentials"
         ) from None
+
+
+def find_table(location: Location, storage_options: Mapping[str, str]) -> Any | None:
+    """The Delta table at the root, its log read once; ``None`` when the root holds none.
+
+    Locally, a look into ``_delta_log/`` comes first: a Hive dataset needs no
+    deltalake. On object storage the table is opened at once, not after a
+    listing of ``_delta_log/`` that deltalake makes again (a Hive root pays
+    deltalake's look for a checkpoint instead). A failure other than "no
+    table" is asked again of the store, whose error names its cause (a
+    missing bucket, refused credentials) as for every other storage failure.
+    """
+    if location.local is not None:
+        if not is_delta(location, storage_options):
+            return None
+        return open_table(location, storage_options)
+    try:
+        return open_table(location, storage_options)
+    except DatasetError:
+        ObjectStorage(location, storage_options).list("_delta_log/")
+        raise  # the store answers: the table itself cannot be read
 
 
 def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
