@@ -238,14 +238,23 @@ def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
     return table
 
 
-def _layout(table: Any, location: Location) -> Layout:
+def _layout(table: Any, location: Location, storage_options: Mapping[str, str]) -> Layout:
     """The layout recorded by the last commit vidiframe made; else the table's own schema."""
     # The last commit is nearly always vidiframe's own: read it alone first.
     # (deltalake's history reads the newest commits of the log, even those made
     # since the table was read: a schema evolved meanwhile is then seen here,
     # and the write refused, as the commit's conflict check would refuse it.)
     for depth in (1, _HISTORY_DEPTH):
-        for commit in table.history(depth):
+        try:
+            # It reads the newest commits from the store (an OSError when it cannot).
+            commits = table.history(depth)
+        except Exception as exc:
+            raise DatasetError(
+                f"could not read the history of the Delta table at {location}: "
+                f"{_fault(exc, storage_options)}; check the URL, credentials and network, "
+                "then run again"
+            ) from None
+        for commit in commits:
             text = commit.get(METADATA_KEY)
             if isinstance(text, str):
                 where = f"{location} (commit {commit.get('version')})"
@@ -303,7 +312,7 @@ def inspect(
 ) -> tuple[Layout, pl.Schema, list[tuple[object, ...]]]:
     """The table's layout, its scan schema, and its partitions' values (sorted)."""
     table = table if table is not None else _table(location, storage_options)
-    layout = _layout(table, location)
+    layout = _layout(table, location, storage_options)
     schema = layout.schema if layout.schema is not None else _stored_schema(table)
     return layout, schema, _partitions(table, layout)
 
@@ -313,7 +322,7 @@ def scan(
 ) -> pl.LazyFrame:
     """Scan the table (at ``table``'s version if given), restored to the dtypes vidiframe wrote."""
     table = table if table is not None else _table(location, storage_options)
-    layout = _layout(table, location)
+    layout = _layout(table, location, storage_options)
     # Polars takes the table's own options (deltalake's retry keys, as strings) and
     # then these, which replace them: its retry settings are integers.
     lf = pl.scan_delta(table, storage_options=polars_options(storage_options))
@@ -375,7 +384,7 @@ def write(
     evolving = False
     given = frame.schema
     if table is not None:
-        have = _layout(table, location)
+        have = _layout(table, location, storage_options)
         have_schema = have.schema if have.schema is not None else _stored_schema(table)
         frame, layout = fit_frame(
             frame, layout, have, have_schema, schema_mode=schema_mode, where=location.url
