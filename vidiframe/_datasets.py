@@ -491,7 +491,8 @@ def delete_partitions(
     if location.local is not None and not location.local.is_dir():
         return ()
     with _lease.hold(location, options):
-        table = _delta.open_table(location, options)
+        # Locally a Hive dataset needs no deltalake: find_table looks for a log first.
+        table = _delta.find_table(location, options)
         if table is not None:
             return tuple(_delta.delete(table, location, options, wanted))
         return tuple(_hive.delete(location, options, wanted))
