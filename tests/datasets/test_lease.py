@@ -167,7 +167,25 @@ def test_a_wall_clock_stepped_back_after_a_stall_does_not_make_a_lease_young(
     assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
-def test_a_young_lease_is_released_with_one_delete_whatever_the_wall_clock_says(
+def test_a_lease_is_not_young_after_the_machine_slept(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A monotonic clock stops while the machine sleeps; the wall clock tells the age then."""
+    now, ticks = clocks(monkeypatch, 4_500_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    asleep = _lease._Lease(location, s3.options())
+    asleep.take()
+    now[0] += _lease.LEASE_SECONDS + 1  # the machine slept: the wall clock went on...
+    ticks[0] += 5  # ...the monotonic clock did not
+    second = _lease._Lease(location, s3.options())
+    second.take()  # expired: taken over
+    asleep.release()
+    assert lease_body(s3, bucket)["holder"] == second._holder  # not deleted
+    second.release()
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_a_young_lease_is_released_with_one_delete(
     s3, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now, ticks = clocks(monkeypatch, 5_000_000.0)
@@ -181,8 +199,8 @@ def test_a_young_lease_is_released_with_one_delete_whatever_the_wall_clock_says(
         return real_get(rel)
 
     lease._storage.get = get  # type: ignore[method-assign]
-    now[0] += 3600  # the wall clock jumps an hour forward...
-    ticks[0] += 5  # ...five seconds after the lease was written
+    now[0] += 5
+    ticks[0] += 5
     lease.release()
     assert reads == []  # one DELETE, no read back
     assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
@@ -215,6 +233,32 @@ def test_a_renewal_that_cannot_reach_the_store_keeps_the_lease(
         assert lease_body(s3, bucket)["expires_at"] == now[0] + _lease.LEASE_SECONDS
     finally:
         lease.release()
+
+
+def test_a_lease_whose_renewals_failed_past_its_expiry_is_lost(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer may have taken it over meanwhile: the write cannot count as alone."""
+    now, ticks = clocks(monkeypatch, 8_000_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    lease = _lease._Lease(location, s3.options())
+    lease.take()
+    where, _ = _lease.lease_location(location)
+    reachable = lease._storage
+    lease._storage = ObjectStorage(
+        where, s3.options(aws_endpoint_url="http://127.0.0.1:9", max_retries="0")
+    )
+    for renewal in range(3):  # every renewal of the lease's duration fails
+        now[0] += _lease.LEASE_SECONDS / 3
+        ticks[0] += _lease.LEASE_SECONDS / 3
+        lease.renew()
+        if renewal < 2:
+            lease.check()  # not expired yet: the write may go on
+    with pytest.raises(vf.DatasetError, match="it expired: it was not renewed"):
+        lease.check()
+    lease._storage = reachable
+    lease.release()  # stale: read back first, still ours, deleted
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
 def test_any_other_error_of_a_renewal_loses_the_lease(
