@@ -779,7 +779,7 @@ def _read_failure(location: Location, options: Mapping[str, str], exc: BaseExcep
     text = str(exc).strip()
     cause = scrub(text.splitlines()[0] if text else type(exc).__name__, options)
     try:
-        table = _delta.open_table(location, options)
+        table = _delta.find_table(location, options)
         expected = _delta.logged_files(table) if table is not None else None
         damaged = _hive.damaged_files(location, options, expected, contents=True)
     except DatasetError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,16 @@ def test_a_lazy_scan_of_a_file_damaged_at_its_length_fails_with_polars_compute_e
     assert_frame_equal(april.select(expected.columns), expected)  # other partitions read
     with pytest.raises(pl.exceptions.ComputeError):
         lf.collect()
+
+
+def test_a_damaged_local_hive_file_is_named_without_deltalake(
+    tmp_path: Path, make_frame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telling which file is damaged needs no lake extra for a local Hive dataset."""
+    dataset = Dataset("parquet", str(tmp_path / "ds"), None)
+    dataset.write(make_frame([MARCH, APRIL]))
+    damaged, _, _ = dataset.cut_short("2025-03-01")
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # what an absent package looks like
+    with pytest.raises(vf.DatasetError) as info:
+        vf.read_inventory(dataset.url)
+    assert f"{damaged} (no readable Parquet footer" in str(info.value)
