@@ -332,8 +332,11 @@ def scan_partitions(
     partition columns exclude the damaged file's partition still succeed. A
     local Delta file cut short *after* this call makes Polars panic at collect
     (``pyo3_runtime.PanicException``, a ``BaseException`` that ``except
-    Exception`` does not catch); Polars offers no option to turn that into an
-    error. :func:`read_inventory` and :func:`replace_days`, which collect scans
+    Exception`` does not catch): Polars' native reader trusts the sizes the
+    log records, and its only clean alternative, the pyarrow reader
+    (``pl.scan_delta(..., use_pyarrow=True)``), gives the native reader up for
+    every scan; the sizes are checked when the scan is made instead.
+    :func:`read_inventory` and :func:`replace_days`, which collect scans
     themselves, raise :class:`~vidiframe.DatasetError` naming the damaged files
     instead.
 

@@ -3,7 +3,8 @@
 Polars reads a local Delta file at the size the log records: a shorter file
 makes it panic (``PanicException``, a ``BaseException`` that ``except
 Exception`` lets through). Other damage is a Polars ``ComputeError`` that names
-no file, and an empty Hive file reads as no rows at all. Where vidiframe
+no file, and an empty Hive file is skipped by Polars' directory listing, its
+rows missing without an error. Where vidiframe
 collects a scan itself (inventory, replace_days) or can tell without reading
 rows (sizes), it raises :class:`~vidiframe.DatasetError` naming the file.
 """
