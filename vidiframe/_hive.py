@@ -277,22 +277,33 @@ def damaged_files(
     One listing, plus one read per file with ``contents``.
     """
     files = _Files(location, storage_options)
-    found = {f.rel: f for f in files.data_files()}
+    sizes: dict[str, int]
+    if expected is not None and location.local is not None:
+        # One stat per file the log lists, no walk of the partition directories:
+        # a scan checks every file of a local table this way. On a str, not a
+        # Path: half the time (3 us a file against 6, measured on 2000 files).
+        sizes = {}
+        root = str(location.local)
+        for rel in expected:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                sizes[rel] = os.stat(f"{root}/{rel}").st_size  # noqa: PTH116 - see above
+    else:
+        sizes = {f.rel: f.size for f in files.data_files()}
     out: list[str] = []
     checked: list[DataFile] = []
-    for rel, size in (
-        expected.items() if expected is not None else ((r, f.size) for r, f in found.items())
-    ):
+    for rel, size in (expected if expected is not None else sizes).items():
+        found = sizes.get(rel)
+        if found is not None and found == size and found >= _MIN_PARQUET:
+            if contents:
+                checked.append(DataFile(rel, found, 0))
+            continue
         where = location.join(rel)
-        file = found.get(rel)
-        if file is None:
+        if found is None:
             out.append(f"{where} (missing)")
-        elif expected is not None and file.size != size:
-            out.append(f"{where} ({file.size} bytes; the Delta log records {size})")
-        elif file.size < _MIN_PARQUET:
-            out.append(f"{where} ({file.size} bytes: too short for a Parquet file)")
+        elif found != size:
+            out.append(f"{where} ({found} bytes; the Delta log records {size})")
         else:
-            checked.append(file)
+            out.append(f"{where} ({found} bytes: too short for a Parquet file)")
     if contents and checked:
         for file, footer in zip(checked, files._footers(checked), strict=True):
             if isinstance(footer, _UnreadableError):
