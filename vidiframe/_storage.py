@@ -220,13 +220,24 @@ def check_storage_options(
 
 
 def polars_options(storage_options: Mapping[str, str]) -> dict[str, Any] | None:
-    """``storage_options`` as Polars takes them: its retry keys are integers."""
+    """``storage_options`` as Polars takes them: its retry keys in lower case, as integers.
+
+    Lower case: a Delta scan merges these over the table's own options, which
+    hold deltalake's ``max_retries`` (a string Polars refuses) in lower case.
+
+    >>> polars_options({"MAX_RETRIES": "2", "aws_region": "eu-west-1"})
+    {'max_retries': 2, 'aws_region': 'eu-west-1'}
+    """
     if not storage_options:
         return None
-    return {
-        k: int(v) if k.lower() in _RETRY_KEYS and v.isdigit() else v
-        for k, v in storage_options.items()
-    }
+    out: dict[str, Any] = {}
+    for key, value in storage_options.items():
+        bare = key.lower()
+        if bare in _RETRY_KEYS and value.isdigit():
+            out[bare] = int(value)
+        else:
+            out[key] = value
+    return out
 
 
 def delta_options(storage_options: Mapping[str, str]) -> dict[str, str] | None:

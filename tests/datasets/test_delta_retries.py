@@ -150,3 +150,17 @@ def test_delta_commits_and_scans_take_the_retry_settings(
     # Polars reads the table with its own (integer) retry settings: no refusal.
     got = vf.scan_partitions(url, storage_options=options).collect()
     assert_frame_equal(got, df)
+
+
+def test_retry_keys_in_capitals_are_taken_too(s3, bucket: str, make_frame) -> None:
+    """deltalake gets them in its own spelling; Polars gets its own, not both spellings."""
+    url = f"s3://{bucket}/lake/t"
+    options = {
+        k: v for k, v in s3.options().items() if k not in ("max_retries", "retry_timeout_ms")
+    }
+    options.update(MAX_RETRIES="1", RETRY_TIMEOUT_MS="5000")
+    df = make_frame([dt.date(2025, 3, 1)])
+    vf.write_partitions(
+        df, url, partition_by="period_start_date", format="delta", storage_options=options
+    )
+    assert_frame_equal(vf.scan_partitions(url, storage_options=options).collect(), df)
