@@ -36,7 +36,7 @@ from vidiframe._errors import DatasetError, InvalidRequestError, SchemaConflictE
 from vidiframe._layout import Layout, partition_frame, partition_values
 from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
-from vidiframe._storage import Location, check_storage_options, parse_root
+from vidiframe._storage import Location, check_storage_options, parse_root, scrub
 
 __all__ = [
     "DatasetFormat",
@@ -318,7 +318,28 @@ def scan_partitions(
     Raises
     ------
     DatasetError
-        No dataset at ``root``, or a storage failure.
+        No dataset at ``root``, a storage failure, or a data file that is
+        damaged in a way its size tells (each one named): an empty Hive file
+        (Polars would skip it, and its rows be missing without an error), or,
+        in a local Delta table, a file missing or of another size than the log
+        records.
+
+    Notes
+    -----
+    Rows are read when the frame is collected, and damage only the contents
+    show (bytes overwritten at the same length) is found then: the collect
+    raises Polars' own :class:`polars.exceptions.ComputeError` ("File out of
+    specification"), which does not name the file. Queries whose filters on
+    partition columns exclude the damaged file's partition still succeed. A
+    local Delta file cut short *after* this call makes Polars panic at collect
+    (``pyo3_runtime.PanicException``, a ``BaseException`` that ``except
+    Exception`` does not catch): Polars' native reader trusts the sizes the
+    log records, and its only clean alternative, the pyarrow reader
+    (``pl.scan_delta(..., use_pyarrow=True)``), gives the native reader up for
+    every scan; the sizes are checked when the scan is made instead.
+    :func:`read_inventory` and :func:`replace_days`, which collect scans
+    themselves, raise :class:`~vidiframe.DatasetError` naming the damaged files
+    instead.
 
     Examples
     --------
@@ -340,8 +361,13 @@ def scan_partitions(
     options = check_storage_options(storage_options, location)
     if location.local is not None and not location.local.is_dir():
         raise DatasetError(f"no dataset at {location}: not a directory")
-    if _delta.is_delta(location, options):
-        return _delta.scan(location, options)
+    table = _delta.find_table(location, options)
+    if table is not None:
+        if location.local is not None:
+            # Polars reads a local file at the size the log records: a shorter
+            # file makes it panic when collected. A stat per file tells it here.
+            _refuse_damaged(location, options, _delta.logged_files(table), contents=False)
+        return _delta.scan(location, options, table=table)
     existing, _ = _hive.inspect(location, options)
     if existing is None:
         raise DatasetError(f"no dataset at {location}: it holds no Parquet file")
@@ -365,6 +391,12 @@ def read_inventory(
     DatasetInventory
         Empty (``format=None``) when there is no dataset at ``root``.
 
+    Raises
+    ------
+    DatasetError
+        A storage failure, or a data file that cannot be read when the days
+        are read from the rows (the message names the damaged files).
+
     Examples
     --------
     >>> import datetime as dt, tempfile
@@ -383,9 +415,12 @@ def read_inventory(
         return DatasetInventory(None)
     if location.local is not None and not location.local.is_dir():
         raise DatasetError(f"dataset root {location} is not a directory")
-    if _delta.is_delta(location, options):
-        layout, schema, partitions = _delta.inspect(location, options)
+    table = _delta.find_table(location, options)
+    scan: Callable[[], pl.LazyFrame]
+    if table is not None:
+        layout, schema, partitions = _delta.inspect(location, options, table=table)
         fmt: DatasetFormat = "delta"
+        scan = partial(_delta.scan, location, options, table=table)
     else:
         existing, partitions = _hive.inspect(location, options)
         if existing is None:
@@ -395,6 +430,7 @@ def read_inventory(
                 f"{existing.source} was not written by vidiframe: its partitions are unknown"
             )
         layout, schema, fmt = existing.layout, existing.full_schema, "parquet"
+        scan = partial(_hive.scan, location, options, existing)
     days: frozenset[dt.date] = frozenset()
     if _DATE in layout.partition_by:
         index = layout.partition_by.index(_DATE)
@@ -402,8 +438,9 @@ def read_inventory(
     elif _DATE in schema and partitions:
         # A month or year holds many days: ask the data which. Streaming keeps
         # the memory to the distinct days, however many rows the dataset holds.
-        lf = scan_partitions(root, storage_options=storage_options)
-        found = lf.select(pl.col(_DATE).unique()).collect(engine="streaming")
+        # The scan is of the table (or files) just read: the log is not read again.
+        lf = scan().select(pl.col(_DATE).unique())
+        found = _collect(lf, location, options, engine="streaming")
         days = frozenset(found.get_column(_DATE).drop_nulls().to_list())
     return DatasetInventory(
         format=fmt,
@@ -458,7 +495,8 @@ def delete_partitions(
     if location.local is not None and not location.local.is_dir():
         return ()
     with _lease.hold(location, options):
-        table = _delta.open_table(location, options)
+        # Locally a Hive dataset needs no deltalake: find_table looks for a log first.
+        table = _delta.find_table(location, options)
         if table is not None:
             return tuple(_delta.delete(table, location, options, wanted))
         return tuple(_hive.delete(location, options, wanted))
@@ -552,12 +590,11 @@ def replace_days(
         keys = list(layout.partition_by)
         touched: set[PartitionValues] = {tuple(r) for r in frame.select(keys).unique().iter_rows()}
         if scan is not None:
-            found = (
-                scan()
-                .filter(pl.col(date_column).is_in(day_set))
-                .select(keys)
-                .unique()
-                .collect(engine="streaming")
+            found = _collect(
+                scan().filter(pl.col(date_column).is_in(day_set)).select(keys).unique(),
+                location,
+                options,
+                engine="streaming",
             )
             touched.update(tuple(r) for r in found.iter_rows())
         stored_set = set(stored)
@@ -573,6 +610,7 @@ def replace_days(
                 days=day_set,
                 date_column=date_column,
                 location=location,
+                options=options,
             )
         if format == "delta":
             values = _delta.write(
@@ -622,16 +660,19 @@ def _merge_kept(
     days: Sequence[dt.date],
     date_column: str,
     location: Location,
+    options: Mapping[str, str],
 ) -> tuple[pl.DataFrame, Layout]:
     """The new rows plus the stored rows of other days in the partitions they touch."""
     keys = list(layout.partition_by)
     wanted = pl.DataFrame(
         list(stored_touched), schema={k: layout.partition_dtypes[k] for k in keys}, orient="row"
     )
-    kept = (
-        stored.join(wanted.lazy(), on=keys, how="semi", maintain_order="left")
-        .filter(~pl.col(date_column).is_in(days))
-        .collect()
+    kept = _collect(
+        stored.join(wanted.lazy(), on=keys, how="semi", maintain_order="left").filter(
+            ~pl.col(date_column).is_in(days)
+        ),
+        location,
+        options,
     )
     if not kept.height:
         return frame, layout
@@ -715,6 +756,60 @@ def _check_days(days: Collection[dt.date]) -> list[dt.date]:
                 f"(datetime.date.fromisoformat('2025-03-01'))"
             )
     return checked
+
+
+def _collect(
+    lf: pl.LazyFrame,
+    location: Location,
+    options: Mapping[str, str],
+    *,
+    engine: Literal["auto", "streaming"] = "auto",
+) -> pl.DataFrame:
+    """Collect a scan of the dataset; a file that cannot be read is a :class:`DatasetError`.
+
+    Polars reports a damaged file as a ``ComputeError``, a missing one as an
+    ``OSError``, and a local Delta file shorter than its log records by a
+    panic (``PanicException``, a ``BaseException`` that ``except Exception``
+    does not catch). None of them names the file: the message here does.
+    """
+    try:
+        return lf.collect(engine=engine)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+        raise DatasetError(_read_failure(location, options, exc)) from None
+
+
+def _read_failure(location: Location, options: Mapping[str, str], exc: BaseException) -> str:
+    """What went wrong reading the dataset: the damaged files when they can be told."""
+    text = str(exc).strip()
+    cause = scrub(text.splitlines()[0] if text else type(exc).__name__, options)
+    try:
+        table = _delta.find_table(location, options)
+        expected = _delta.logged_files(table) if table is not None else None
+        damaged = _hive.damaged_files(location, options, expected, contents=True)
+    except DatasetError:
+        damaged = []  # the storage cannot be read now: the cause alone tells
+    if not damaged:
+        return (
+            f"could not read the dataset at {location} ({cause}); check the storage and "
+            "the network, then run again"
+        )
+    shown = "; ".join(damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
+    return (
+        f"could not read the dataset at {location}: {len(damaged)} data file(s) damaged: "
+        f"{shown} ({cause}); restore them, or rewrite (or delete) their partitions"
+    )
+
+
+def _refuse_damaged(
+    location: Location, options: Mapping[str, str], expected: Mapping[str, int], *, contents: bool
+) -> None:
+    damaged = _hive.damaged_files(location, options, expected, contents=contents)
+    if damaged:
+        shown = "; ".join(damaged[:5]) + ("; ..." if len(damaged) > 5 else "")
+        raise DatasetError(
+            f"the dataset at {location} has {len(damaged)} damaged data file(s): {shown}; "
+            "restore them, or rewrite (or delete) their partitions"
+        )
 
 
 def _open_for_writing(location: Location, options: Mapping[str, str], format: str) -> Any:

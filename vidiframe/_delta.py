@@ -43,6 +43,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
@@ -51,9 +52,19 @@ from vidiframe._errors import DatasetError
 from vidiframe._layout import METADATA_KEY, Layout, SchemaMode, fit_frame, partition_values
 from vidiframe._optional import require
 from vidiframe._partitioning import partition_dir
-from vidiframe._storage import Location, ObjectStorage, delta_options, scrub
+from vidiframe._storage import Location, ObjectStorage, delta_options, polars_options, scrub
 
-__all__ = ["delete", "inspect", "is_delta", "open_table", "scan", "to_storage", "write"]
+__all__ = [
+    "delete",
+    "find_table",
+    "inspect",
+    "is_delta",
+    "logged_files",
+    "open_table",
+    "scan",
+    "to_storage",
+    "write",
+]
 
 _TIME_FORMAT = "%H:%M:%S%.f"
 # How far back the history is searched for the last commit vidiframe made
@@ -199,6 +210,27 @@ def open_table(location: Location, storage_options: Mapping[str, str]) -> Any | 
         ) from None
 
 
+def find_table(location: Location, storage_options: Mapping[str, str]) -> Any | None:
+    """The Delta table at the root, its log read once; ``None`` when the root holds none.
+
+    Locally, a look into ``_delta_log/`` comes first: a Hive dataset needs no
+    deltalake. On object storage the table is opened at once, not after a
+    listing of ``_delta_log/`` that deltalake makes again (a Hive root pays
+    deltalake's look for a checkpoint instead). A failure other than "no
+    table" is asked again of the store, whose error names its cause (a
+    missing bucket, refused credentials) as for every other storage failure.
+    """
+    if location.local is not None:
+        if not is_delta(location, storage_options):
+            return None
+        return open_table(location, storage_options)
+    try:
+        return open_table(location, storage_options)
+    except DatasetError:
+        ObjectStorage(location, storage_options).list("_delta_log/")
+        raise  # the store answers: the table itself cannot be read
+
+
 def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
     table = open_table(location, storage_options)
     if table is None:
@@ -206,14 +238,23 @@ def _table(location: Location, storage_options: Mapping[str, str]) -> Any:
     return table
 
 
-def _layout(table: Any, location: Location) -> Layout:
+def _layout(table: Any, location: Location, storage_options: Mapping[str, str]) -> Layout:
     """The layout recorded by the last commit vidiframe made; else the table's own schema."""
     # The last commit is nearly always vidiframe's own: read it alone first.
     # (deltalake's history reads the newest commits of the log, even those made
     # since the table was read: a schema evolved meanwhile is then seen here,
     # and the write refused, as the commit's conflict check would refuse it.)
     for depth in (1, _HISTORY_DEPTH):
-        for commit in table.history(depth):
+        try:
+            # It reads the newest commits from the store (an OSError when it cannot).
+            commits = table.history(depth)
+        except Exception as exc:
+            raise DatasetError(
+                f"could not read the history of the Delta table at {location}: "
+                f"{_fault(exc, storage_options)}; check the URL, credentials and network, "
+                "then run again"
+            ) from None
+        for commit in commits:
             text = commit.get(METADATA_KEY)
             if isinstance(text, str):
                 where = f"{location} (commit {commit.get('version')})"
@@ -226,6 +267,21 @@ def _layout(table: Any, location: Location) -> Layout:
         {c: schema[c] for c in partition_by},
         schema,
     )
+
+
+def logged_files(table: Any) -> dict[str, int]:
+    """The data files of the table's version and the sizes its log records.
+
+    Paths are relative to the root, as stored: the log holds them URI-encoded
+    (a partition directory ``k=a%20b`` is ``k=a%2520b`` there).
+    """
+    adds = pl.DataFrame(table.get_add_actions(flatten=False))
+    if adds.height == 0:
+        return {}
+    return {
+        unquote(path): int(size)
+        for path, size in zip(adds.get_column("path"), adds.get_column("size_bytes"), strict=True)
+    }
 
 
 def _stored_schema(table: Any) -> pl.Schema:
@@ -256,7 +312,7 @@ def inspect(
 ) -> tuple[Layout, pl.Schema, list[tuple[object, ...]]]:
     """The table's layout, its scan schema, and its partitions' values (sorted)."""
     table = table if table is not None else _table(location, storage_options)
-    layout = _layout(table, location)
+    layout = _layout(table, location, storage_options)
     schema = layout.schema if layout.schema is not None else _stored_schema(table)
     return layout, schema, _partitions(table, layout)
 
@@ -266,8 +322,10 @@ def scan(
 ) -> pl.LazyFrame:
     """Scan the table (at ``table``'s version if given), restored to the dtypes vidiframe wrote."""
     table = table if table is not None else _table(location, storage_options)
-    layout = _layout(table, location)
-    lf = pl.scan_delta(table)
+    layout = _layout(table, location, storage_options)
+    # Polars takes the table's own options (deltalake's retry keys, as strings) and
+    # then these, which replace them: its retry settings are integers.
+    lf = pl.scan_delta(table, storage_options=polars_options(storage_options))
     if layout.schema is None:
         return lf
     stored = lf.collect_schema()
@@ -326,7 +384,7 @@ def write(
     evolving = False
     given = frame.schema
     if table is not None:
-        have = _layout(table, location)
+        have = _layout(table, location, storage_options)
         have_schema = have.schema if have.schema is not None else _stored_schema(table)
         frame, layout = fit_frame(
             frame, layout, have, have_schema, schema_mode=schema_mode, where=location.url

@@ -60,7 +60,7 @@ from vidiframe._null_types import untyped_parts
 from vidiframe._partitioning import partition_dir
 from vidiframe._storage import Location, ObjectStorage, polars_options
 
-__all__ = ["delete", "inspect", "scan", "write"]
+__all__ = ["damaged_files", "delete", "inspect", "scan", "write"]
 
 WriteMode = Literal["replace", "skip", "error"]
 ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
@@ -75,6 +75,8 @@ _HIDDEN = (".", "_")
 _PUT_THREADS = 8
 # Bytes fetched from an object's end to read its footer in one GET (most fit).
 _FOOTER_GUESS = 64 * 1024
+# The smallest Parquet file: "PAR1", a footer length (4 bytes), "PAR1".
+_MIN_PARQUET = 12
 
 
 def _checkpoint(step: str) -> None:
@@ -181,6 +183,9 @@ class _Files:
                 return pl.read_parquet_metadata(path), pl.Schema(pl.read_parquet_schema(path))
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise _UnreadableError(str(exc)) from None
+        if file.size < _MIN_PARQUET:
+            # Not fetched: a range of an empty object is an invalid request.
+            raise _UnreadableError(f"{file.size} bytes: too short for a Parquet file")
         # Only the footer is fetched: the object's last 64 KiB hold it, else a
         # second GET gets the rest. Polars reads the footer of "PAR1" + footer +
         # length + "PAR1" as it would the whole file.
@@ -255,6 +260,56 @@ class _Files:
         raise DatasetError(
             f"no Parquet file of {self.location} has a readable footer: {unreadable[:3]}"
         )
+
+
+def damaged_files(
+    location: Location,
+    storage_options: Mapping[str, str],
+    expected: Mapping[str, int] | None = None,
+    *,
+    contents: bool,
+) -> list[str]:
+    """The data files that cannot be whole Parquet files, each with what is wrong.
+
+    ``expected`` maps the files a Delta log lists (paths relative to the root)
+    to the sizes it records: each must be there with that size. ``None`` (Hive)
+    takes every visible ``*.parquet`` file as it is. With ``contents``, the
+    footer of each file is read too (a footer can be damaged at the same size).
+    One listing, plus one read per file with ``contents``.
+    """
+    files = _Files(location, storage_options)
+    sizes: dict[str, int]
+    if expected is not None and location.local is not None:
+        # One stat per file the log lists, no walk of the partition directories:
+        # a scan checks every file of a local table this way. On a str, not a
+        # Path: half the time (3 us a file against 6, measured on 2000 files).
+        sizes = {}
+        root = str(location.local)
+        for rel in expected:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                sizes[rel] = os.stat(f"{root}/{rel}").st_size  # noqa: PTH116 - see above
+    else:
+        sizes = {f.rel: f.size for f in files.data_files()}
+    out: list[str] = []
+    checked: list[DataFile] = []
+    for rel, size in (expected if expected is not None else sizes).items():
+        found = sizes.get(rel)
+        if found is not None and found == size and found >= _MIN_PARQUET:
+            if contents:
+                checked.append(DataFile(rel, found, 0))
+            continue
+        where = location.join(rel)
+        if found is None:
+            out.append(f"{where} (missing)")
+        elif found != size:
+            out.append(f"{where} ({found} bytes; the Delta log records {size})")
+        else:
+            out.append(f"{where} ({found} bytes: too short for a Parquet file)")
+    if contents and checked:
+        for file, footer in zip(checked, files._footers(checked), strict=True):
+            if isinstance(footer, _UnreadableError):
+                out.append(f"{location.join(file.rel)} (no readable Parquet footer: {footer})")
+    return sorted(out)
 
 
 def _rank(layout: Layout, schema: pl.Schema) -> tuple[int, int]:
@@ -582,7 +637,20 @@ def inspect(
 def scan(
     location: Location, storage_options: Mapping[str, str], existing: Existing
 ) -> pl.LazyFrame:
-    """Scan the stored dataset with its own dtypes; missing columns read as nulls."""
+    """Scan the stored dataset with its own dtypes; missing columns read as nulls.
+
+    An empty data file is refused here, naming it: listing a directory, Polars
+    skips empty files, so their partitions' rows would be missing without an
+    error. (Any other damaged file fails the queries that read it, not the others.)
+    """
+    empty = [f for f in existing.files if f.size == 0]
+    if empty:
+        shown = ", ".join(location.join(f.rel) for f in empty[:5])
+        raise DatasetError(
+            f"the dataset at {location} holds {len(empty)} empty data file(s), whose rows "
+            f"would be missing from every query: {shown}; restore them, or rewrite (or "
+            "delete) their partitions"
+        )
     source: str | Path = location.local if location.local is not None else location.url + "/"
     options: dict[str, object] = {}
     if location.local is None:

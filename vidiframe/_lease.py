@@ -17,7 +17,14 @@ hidden name, when the root is a bucket) holding who holds it and until when:
 - the holder renews it (the same conditional PUT) from a background thread
   every third of its duration, and deletes it when done: at once if it wrote
   it less than a third of its duration ago (it cannot have expired), else
-  after reading it back to check that it is still its own;
+  after reading it back to check that it is still its own. That age is the
+  longer of a monotonic clock's and the wall clock's: a wall clock stepped
+  back after a long stall, or a monotonic clock stopped while the machine
+  slept, would alone make a lease that expired (and that another writer may
+  have taken over) look young;
+- a renewal that cannot reach the store leaves the lease valid until its
+  expiry; an operation whose lease went a whole duration without a renewal
+  fails at its end (another writer may have taken it over unseen);
 - a conditional PUT refused ("exists", "precondition failed") is read back
   before it counts as another writer's: the store client retries a PUT whose
   answer was lost, and the retry of one that landed meets the writer's own
@@ -46,7 +53,7 @@ from pathlib import Path
 
 from vidiframe._errors import DatasetError
 from vidiframe._optional import require
-from vidiframe._storage import Location, ObjectStorage
+from vidiframe._storage import Location, ObjectStorage, StorageFaultError
 
 try:
     import fcntl
@@ -59,6 +66,8 @@ __all__ = ["LEASE_SECONDS", "dataset_lock", "hold", "lease_location"]
 LEASE_SECONDS = 600.0
 #: The clock leases are written and judged with (seconds since the epoch); tests replace it.
 clock: Callable[[], float] = time.time
+#: With ``clock``, how long ago this process wrote its own lease; tests replace it.
+monotonic: Callable[[], float] = time.monotonic
 
 _SUFFIX = ".vidiframe-lease"
 # Roots this process holds through dataset_lock: operations inside it do not lock again.
@@ -179,9 +188,12 @@ class _Lease:
         self.url = where.join(self._path)
         self._holder = uuid.uuid4().hex
         self._etag: str | None = None
-        # When this process last wrote the lease (by ``clock``), if it did.
-        self._written_at: float | None = None
-        self._stamp = 0.0
+        # When this process last wrote the lease (by ``monotonic`` and ``clock``), if it did.
+        self._written_at: tuple[float, float] | None = None
+        # The expiry in the body last sent, and when it was built: before its PUT
+        # was sent, so an age measured from it is never too short.
+        self._expires = 0.0
+        self._sent_at = (0.0, 0.0)
         self._lost: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -191,14 +203,14 @@ class _Lease:
         return f"_Lease({self.url!r})"
 
     def _body(self) -> bytes:
-        self._stamp = clock()
-        expires = self._stamp + LEASE_SECONDS
+        self._sent_at = (monotonic(), clock())
+        self._expires = self._sent_at[1] + LEASE_SECONDS
         return json.dumps(
             {
                 "holder": self._holder,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
-                "expires_at": expires,
+                "expires_at": self._expires,
             },
             sort_keys=True,
         ).encode()
@@ -209,7 +221,7 @@ class _Lease:
         for _ in range(3):
             try:
                 self._etag = self._storage.put(self._path, self._body(), mode="create")["e_tag"]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
                 break
             except obstore_exc.AlreadyExistsError:
                 pass
@@ -235,7 +247,7 @@ class _Lease:
                 self._etag = self._storage.put(self._path, self._body(), mode={"e_tag": etag})[
                     "e_tag"
                 ]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
                 break
             except (obstore_exc.PreconditionError, obstore_exc.AlreadyExistsError):
                 raise DatasetError(
@@ -266,16 +278,23 @@ class _Lease:
                 self._etag = self._storage.put(
                     self._path, self._body(), mode={"e_tag": self._etag}
                 )["e_tag"]
-                self._written_at = self._stamp
+                self._written_at = self._sent_at
             except (obstore_exc.PreconditionError, obstore_exc.AlreadyExistsError):
                 self._reclaim()
+            except StorageFaultError:
+                pass  # A network blip: the lease stays valid until its expiry; try again later.
             except DatasetError as error:
-                # A network blip: the lease stays valid until its expiry; try again later.
-                self._lost = None if "could not" in str(error) else str(error)
+                # Not a failed request: whether the lease is still ours is unknown,
+                # so the write fails at check() rather than commit on a doubt.
+                self._lost = str(error)
 
     def _adopt(self, holder: _Holder, etag: str | None) -> None:
+        """Take the lease read back, found to be ours, as the one we hold."""
         self._etag = etag
-        self._written_at = holder.expires_at - LEASE_SECONDS
+        # The body last sent landed: it was written no earlier than it was built.
+        # An older body of ours (the expiry differs) was written at an unknown time:
+        # then the age is unknown, and release() reads the lease back before deleting.
+        self._written_at = self._sent_at if holder.expires_at == self._expires else None
 
     def _reclaim(self) -> None:
         """After a renewal refused on its etag: still ours, or lost to a takeover.
@@ -296,12 +315,36 @@ class _Lease:
         else:
             self._lost = "another writer took it over after it expired"
 
+    @staticmethod
+    def _age(written: tuple[float, float]) -> float:
+        """Seconds since ``written``: the longer of the monotonic and the wall clock's.
+
+        Each clock alone can make an old lease look young: the wall clock when
+        it is stepped back, the monotonic clock while the machine sleeps. A
+        wall clock stepped forward only makes it look older, as other writers
+        then judge it too: a GET more at release, or a write refused at its end.
+        """
+        return max(monotonic() - written[0], clock() - written[1])
+
     def check(self) -> None:
-        """Raise :class:`DatasetError` if the lease was lost while held."""
-        if self._lost is not None:
+        """Raise :class:`DatasetError` if the lease was lost while held, or has expired.
+
+        Renewals that fail (the store unreachable) keep the lease until its
+        expiry; past it, another writer may have taken it over unseen, so the
+        write cannot count as the only one.
+        """
+        with self._lock:
+            lost = self._lost
+            if (
+                lost is None
+                and self._written_at is not None
+                and self._age(self._written_at) >= LEASE_SECONDS
+            ):
+                lost = "it expired: it was not renewed for its whole duration"
+        if lost is not None:
             raise DatasetError(
                 f"the lease {self.url} of the dataset at {self._dataset} was lost while "
-                f"writing ({self._lost}); run again"
+                f"writing ({lost}); run again"
             )
 
     def release(self) -> None:
@@ -311,7 +354,8 @@ class _Lease:
         with self._lock:
             if self._lost is not None:
                 return
-            if self._written_at is not None and clock() - self._written_at < LEASE_SECONDS / 3:
+            written = self._written_at
+            if written is not None and self._age(written) < LEASE_SECONDS / 3:
                 # Written by us less than a third of its duration ago, it has not
                 # expired: no one can have taken it over (unless their clock is
                 # minutes ahead, see the module docstring). One DELETE, no GET.

@@ -49,6 +49,7 @@ __all__ = [
     "Location",
     "ObjectInfo",
     "ObjectStorage",
+    "StorageFaultError",
     "check_storage_options",
     "delta_options",
     "parse_root",
@@ -219,20 +220,51 @@ def check_storage_options(
 
 
 def polars_options(storage_options: Mapping[str, str]) -> dict[str, Any] | None:
-    """``storage_options`` as Polars takes them: its retry keys are integers."""
+    """``storage_options`` as Polars takes them: its retry keys in lower case, as integers.
+
+    Lower case: a Delta scan merges these over the table's own options, which
+    hold deltalake's ``max_retries`` (a string Polars refuses) in lower case.
+
+    >>> polars_options({"MAX_RETRIES": "2", "aws_region": "eu-west-1"})
+    {'max_retries': 2, 'aws_region': 'eu-west-1'}
+    """
     if not storage_options:
         return None
-    return {
-        k: int(v) if k.lower() in _RETRY_KEYS and v.isdigit() else v
-        for k, v in storage_options.items()
-    }
+    out: dict[str, Any] = {}
+    for key, value in storage_options.items():
+        bare = key.lower()
+        if bare in _RETRY_KEYS and value.isdigit():
+            out[bare] = int(value)
+        else:
+            out[key] = value
+    return out
 
 
 def delta_options(storage_options: Mapping[str, str]) -> dict[str, str] | None:
-    """``storage_options`` as deltalake takes them (all strings, its own retry settings)."""
+    """``storage_options`` as deltalake takes them: all strings, its own retry keys.
+
+    deltalake hands ``max_retries`` to object_store as is, and takes the retry
+    timeout as ``retry_timeout``, a duration (``"5000ms"``), not Polars'
+    ``retry_timeout_ms``: translated, the user's retry settings apply to the
+    Delta log's reads and to commits as they do to Polars' reads.
+
+    >>> delta_options({"aws_region": "eu-west-1", "max_retries": "2", "retry_timeout_ms": "5000"})
+    {'aws_region': 'eu-west-1', 'max_retries': '2', 'retry_timeout': '5000ms'}
+    """
     if not storage_options:
         return None
-    return {k: v for k, v in storage_options.items() if k.lower() not in _RETRY_KEYS}
+    out: dict[str, str] = {}
+    for key, value in storage_options.items():
+        bare = key.lower()
+        if bare in _RETRY_KEYS and not value.isdigit():
+            raise InvalidRequestError(f"storage_options[{key!r}] must be a whole number")
+        if bare == "max_retries":
+            out["max_retries"] = value
+        elif bare == "retry_timeout_ms":
+            out["retry_timeout"] = f"{int(value)}ms"
+        else:
+            out[key] = value
+    return out
 
 
 def scrub(text: str, secrets: Mapping[str, str]) -> str:
@@ -245,6 +277,15 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
         if len(value) >= 4:
             text = text.replace(value, "***")
     return text
+
+
+class StorageFaultError(DatasetError):
+    """A request to the object store that failed: network, credentials, a missing bucket.
+
+    A :class:`DatasetError` to callers; its own type lets the lease tell a
+    failed request (the lease stays valid until its expiry, the next renewal
+    tries again) from any other error without reading the message.
+    """
 
 
 @dataclass(frozen=True)
@@ -334,7 +375,7 @@ class ObjectStorage:
 
     @contextlib.contextmanager
     def faults(self, action: str, rel: str = "") -> Iterator[None]:
-        """Turn a storage failure while doing ``action`` into a :class:`DatasetError`."""
+        """Turn a storage failure while doing ``action`` into a :class:`StorageFaultError`."""
         obstore_exc = require("obstore.exceptions", extra="lake")
         try:
             yield
@@ -342,10 +383,10 @@ class ObjectStorage:
             raise  # the lease's conditional puts handle these
         except FileNotFoundError as exc:
             if "NoSuchBucket" in str(exc) or action != "read":
-                raise DatasetError(self.describe(exc, action, rel)) from None
+                raise StorageFaultError(self.describe(exc, action, rel)) from None
             raise
         except Exception as exc:
-            raise DatasetError(self.describe(exc, action, rel)) from None
+            raise StorageFaultError(self.describe(exc, action, rel)) from None
 
     def describe(self, exc: BaseException, action: str, rel: str = "") -> str:
         """A message for a storage failure: the URL, the cause (scrubbed), what to do."""

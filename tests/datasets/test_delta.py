@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -224,3 +225,26 @@ def test_a_schema_evolved_since_the_table_was_read_is_never_overwritten(
     assert_frame_equal(
         got.filter(pl.col("period_start_date") == DAY1).drop("extra"), make_frame([DAY1])
     )
+
+
+def test_a_history_that_cannot_be_read_is_a_dataset_error(
+    tmp_path: Path, make_frame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deltalake's history reads the newest commits from the store: its OSError is wrapped."""
+    url = str(tmp_path / "table")
+    vf.write_partitions(make_frame([DAY1]), url, partition_by="period_start_date", format="delta")
+
+    def unreachable(self: DeltaTable, limit: int | None = None) -> list:
+        raise OSError("Generic S3 error: error sending request")
+
+    monkeypatch.setattr(DeltaTable, "history", unreachable)
+    expected = re.escape(f"could not read the history of the Delta table at {url}: Generic S3")
+    with pytest.raises(vf.DatasetError, match=expected):
+        vf.scan_partitions(url)
+    with pytest.raises(vf.DatasetError, match=expected):
+        vf.read_inventory(url)
+    with pytest.raises(vf.DatasetError, match=expected):
+        vf.write_partitions(
+            make_frame([DAY2]), url, partition_by="period_start_date", format="delta"
+        )
+    assert DeltaTable(url).version() == 0  # nothing was committed

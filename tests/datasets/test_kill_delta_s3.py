@@ -2,23 +2,21 @@
 
 A Delta write uploads its data files, then creates the log entry of the new
 version (one put-if-absent PUT): that PUT is the commit. A proxy on 127.0.0.1
-between the writer (a child process) and the S3 server holds that one request,
-so the writer is stopped at a known point, with every data file uploaded. The
-parent reads the table there, kills the writer with SIGKILL, reads again, then
-writes again once the dead writer's lease has expired (an injected clock).
+(``tests/support/proxy.py``) between the writer (a child process) and the S3
+server holds that one request, so the writer is stopped at a known point, with
+every data file uploaded. The parent reads the table there, kills the writer
+with SIGKILL, reads again, then writes again once the dead writer's lease has
+expired (an injected clock).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +25,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
+from support.proxy import Proxy
 
 import vidiframe as vf
 from vidiframe import _lease
@@ -50,47 +49,6 @@ print("finished", flush=True)
 """
 
 
-class HoldingProxy:
-    """Forwards TCP to ``target``; holds, unanswered, a request that sends ``hold``."""
-
-    def __init__(self, target: tuple[str, int], hold: bytes) -> None:
-        self.target, self.hold = target, hold
-        self.held = threading.Event()
-        self.closing = threading.Event()
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, inspect: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if inspect and self.hold in data:
-                    self.held.set()
-                    self.closing.wait()  # the server never sees it
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    def close(self) -> None:
-        self.closing.set()
-        self.server.close()
-
-
 def frame(days: list[dt.date], seed: int) -> pl.DataFrame:
     rows = [(day, seed * 1000 + i) for day in days for i in range(3 + seed)]
     return pl.DataFrame(
@@ -110,12 +68,10 @@ NEW = frame([DAY2, DAY3], seed=2)
 
 
 @pytest.fixture
-def proxy(s3, bucket) -> Iterator[HoldingProxy]:
+def proxy(s3, bucket) -> Iterator[Proxy]:
     parts = urlsplit(s3.endpoint)
     # The commit of version 1: the log entry created by one PUT.
-    holding = HoldingProxy(
-        (parts.hostname, parts.port), f"/lake/t/_delta_log/{1:020}.json".encode()
-    )
+    holding = Proxy((parts.hostname, parts.port), hold=f"/lake/t/_delta_log/{1:020}.json".encode())
     yield holding
     holding.close()
 
@@ -126,7 +82,7 @@ def data_files(s3, bucket: str) -> set[str]:
 
 
 def test_killed_delta_writer_leaves_the_old_version(
-    tmp_path: Path, s3, bucket: str, proxy: HoldingProxy, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, s3, bucket: str, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, options = f"s3://{bucket}/lake/t", s3.options()
     vf.write_partitions(OLD, url, partition_by=KEY, format="delta", storage_options=options)

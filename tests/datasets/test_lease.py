@@ -8,12 +8,20 @@ import pytest
 
 import vidiframe as vf
 from vidiframe import _lease
-from vidiframe._storage import parse_root
+from vidiframe._storage import ObjectStorage, StorageFaultError, parse_root
 
 
 def lease_body(s3, bucket: str) -> dict:
     body = s3.client().get_object(Bucket=bucket, Key="lake/.ds.vidiframe-lease")["Body"].read()
     return json.loads(body)
+
+
+def clocks(monkeypatch: pytest.MonkeyPatch, start: float) -> tuple[list[float], list[float]]:
+    """The lease's wall clock and monotonic clock, each a one-item list the test moves."""
+    now, ticks = [start], [0.0]
+    monkeypatch.setattr(_lease, "clock", lambda: now[0])
+    monkeypatch.setattr(_lease, "monotonic", lambda: ticks[0])
+    return now, ticks
 
 
 def test_the_lease_lives_beside_the_root() -> None:
@@ -64,8 +72,7 @@ def test_release_never_deletes_a_lease_taken_over(
     s3, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fresh lease is deleted at once; a stale one only after reading that it is still ours."""
-    now = [2_000_000.0]
-    monkeypatch.setattr(_lease, "clock", lambda: now[0])
+    now, ticks = clocks(monkeypatch, 2_000_000.0)
     location = parse_root(f"s3://{bucket}/lake/ds")
     fresh = _lease._Lease(location, s3.options())
     fresh.take()
@@ -75,7 +82,9 @@ def test_release_never_deletes_a_lease_taken_over(
 
     stalled = _lease._Lease(location, s3.options())
     stalled.take()
-    now[0] += _lease.LEASE_SECONDS + 1  # it stalls past its expiry, without renewing
+    # It stalls past its expiry, without renewing: both clocks move on.
+    now[0] += _lease.LEASE_SECONDS + 1
+    ticks[0] += _lease.LEASE_SECONDS + 1
     second = _lease._Lease(location, s3.options())
     second.take()
     stalled.release()  # must not delete the lease the second writer now holds
@@ -134,3 +143,139 @@ def test_a_lease_write_retried_after_it_landed_is_still_ours(
         lease.release()
     listing = s3.client().list_objects_v2(Bucket=bucket)
     assert listing.get("KeyCount", 0) == 0  # released: nothing left behind
+
+
+def test_a_wall_clock_stepped_back_after_a_stall_does_not_make_a_lease_young(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The age of our own lease is told by the monotonic clock, not the wall clock."""
+    now, ticks = clocks(monkeypatch, 4_000_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    stalled = _lease._Lease(location, s3.options())
+    stalled.take()
+    written = now[0]
+    now[0] += _lease.LEASE_SECONDS + 1
+    ticks[0] += _lease.LEASE_SECONDS + 1
+    second = _lease._Lease(location, s3.options())
+    second.take()  # the stalled holder's lease expired: taken over
+    # The wall clock is stepped back (NTP) to seconds after the stalled holder's
+    # write: by it, that lease looks young enough to delete without a read.
+    now[0] = written + 10
+    stalled.release()
+    assert lease_body(s3, bucket)["holder"] == second._holder  # not deleted
+    second.release()
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_a_lease_is_not_young_after_the_machine_slept(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A monotonic clock stops while the machine sleeps; the wall clock tells the age then."""
+    now, ticks = clocks(monkeypatch, 4_500_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    asleep = _lease._Lease(location, s3.options())
+    asleep.take()
+    now[0] += _lease.LEASE_SECONDS + 1  # the machine slept: the wall clock went on...
+    ticks[0] += 5  # ...the monotonic clock did not
+    second = _lease._Lease(location, s3.options())
+    second.take()  # expired: taken over
+    asleep.release()
+    assert lease_body(s3, bucket)["holder"] == second._holder  # not deleted
+    second.release()
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_a_young_lease_is_released_with_one_delete(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now, ticks = clocks(monkeypatch, 5_000_000.0)
+    lease = _lease._Lease(parse_root(f"s3://{bucket}/lake/ds"), s3.options())
+    lease.take()
+    reads: list[str] = []
+    real_get = lease._storage.get
+
+    def get(rel: str) -> bytes:
+        reads.append(rel)
+        return real_get(rel)
+
+    lease._storage.get = get  # type: ignore[method-assign]
+    now[0] += 5
+    ticks[0] += 5
+    lease.release()
+    assert reads == []  # one DELETE, no read back
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_a_renewal_that_cannot_reach_the_store_keeps_the_lease(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed request is a blip (the lease is valid until its expiry); the next one renews."""
+    now, _ = clocks(monkeypatch, 6_000_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    lease = _lease._Lease(location, s3.options())
+    lease.take()
+    try:
+        reachable = lease._storage
+        # The same bucket through a port nothing listens on: a real network failure.
+        where, _ = _lease.lease_location(location)
+        dead = s3.options(aws_endpoint_url="http://127.0.0.1:9", max_retries="0")
+        lease._storage = ObjectStorage(where, dead)
+        with pytest.raises(StorageFaultError):
+            lease._storage.put("probe", b"")
+        now[0] += 100
+        lease.renew()
+        lease.check()  # not lost
+        assert lease_body(s3, bucket)["expires_at"] == 6_000_000.0 + _lease.LEASE_SECONDS
+        lease._storage = reachable
+        now[0] += 100
+        lease.renew()
+        lease.check()
+        assert lease_body(s3, bucket)["expires_at"] == now[0] + _lease.LEASE_SECONDS
+    finally:
+        lease.release()
+
+
+def test_a_lease_whose_renewals_failed_past_its_expiry_is_lost(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer may have taken it over meanwhile: the write cannot count as alone."""
+    now, ticks = clocks(monkeypatch, 8_000_000.0)
+    location = parse_root(f"s3://{bucket}/lake/ds")
+    lease = _lease._Lease(location, s3.options())
+    lease.take()
+    where, _ = _lease.lease_location(location)
+    reachable = lease._storage
+    lease._storage = ObjectStorage(
+        where, s3.options(aws_endpoint_url="http://127.0.0.1:9", max_retries="0")
+    )
+    for renewal in range(3):  # every renewal of the lease's duration fails
+        now[0] += _lease.LEASE_SECONDS / 3
+        ticks[0] += _lease.LEASE_SECONDS / 3
+        lease.renew()
+        if renewal < 2:
+            lease.check()  # not expired yet: the write may go on
+    with pytest.raises(vf.DatasetError, match="it expired: it was not renewed"):
+        lease.check()
+    lease._storage = reachable
+    lease.release()  # stale: read back first, still ours, deleted
+    assert s3.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_any_other_error_of_a_renewal_loses_the_lease(
+    s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told apart by type, not by wording: this message says "could not" too."""
+    clocks(monkeypatch, 7_000_000.0)
+    lease = _lease._Lease(parse_root(f"s3://{bucket}/lake/ds"), s3.options())
+    lease.take()
+    try:
+
+        def put(rel: str, data: bytes, *, mode: object = None) -> dict:
+            raise vf.DatasetError("could not tell whether the lease is ours")
+
+        lease._storage.put = put  # type: ignore[method-assign]
+        lease.renew()
+        with pytest.raises(vf.DatasetError, match="was lost while writing"):
+            lease.check()
+    finally:
+        lease.release()

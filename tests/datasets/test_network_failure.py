@@ -1,82 +1,41 @@
 """A network failure in the middle of a write: a DatasetError, and every partition old or new.
 
-A small TCP proxy on 127.0.0.1 stands between the writer and the S3 server; it
-cuts the connection as soon as the PUT of one chosen partition starts, as a
-broken network would (the server never receives the whole request).
+A TCP proxy on 127.0.0.1 (``tests/support/proxy.py``) stands between the writer
+and the S3 server; it cuts the connection as soon as the PUT of one chosen
+partition starts, as a broken network would (the server never receives the
+whole request).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import socket
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from support.proxy import Proxy
 
 import vidiframe as vf
 
 DAY1, DAY2, DAY3 = dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)
 
 
-class CuttingProxy:
-    """Forwards TCP to ``target``; drops any connection that sends ``cut`` while armed."""
-
-    def __init__(self, target: tuple[str, int], cut: tuple[bytes, ...]) -> None:
-        self.target, self.cut = target, cut
-        self.armed = threading.Event()
-        self.cuts = 0
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, inspect: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if inspect and self.armed.is_set() and any(c in data for c in self.cut):
-                    self.cuts += 1
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    def close(self) -> None:
-        self.server.close()
-
-
 @pytest.fixture
-def proxy(s3, bucket) -> Iterator[CuttingProxy]:
+def proxy(s3, bucket) -> Iterator[Proxy]:
     parts = urlsplit(s3.endpoint)
     # object_store may percent-encode the '=' of the key.
     cut = tuple(
         f"PUT /{bucket}/lake/ds/period_start_date{eq}{DAY2}/".encode() for eq in ("=", "%3D")
     )
-    proxied = CuttingProxy((parts.hostname, parts.port), cut)
+    proxied = Proxy((parts.hostname, parts.port), cut=cut)
     yield proxied
     proxied.close()
 
 
 def test_a_cut_connection_mid_write_leaves_each_partition_old_or_new(
-    s3, bucket, proxy: CuttingProxy, make_frame
+    s3, bucket, proxy: Proxy, make_frame
 ) -> None:
     url = f"s3://{bucket}/lake/ds"
     options = s3.options(aws_endpoint_url=f"http://127.0.0.1:{proxy.port}", max_retries="1")

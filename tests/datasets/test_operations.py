@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -19,35 +21,52 @@ APRIL = dt.date(2025, 4, 2)
 MONTH = vf.by_period("month")
 
 
+@dataclass(frozen=True)
+class Where:
+    """A dataset in one format at one place: the calls pass its format and options."""
+
+    fmt: str
+    url: str
+    options: dict[str, str] | None
+
+    def write(self, df: pl.DataFrame, partition_by: Any = "period_start_date") -> None:
+        vf.write_partitions(
+            df,
+            self.url,
+            partition_by=partition_by,
+            format=self.fmt,  # type: ignore[arg-type]
+            storage_options=self.options,
+        )
+
+    def inventory(self) -> vf.DatasetInventory:
+        return vf.read_inventory(self.url, storage_options=self.options)
+
+    def scan(self) -> pl.DataFrame:
+        return vf.scan_partitions(self.url, storage_options=self.options).collect()
+
+
 @pytest.fixture(params=["parquet-local", "delta-local", "parquet-s3", "delta-s3"])
-def where(request, tmp_path: Path) -> tuple[str, str, dict[str, str] | None]:
+def where(request, tmp_path: Path) -> Where:
     fmt, place = request.param.split("-")
     if place == "local":
-        return fmt, str(tmp_path / "ds"), None
+        return Where(fmt, str(tmp_path / "ds"), None)
     s3 = request.getfixturevalue("s3")
-    return fmt, f"s3://{s3.new_bucket()}/lake/ds", s3.options()
+    return Where(fmt, f"s3://{s3.new_bucket()}/lake/ds", s3.options())
 
 
-def rows(url: str, options) -> list[tuple]:
-    lf = vf.scan_partitions(url, storage_options=options)
-    return lf.select("period_start_date", "watcher_count").collect().rows()
-
-
-def test_inventory_of_nothing_is_empty(where) -> None:
-    _, url, options = where
-    inventory = vf.read_inventory(url, storage_options=options)
+def test_inventory_of_nothing_is_empty(where: Where) -> None:
+    inventory = where.inventory()
     assert not inventory.exists
     assert inventory.format is None
     assert inventory.partitions == ()
     assert inventory.days == frozenset()
 
 
-def test_inventory_of_a_month_partitioned_dataset(where, make_frame) -> None:
-    fmt, url, options = where
+def test_inventory_of_a_month_partitioned_dataset(where: Where, make_frame) -> None:
     df = make_frame([D[0], D[2], APRIL])
-    vf.write_partitions(df, url, partition_by=MONTH, format=fmt, storage_options=options)  # type: ignore[arg-type]
-    inventory = vf.read_inventory(url, storage_options=options)
-    assert inventory.format == fmt
+    where.write(df, MONTH)
+    inventory = where.inventory()
+    assert inventory.format == where.fmt
     assert inventory.partition_by == ("period_start_month",)
     assert inventory.partition_dtypes == {"period_start_month": pl.Date}
     assert inventory.partitions == ((dt.date(2025, 3, 1),), (dt.date(2025, 4, 1),))
@@ -57,19 +76,18 @@ def test_inventory_of_a_month_partitioned_dataset(where, make_frame) -> None:
     assert inventory.schema["gender_label"] == df.schema["gender_label"]
 
 
-def test_replace_days_keeps_the_other_days_of_the_month(where, make_frame) -> None:
-    fmt, url, options = where
+def test_replace_days_keeps_the_other_days_of_the_month(where: Where, make_frame) -> None:
     old = make_frame(D[:4], seed=1)
-    vf.write_partitions(old, url, partition_by=MONTH, format=fmt, storage_options=options)  # type: ignore[arg-type]
+    where.write(old, MONTH)
     # Days 2 and 3 fetched again: day 2 has new rows, day 3 has none any more.
     new = make_frame([D[1]], seed=2)
     changes = vf.replace_days(
         new,
-        url,
+        where.url,
         days=[D[1], D[2]],
         partition_by=MONTH,
-        format=fmt,  # type: ignore[arg-type]
-        storage_options=options,
+        format=where.fmt,  # type: ignore[arg-type]
+        storage_options=where.options,
     )
     assert changes.written == ((dt.date(2025, 3, 1),),)
     assert changes.removed == ()
@@ -80,9 +98,8 @@ def test_replace_days_keeps_the_other_days_of_the_month(where, make_frame) -> No
             old.filter(pl.col("period_start_date") == D[3]),
         ]
     )
-    got = vf.scan_partitions(url, storage_options=options).collect()
-    assert_frame_equal(got.drop("period_start_month"), expected)
-    assert vf.read_inventory(url, storage_options=options).days == {D[0], D[1], D[3]}
+    assert_frame_equal(where.scan().drop("period_start_month"), expected)
+    assert where.inventory().days == {D[0], D[1], D[3]}
 
 
 def test_replace_days_removes_a_partition_left_empty(tmp_path: Path, make_frame) -> None:
@@ -103,32 +120,21 @@ def test_replace_days_refuses_rows_of_other_days(tmp_path: Path, make_frame) -> 
     assert not (tmp_path / "ds").exists()
 
 
-def test_delete_partitions(where, make_frame) -> None:
-    fmt, url, options = where
+def test_delete_partitions(where: Where, make_frame) -> None:
     df = make_frame(D[:3])
-    vf.write_partitions(
-        df, url, partition_by="period_start_date", format=fmt, storage_options=options
-    )  # type: ignore[arg-type]
-    removed = vf.delete_partitions(url, [(D[1],), (D[4],)], storage_options=options)
+    where.write(df)
+    removed = vf.delete_partitions(where.url, [(D[1],), (D[4],)], storage_options=where.options)
     assert removed == ((D[1],),)
-    got = vf.scan_partitions(url, storage_options=options).collect()
-    assert_frame_equal(got, df.filter(pl.col("period_start_date") != D[1]))
-    assert vf.read_inventory(url, storage_options=options).partitions == ((D[0],), (D[2],))
+    assert_frame_equal(where.scan(), df.filter(pl.col("period_start_date") != D[1]))
+    assert where.inventory().partitions == ((D[0],), (D[2],))
 
 
-def test_dataset_lock_is_reentrant_for_its_holder(where, make_frame) -> None:
-    fmt, url, options = where
-    with vf.dataset_lock(url, storage_options=options):
-        with vf.dataset_lock(url, storage_options=options):
-            vf.write_partitions(
-                make_frame([D[0]]),
-                url,
-                partition_by="period_start_date",
-                format=fmt,
-                storage_options=options,
-            )  # type: ignore[arg-type]
-        vf.delete_partitions(url, [(D[0],)], storage_options=options)
-        assert vf.read_inventory(url, storage_options=options).partitions == ()
+def test_dataset_lock_is_reentrant_for_its_holder(where: Where, make_frame) -> None:
+    with vf.dataset_lock(where.url, storage_options=where.options):
+        with vf.dataset_lock(where.url, storage_options=where.options):
+            where.write(make_frame([D[0]]))
+        vf.delete_partitions(where.url, [(D[0],)], storage_options=where.options)
+        assert where.inventory().partitions == ()
 
 
 HOLDER = """
@@ -142,9 +148,9 @@ with vf.dataset_lock(sys.argv[1], storage_options=options):
 
 
 def test_a_second_writer_is_refused_while_another_process_holds_the_lock(
-    where, make_frame, monkeypatch: pytest.MonkeyPatch
+    where: Where, make_frame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fmt, url, options = where
+    url, options = where.url, where.options
     args = [f"{k}={v}" for k, v in (options or {}).items()]
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, url, *args],
@@ -164,35 +170,17 @@ def test_a_second_writer_is_refused_while_another_process_holds_the_lock(
         if options is not None:
             # On object storage a writer does not wait: it is refused at once.
             with pytest.raises(vf.DatasetError, match="another vidiframe writer"):
-                vf.write_partitions(
-                    make_frame([D[0]]),
-                    url,
-                    partition_by="period_start_date",
-                    format=fmt,
-                    storage_options=options,
-                )  # type: ignore[arg-type]
+                where.write(make_frame([D[0]]))
             # The holder is killed: its lease stays until it expires...
             holder.kill()
             holder.wait()
             with pytest.raises(vf.DatasetError, match="until"):
-                vf.write_partitions(
-                    make_frame([D[0]]),
-                    url,
-                    partition_by="period_start_date",
-                    format=fmt,
-                    storage_options=options,
-                )  # type: ignore[arg-type]
+                where.write(make_frame([D[0]]))
             # ...and is taken over once expired (the clock moved past it).
             now = _lease.clock()
             monkeypatch.setattr(_lease, "clock", lambda: now + _lease.LEASE_SECONDS + 1)
-            vf.write_partitions(
-                make_frame([D[0]]),
-                url,
-                partition_by="period_start_date",
-                format=fmt,
-                storage_options=options,
-            )  # type: ignore[arg-type]
-            assert vf.read_inventory(url, storage_options=options).partitions == ((D[0],),)
+            where.write(make_frame([D[0]]))
+            assert where.inventory().partitions == ((D[0],),)
     finally:
         if holder.poll() is None:
             holder.stdin.write("\n")

@@ -193,6 +193,21 @@ def test_object_storage_without_the_lake_extra_names_it(
     assert_frame_equal(vf.scan_partitions(tmp_path / "ds").collect(), frame())
 
 
+def test_local_hive_datasets_need_no_deltalake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every operation on a local Hive dataset works without the lake extra."""
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # what an absent package looks like
+    root = tmp_path / "ds"
+    vf.write_partitions(frame(), root, partition_by="period_start_date")
+    assert vf.read_inventory(root).partitions == ((DAY1,), (DAY2,))
+    new = pl.DataFrame({"period_start_date": [DAY2], "n": [20]})
+    changes = vf.replace_days(new, root, days=[DAY2], partition_by="period_start_date")
+    assert changes.written == ((DAY2,),)
+    assert vf.delete_partitions(root, [(DAY1,)]) == ((DAY1,),)
+    assert_frame_equal(vf.scan_partitions(root).collect(), new)
+
+
 def test_delta_without_the_lake_extra_names_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
