@@ -69,6 +69,7 @@ PUBLIC = {
     "WrongExportError",
     "DatasetError",
     "SchemaConflictError",
+    "StorageFaultError",
     "AuthenticationError",
     "TransportError",
     "RateLimitError",

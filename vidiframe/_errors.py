@@ -16,7 +16,8 @@ exceptions never escape: they are wrapped in :class:`TransportError`.
     ├── SchemaError (ValueError)              a value that cannot take its column's type
     │   └── WrongExportError                  the body is another export type's (names it)
     ├── DatasetError                          a Parquet dataset that cannot be written or read
-    │   └── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
+    │   ├── SchemaConflictError (SchemaError) a frame whose schema differs from the dataset's
+    │   └── StorageFaultError                 a request to the object store failed
     ├── MissingDependencyError (ImportError)  an optional dependency is missing; names the extra
     ├── AuthenticationError                   401 / 403, never retried
     └── TransportError                        connection failures, 5xx after the retries
@@ -179,6 +180,15 @@ class DatasetError(VidiFrameError):
 
 class SchemaConflictError(DatasetError, SchemaError):
     """A frame whose schema conflicts with the dataset it is written to."""
+
+
+class StorageFaultError(DatasetError):
+    """A request to the object store that failed: network, credentials, a missing bucket.
+
+    Worth trying again later, unlike a dataset that cannot be read as asked. Its
+    own type also lets a writer's lease tell a failed request (the lease stays
+    valid until its expiry, the next renewal tries again) from any other error.
+    """
 
 
 class MissingDependencyError(VidiFrameError, ImportError):

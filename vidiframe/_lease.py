@@ -51,9 +51,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidiframe._errors import DatasetError
+from vidiframe._errors import DatasetError, StorageFaultError
 from vidiframe._optional import require
-from vidiframe._storage import Location, ObjectStorage, StorageFaultError
+from vidiframe._storage import Location, ObjectStorage
 
 try:
     import fcntl

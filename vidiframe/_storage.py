@@ -42,14 +42,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from vidiframe._errors import DatasetError, InvalidRequestError
+from vidiframe._errors import InvalidRequestError, StorageFaultError
 from vidiframe._optional import require
 
 __all__ = [
     "Location",
     "ObjectInfo",
     "ObjectStorage",
-    "StorageFaultError",
     "check_storage_options",
     "delta_options",
     "parse_root",
@@ -277,15 +276,6 @@ def scrub(text: str, secrets: Mapping[str, str]) -> str:
         if len(value) >= 4:
             text = text.replace(value, "***")
     return text
-
-
-class StorageFaultError(DatasetError):
-    """A request to the object store that failed: network, credentials, a missing bucket.
-
-    A :class:`DatasetError` to callers; its own type lets the lease tell a
-    failed request (the lease stays valid until its expiry, the next renewal
-    tries again) from any other error without reading the message.
-    """
 
 
 @dataclass(frozen=True)

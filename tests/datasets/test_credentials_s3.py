@@ -44,7 +44,7 @@ def test_refused_credentials_are_a_dataset_error_without_secrets(guarded, who: s
         "max_retries": "0",
     }
     url = "s3://guarded/lake/viewers"
-    with pytest.raises(vf.DatasetError) as info:
+    with pytest.raises(vf.StorageFaultError) as info:
         vf.write_partitions(DF, url, partition_by="period_start_date", storage_options=options)
     message = str(info.value)
     assert "s3://guarded/lake" in message

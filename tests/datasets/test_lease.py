@@ -8,7 +8,8 @@ import pytest
 
 import vidiframe as vf
 from vidiframe import _lease
-from vidiframe._storage import ObjectStorage, StorageFaultError, parse_root
+from vidiframe._errors import StorageFaultError
+from vidiframe._storage import ObjectStorage, parse_root
 
 
 def lease_body(s3, bucket: str) -> dict:

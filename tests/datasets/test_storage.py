@@ -98,13 +98,13 @@ def test_missing_bucket_names_the_url_and_what_to_do(s3) -> None:
     assert s3.access_key not in message
 
 
-def test_unreachable_endpoint_is_a_dataset_error_without_secrets(
+def test_unreachable_endpoint_is_a_storage_fault_without_secrets(
     s3, bucket: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A port nothing listens on: the network failure a real endpoint can have.
     options = {**s3.options(), "aws_endpoint_url": "http://127.0.0.1:9", "max_retries": "0"}
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(vf.DatasetError) as info:
+    with pytest.raises(vf.StorageFaultError) as info:
         vf.write_partitions(
             frame(),
             f"s3://{bucket}/lake",
