@@ -21,7 +21,8 @@ million rows. This module decodes it with compiled libraries, exactly:
    surrogate escape each make it fail, and the body goes to the general path.
    What it lets through is checked after it: one row per line (two objects on one
    line, or a comma replaced inside a string, change the count), valid UTF-8,
-   finite floats (it accepts ``NaN`` literals). Unknown fields whose first value
+   finite floats (it accepts ``NaN`` literals), no negative zero (it reads the
+   integer ``-0`` as ``-0.0``). Unknown fields whose first value
    is a number, a text or a boolean are declared from the first row, so a body
    with a field the registry does not know yet stays on this path. A
    pretty-printed body is first copied onto one line by msgspec (whitespace
@@ -533,7 +534,10 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     assert isinstance(frame, pl.DataFrame)
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
-    if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
+    # It reads the integer -0 as -0.0, which the general path reads as 0 (0.0 in
+    # a float column) while it keeps a float -0.0: a negative zero goes there.
+    outside = ~pl.col(floats).is_finite() | ((pl.col(floats) == 0) & (1 / pl.col(floats) < 0))
+    if floats and frame.select(pl.any_horizontal(outside.any())).item():
         return None
     # A null in a list of objects: the general path keeps it null where the list
     # holds nothing else, and the typing makes it an object of nulls elsewhere.

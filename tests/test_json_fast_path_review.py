@@ -1,0 +1,222 @@
+"""Second reading of the decoder's fast path: bodies where it read otherwise than the general path.
+
+The contract (``vidiframe._json``): the fast path gives exactly the frame the
+general path gives, or the general path's error; it may decline, never differ.
+Each test reads a body both ways (the general path by turning the fast one off)
+and checks the values themselves, sign of zero and exact integers included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vidiframe as vf
+from vidiframe import _json
+from vidiframe._json import ColumnHints, decode_response
+
+HINTS = ColumnHints(
+    text=frozenset({"s"}),
+    kinds={"a": "int", "f": "float", "b": "bool"},
+    nested=frozenset({"items"}),
+    elements={"items": {"x": "int", "y": "str", "old_x": "int", "z": "bool"}},
+)
+
+
+def both_ways(read: Any, body: Any) -> tuple[Any, Any]:
+    """``read(body)`` as the decoder gives it, then on the general path alone."""
+    fast = read(body)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+        general = read(body)
+    return fast, general
+
+
+def took_the_fast_path(body: bytes, hints: ColumnHints = HINTS) -> bool:
+    taken: list[bool] = []
+    read_fast = _json._read_fast
+
+    def spy(*args: Any) -> Any:
+        frame = read_fast(*args)
+        taken.append(frame is not None)
+        return frame
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", spy)
+        with contextlib.suppress(vf.VidiFrameError):
+            decode_response(body, hints=hints)
+    return any(taken)
+
+
+def exact(value: Any) -> Any:
+    """A value with its float written out (``-0.0`` is not ``0.0``) and its type kept."""
+    if isinstance(value, float):
+        return ("float", repr(value))
+    if isinstance(value, dict):
+        return {key: exact(v) for key, v in sorted(value.items()) if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [exact(v) for v in value]
+    return value
+
+
+def raw_columns(body: bytes, hints: ColumnHints = HINTS) -> Any:
+    """The raw rows by column (columns of nulls left out: the reader fills those), or the error."""
+    try:
+        raw = decode_response(body, hints=hints)
+    except vf.VidiFrameError as error:
+        return type(error).__name__, str(error)
+    assert raw.rows is not None
+    rows = raw.rows
+    return {
+        name: exact(rows[name].to_list())
+        for name in sorted(rows.columns)
+        if rows[name].null_count() < rows.height
+    }
+
+
+def read_viewers(body: Any) -> Any:
+    """The typed viewers frame (schema and rows, floats written out), or the error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vf.UnknownFieldWarning)
+        try:
+            frame = vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
+        except vf.VidiFrameError as error:
+            return type(error).__name__, str(error)
+    return dict(frame.schema), [exact(row) for row in frame.rows()]
+
+
+def viewers_body(rows: list[str], *, pretty: bool = False) -> bytes:
+    glue = ",\n  " if pretty else ","
+    return ('{"state":"finished","data":[' + glue.join(rows) + "]}").encode()
+
+
+VIEWER = '{"location_id":1,"start_time":"2025-03-01T00:00:18","gender":1,"very_happy":%s}'
+
+
+# -- a negative zero --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        (["-0", "1.5"], [0.0, 1.5]),  # the integer -0 is 0: a float field holds 0.0
+        (["-0"], [0.0]),
+        (["-0.0", "1.5"], [-0.0, 1.5]),  # the float -0.0 is kept
+        (["-0.0", "-0"], [-0.0, 0.0]),
+        (["-0e0", "2"], [-0.0, 2.0]),
+    ],
+)
+def test_a_negative_zero_in_a_float_field_reads_as_on_the_general_path(
+    sent: list[str], expected: list[float], *, pretty: bool
+) -> None:
+    body = viewers_body([VIEWER % value for value in sent], pretty=pretty)
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    schema, rows = general
+    at = list(schema).index("very_happy")
+    assert [row[at] for row in rows] == [("float", repr(value)) for value in expected]
+
+
+def test_a_negative_zero_in_an_unknown_float_field_reads_as_on_the_general_path() -> None:
+    # An unknown field first sent as a float is read as doubles on the fast path.
+    body = b'{"state":"finished","data":[{"a":1,"zz":0.5},{"a":2,"zz":-0},{"a":3,"zz":-0.0}]}'
+    fast, general = both_ways(raw_columns, body)
+    assert fast == general
+    assert general["zz"] == [("float", "0.5"), ("float", "0.0"), ("float", "-0.0")]
+    for value in (b"0.5", b"0.0", b"1e-300"):
+        # No negative zero: the body stays on the fast path.
+        assert took_the_fast_path(body.replace(b"-0.0", value).replace(b"-0", value))
+
+
+# -- arbitrary bodies near the fast path's shape -----------------------------------------------
+
+SEPARATORS = st.sampled_from(["},{", "}, {", '},{"a":1', '"},{"a"', '\\"},{\\"a\\"', "],["])
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6) | SEPARATORS
+FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [-0.0, 0.0, 1e16, -1e16, 2.0**53, -(2.0**53), 9007199254740991.0]
+)
+INTS = st.integers(-(2**63), 2**63 - 1) | st.sampled_from([0, -1, 2**53, -(2**53) - 1, 2**64])
+ITEMS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "x": st.none() | st.integers(-5, 2**63 - 1),
+            "old_x": st.none() | st.integers(-3, 3),
+            "y": st.none() | TEXT,
+            "z": st.none() | st.booleans(),
+        },
+    ),
+    max_size=3,
+)
+KINDS = {"int": INTS, "float": FLOATS, "str": TEXT, "bool": st.booleans(), "items": ITEMS}
+FIELDS = {
+    "a": ["int"],
+    "f": ["float", "int"],
+    "s": ["str"],
+    "b": ["bool"],
+    "items": ["items"],
+    "u1": ["float", "int", "str", "bool"],
+    "u2": ["float", "int"],
+}
+ANY_VALUE = st.none() | st.booleans() | INTS | FLOATS | TEXT | ITEMS
+
+
+@st.composite
+def near_fast_bodies(draw: st.DrawFn) -> bytes:
+    """Rows of one kind per field (what the fast path reads), now and then another value."""
+    names = draw(st.lists(st.sampled_from(sorted(FIELDS)), min_size=1, max_size=6, unique=True))
+    kinds = {name: draw(st.sampled_from(FIELDS[name])) for name in names}
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        row = {}
+        for name in names:
+            pick = draw(st.integers(0, 29))
+            row[name] = None if pick < 3 else draw(ANY_VALUE if pick == 3 else KINDS[kinds[name]])
+        rows.append(row)
+    document = {"state": "finished", "data": rows}
+    style = draw(st.sampled_from(["compact", "dumps", "indent", "crlf"]))
+    text = {
+        "compact": lambda: json.dumps(document, separators=(",", ":")),
+        "dumps": lambda: json.dumps(document),
+        "indent": lambda: json.dumps(document, indent=2),
+        "crlf": lambda: json.dumps(document, indent=1).replace("\n", "\r\n"),
+    }[style]()
+    # Number forms Python does not write: the integer -0, upper-case exponents.
+    if draw(st.booleans()):
+        text = text.replace("-0.0", "-0")
+    if draw(st.booleans()):
+        text = text.replace("e+", "E")
+    return text.encode()
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(body=near_fast_bodies())
+def test_bodies_near_the_fast_paths_shape_read_as_on_the_general_path(body: bytes) -> None:
+    fast, general = both_ways(raw_columns, body)
+    assert fast == general
+    if isinstance(general, tuple):
+        return  # an error, the same both ways
+    # A column of one JSON kind holds the values as Python's json reads them;
+    # numbers of a float field, or of integers and fractions, as doubles.
+    sent = json.loads(body)["data"]
+    for name, values in general.items():
+        column = [row.get(name) for row in sent]
+        kinds = {type(v) for v in column if v is not None}
+        if name == "s" and kinds != {str}:
+            continue  # a text field keeps another kind as its JSON text
+        if kinds <= {int, float} and (name == "f" or float in kinds):
+            column = [None if v is None else float(v) for v in column]
+        elif len(kinds) > 1 or not kinds <= {int, float, str, bool}:
+            continue  # JSON text or nested values: test_json_fast_path's concern
+        assert values == exact(column)
