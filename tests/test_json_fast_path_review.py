@@ -135,6 +135,48 @@ def test_a_negative_zero_in_an_unknown_float_field_reads_as_on_the_general_path(
         assert took_the_fast_path(body.replace(b"-0.0", value).replace(b"-0", value))
 
 
+# -- the top-level keys around the rows --------------------------------------------------------
+
+ROWS = '{"a":1,"s":"x"},{"a":2,"s":"y"}'
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+@pytest.mark.parametrize(
+    "value", ["18446744073709551616", "-9223372036854775809", "123456789012345678901234567890"]
+)
+def test_an_integer_beyond_64_bits_around_the_rows_stays_exact(value: str, *, pretty: bool) -> None:
+    # orjson reads such an integer as a float; the general path keeps it exact.
+    rows = ROWS.replace("},{", "},\n{") if pretty else ROWS
+    body = '{"state":"finished","m":[' + value + '],"data":[' + rows + '],"n":' + value + "}"
+    assert took_the_fast_path(body.replace(value, "1").encode())
+    fast, general = both_ways(lambda b: decode_response(b, hints=HINTS).meta, body.encode())
+    assert fast == general == {"state": "finished", "n": int(value), "m": [int(value)]}
+    assert type(fast["n"]) is int
+
+
+def test_an_export_state_beyond_64_bits_is_named_as_sent() -> None:
+    body = b'{"state":18446744073709551616,"data":[{"location_id":1}]}'
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    assert general[0] == "ResponseFormatError"
+    assert "unknown export state 18446744073709551616;" in general[1]
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+def test_top_level_keys_nested_deeper_than_the_general_path_reads_give_its_error(
+    *, pretty: bool
+) -> None:
+    # orjson reads 1020 levels; the general path's decoder stops before 1000 (the
+    # recursion limit), and the body is refused whichever path reads its rows.
+    depth = 1020
+    rows = ROWS.replace("},{", "},\n{") if pretty else ROWS
+    body = '{"state":"finished","x":' + "[" * depth + "]" * depth + ',"data":[' + rows + "]}"
+    fast, general = both_ways(raw_columns, body.encode())
+    assert fast == general
+    assert general[0] == "ResponseFormatError"
+    assert "nested too deeply" in general[1]
+
+
 # -- arbitrary bodies near the fast path's shape -----------------------------------------------
 
 SEPARATORS = st.sampled_from(["},{", "}, {", '},{"a":1', '"},{"a"', '\\"},{\\"a\\"', "],["])

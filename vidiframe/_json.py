@@ -6,8 +6,8 @@ where ``data`` holds up to millions of flat JSON objects. Decoding that with
 million rows. This module decodes it with compiled libraries, exactly:
 
 1. find the ``data`` array with a regular expression, and decode the few bytes
-   around it (the other top-level keys) with orjson, which proves the match is the
-   top-level key (and that it is the only one);
+   around it (the other top-level keys) with msgspec, as the general path does,
+   which proves the match is the top-level key (and that it is the only one);
 2. the fast path, for flat compact rows of the fields the registry expects (what
    the API sends): the array is cut at row separators into pieces of a few MB,
    read side by side on threads; in each piece the commas between rows become
@@ -395,14 +395,16 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
     if match is None:
         return None
     head = body[: match.start()].rstrip()
+    # msgspec, as the general path: integers of any size exact (orjson makes a
+    # float of one beyond 64 bits), and the same nesting limit (orjson's is deeper).
     try:
         if head == b"{":
             meta: dict[str, Any] = {}
         elif head.endswith(b","):
-            meta = orjson.loads(head[:-1] + b"}")
+            meta = msgspec.json.decode(head[:-1] + b"}")
         else:
             return None
-    except orjson.JSONDecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(meta, dict) or "data" in meta:
         return None
@@ -417,10 +419,10 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
             if tail == b"}":
                 rest: Any = {}
             elif tail.startswith(b","):
-                rest = orjson.loads(b"{" + tail[1:])
+                rest = msgspec.json.decode(b"{" + tail[1:])
             else:
                 continue
-        except orjson.JSONDecodeError:
+        except (msgspec.DecodeError, RecursionError):
             continue
         if not isinstance(rest, dict) or "data" in rest:
             return None
