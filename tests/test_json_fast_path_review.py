@@ -177,6 +177,38 @@ def test_top_level_keys_nested_deeper_than_the_general_path_reads_give_its_error
     assert "nested too deeply" in general[1]
 
 
+# -- a field without a name -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        '{"location_id":1,"":5}',
+        '{"location_id":1,"":5,"column_1":7}',
+        '{"location_id":1,"":5,"column_2":7}',
+        '{"":5,"column_0":7,"location_id":1}',
+    ],
+)
+def test_a_field_named_by_the_empty_text_keeps_its_name(row: str) -> None:
+    # Polars names a nameless column column_<i>, <i> its place: a name the fast
+    # and the general path gave differently, and one another field may have.
+    body = viewers_body([row, row.replace(":5", ":6")])
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    schema, rows = general
+    sent = json.loads(row)
+    assert [dict(zip(schema, row, strict=True))[""] for row in rows] == [5, 6]
+    for name in sent:
+        assert name in schema
+
+
+def test_a_field_named_by_the_empty_text_keeps_its_name_in_the_raw_rows() -> None:
+    body = b'{"state":"finished","data":[{"a":1,"":2.5,"column_0":3},{"a":4,"":null,"column_0":5}]}'
+    fast, general = both_ways(raw_columns, body)
+    assert fast == general
+    assert general == {"": [("float", "2.5"), None], "a": [1, 4], "column_0": [3, 5]}
+
+
 # -- arbitrary bodies near the fast path's shape -----------------------------------------------
 
 SEPARATORS = st.sampled_from(["},{", "}, {", '},{"a":1', '"},{"a"', '\\"},{\\"a\\"', "],["])

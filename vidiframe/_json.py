@@ -498,6 +498,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     if declared is None:
         return None
     schema, first_keys, doubled = declared
+    if "" in first_keys:
+        return None  # Polars names a nameless column column_<i>; the general path keeps ""
     # The registry's fields the first row does not send (a finest export's legacy
     # names: a third of its fields) are declared null, so pyarrow builds no column
     # of nulls for each. A piece where a row sends one fails that schema, and is
@@ -774,8 +776,9 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     for name in columns:
         if not isinstance(name, str):
             raise ResponseFormatError(f"a row has a key that is not text: {name!r}", key="data")
+    # By name: a list of Series would name a nameless one (key "") column_<i>.
     return pl.DataFrame(
-        [_column(name, values, hints.kind_of(name)) for name, values in columns.items()]
+        {name: _column(name, values, hints.kind_of(name)) for name, values in columns.items()}
     )
 
 
