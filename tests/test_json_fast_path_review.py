@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
+from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
@@ -207,6 +208,20 @@ def test_a_field_named_by_the_empty_text_keeps_its_name_in_the_raw_rows() -> Non
     fast, general = both_ways(raw_columns, body)
     assert fast == general
     assert general == {"": [("float", "2.5"), None], "a": [1, 4], "column_0": [3, 5]}
+
+
+# -- rows given as dicts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mapping", [lambda **kw: defaultdict(int, kw), Counter])
+def test_rows_of_a_dict_type_with_defaults_keep_every_field(mapping: Any) -> None:
+    # A dict subclass with __missing__ answers row[name] for a name it lacks:
+    # indexing such rows put 0 for the field a row does not send and lost the other.
+    rows = [mapping(a=1), mapping(b=2)]
+    raw = decode_response({"state": "finished", "data": rows}, hints=HINTS)
+    assert raw.rows is not None
+    assert raw.rows.to_dict(as_series=False) == {"a": [1, None], "b": [None, 2]}
+    assert [dict(row) for row in rows] == [{"a": 1}, {"b": 2}]  # left as given
 
 
 # -- arbitrary bodies near the fast path's shape -----------------------------------------------
