@@ -224,6 +224,35 @@ def test_rows_of_a_dict_type_with_defaults_keep_every_field(mapping: Any) -> Non
     assert [dict(row) for row in rows] == [{"a": 1}, {"b": 2}]  # left as given
 
 
+# -- rows that send no field -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"state":"finished","data":[{},{}]}',
+        b'{"state": "finished", "data": [\n  {},\n  {}\n]}',
+        {"state": "finished", "data": [{}, {}]},
+    ],
+)
+def test_rows_that_send_no_field_are_kept(body: Any) -> None:
+    # The fast path counted them; the general path built a frame of no column,
+    # and so of no row: two rows lost without a word.
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    schema, rows = general
+    assert [
+        {name: row[list(schema).index(name)] for name in ("location_id", "is_placeholder")}
+        for row in rows
+    ] == [{"location_id": None, "is_placeholder": True}] * 2
+
+
+def test_rows_that_send_no_field_are_counted_in_the_raw_rows() -> None:
+    raw = decode_response({"state": "finished", "data": [{}, {}, {}]}, hints=HINTS)
+    assert raw.rows is not None
+    assert raw.rows.shape == (3, 0)
+
+
 # -- arbitrary bodies near the fast path's shape -----------------------------------------------
 
 SEPARATORS = st.sampled_from(["},{", "}, {", '},{"a":1', '"},{"a"', '\\"},{\\"a\\"', "],["])

@@ -776,6 +776,9 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     for name in columns:
         if not isinstance(name, str):
             raise ResponseFormatError(f"a row has a key that is not text: {name!r}", key="data")
+    if not columns:
+        # Rows that send no field ({}): no column counts them, the height does.
+        return pl.DataFrame(height=len(rows))
     # By name: a list of Series would name a nameless one (key "") column_<i>.
     return pl.DataFrame(
         {name: _column(name, values, hints.kind_of(name)) for name, values in columns.items()}
