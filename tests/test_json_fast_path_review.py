@@ -210,6 +210,19 @@ def test_a_field_named_by_the_empty_text_keeps_its_name_in_the_raw_rows() -> Non
     assert general == {"": [("float", "2.5"), None], "a": [1, 4], "column_0": [3, 5]}
 
 
+@pytest.mark.parametrize("pretty", [False, True])
+def test_field_names_alike_up_to_a_nul_byte_are_two_fields(*, pretty: bool) -> None:
+    # Polars' from_arrow compares names cut at a NUL byte: the fast path leaked
+    # its DuplicateError where the general path read both fields.
+    row = '{"location_id":%d,"z\\u0000b":"p","z\\u0000c":%s}'
+    body = viewers_body([row % (1, "2.5"), row % (2, "-1")], pretty=pretty)
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    schema, rows = general
+    assert [row[-2:] for row in rows] == [["p", ("float", "2.5")], ["p", ("float", "-1.0")]]
+    assert list(schema)[-2:] == ["z\x00b", "z\x00c"]
+
+
 # -- rows given as dicts ----------------------------------------------------------------------
 
 

@@ -534,7 +534,12 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     read_tables = [table for table in tables if isinstance(table, pa.Table)]
     # A field typed in one piece and null in the others takes the type.
     together = pa.concat_tables(read_tables, promote_options="default")
-    frame = pl.from_arrow(together, rechunk=False)
+    try:
+        frame = pl.from_arrow(together, rechunk=False)
+    except pl.exceptions.PolarsError:
+        # Polars compares names cut at a NUL byte: "z\x00b" and "z\x00c" collide
+        # here, not on the general path, which builds its frame by name.
+        return None
     assert isinstance(frame, pl.DataFrame)
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
