@@ -136,6 +136,33 @@ def test_a_negative_zero_in_an_unknown_float_field_reads_as_on_the_general_path(
         assert took_the_fast_path(body.replace(b"-0.0", value).replace(b"-0", value))
 
 
+@pytest.mark.parametrize("pretty", [False, True])
+def test_an_integer_beyond_the_largest_double_in_a_float_field_is_a_schema_error(
+    *, pretty: bool
+) -> None:
+    # pyarrow reads it as inf (the fast path declines); the general path leaked
+    # Python's OverflowError converting it to a double.
+    body = viewers_body([VIEWER % "0.5", VIEWER % ("1" + "0" * 400)], pretty=pretty)
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    assert general[0] == "SchemaError"
+    assert general[1].startswith("column 'very_happy': value 1000")
+    assert general[1].endswith("0 at row 1 is beyond the largest double")
+
+
+def test_an_integer_beyond_the_largest_double_among_fractions_is_a_schema_error() -> None:
+    big = 10**400
+    body = b'{"state":"finished","data":[{"a":1,"zz":0.5},{"a":2,"zz":%d}]}' % big
+    fast, general = both_ways(raw_columns, body)
+    assert fast == general
+    assert general[0] == "SchemaError"
+    assert general[1].startswith("column 'zz': value 1000")
+    assert "at row 1 shares a column with fractions" in general[1]
+    with pytest.raises(vf.SchemaError) as caught:
+        decode_response({"state": "finished", "data": [{"f": 1}, {"f": big}]}, hints=HINTS)
+    assert (caught.value.column, caught.value.row, caught.value.value) == ("f", 1, big)
+
+
 # -- the top-level keys around the rows --------------------------------------------------------
 
 ROWS = '{"a":1,"s":"x"},{"a":2,"s":"y"}'

@@ -863,7 +863,25 @@ _KIND_OF_TYPE = {
 def _floats(name: str, values: list[Any], *, with_ints: bool) -> pl.Series:
     if not with_ints:
         return pl.Series(name, values, dtype=pl.Float64)
-    return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    try:
+        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    except OverflowError:
+        # An integer of 309 digits or more has no nearest double (JSON has no inf).
+        row, value = next((i, v) for i, v in enumerate(values) if not _fits_double(v))
+        raise SchemaError(
+            f"column {name!r}: value {value} at row {row} is beyond the largest double",
+            column=name,
+            value=value,
+            row=row,
+        ) from None
+
+
+def _fits_double(value: Any) -> bool:
+    try:
+        float(value)
+    except (OverflowError, TypeError):
+        return value is None
+    return True
 
 
 def _json_kind(value: Any) -> str:
@@ -894,7 +912,7 @@ def _check_int64(name: str, values: list[Any]) -> None:
 
 def _check_exact_doubles(name: str, values: list[Any]) -> None:
     for row, value in enumerate(values):
-        if isinstance(value, int) and not isinstance(value, bool) and float(value) != value:
+        if isinstance(value, int) and not isinstance(value, bool) and not _exact_double(value):
             raise SchemaError(
                 f"column {name!r}: value {value} at row {row} shares a column with fractions "
                 "and has more digits than a double holds",
@@ -902,6 +920,13 @@ def _check_exact_doubles(name: str, values: list[Any]) -> None:
                 value=value,
                 row=row,
             )
+
+
+def _exact_double(value: int) -> bool:
+    try:
+        return float(value) == value
+    except OverflowError:  # beyond the largest double
+        return False
 
 
 def _nested_column(name: str, values: list[Any]) -> pl.Series:
