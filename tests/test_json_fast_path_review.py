@@ -250,6 +250,27 @@ def test_field_names_alike_up_to_a_nul_byte_are_two_fields(*, pretty: bool) -> N
     assert list(schema)[-2:] == ["z\x00b", "z\x00c"]
 
 
+# -- row separators ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hints", [HINTS, ColumnHints(text=frozenset({"s"}), kinds={"a": "int"})])
+@pytest.mark.parametrize("text", ["{", "x{y", '{"a":1}', "[{"])
+def test_a_brace_in_a_text_of_the_first_row_is_no_nested_object(
+    hints: ColumnHints, text: str
+) -> None:
+    # A brace in the first row made the rows' separator hold the first key, and
+    # rows that do not start with it (an empty one, another order) left the fast
+    # path: test_compact_rows_of_declared_kinds_take_the_fast_path_exactly failed
+    # on [{"a": null, "s": "{"}, {}] now and then.
+    rows: list[dict[str, Any]] = [{"a": None, "s": text}, {}, {"s": "x", "a": 2}]
+    body = json.dumps({"state": "finished", "data": rows}, separators=(",", ":")).encode()
+    if text != "[{" or not hints.elements:  # "[{" anywhere may be a list of objects
+        assert took_the_fast_path(body, hints)
+    fast, general = both_ways(lambda b: raw_columns(b, hints), body)
+    assert fast == general
+    assert general == {"a": [None, None, 2], "s": [text, None, "x"]}
+
+
 # -- rows given as dicts ----------------------------------------------------------------------
 
 

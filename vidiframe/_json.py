@@ -600,8 +600,10 @@ def _row_separator(body: bytes, start: int, stop: int, *, lists_of_objects: bool
     first_glue = body.find(glue, start, stop)
     if first_key is None or first_glue < 0:
         return glue
-    # An object opened before the first glue is inside the first row.
-    nested = body.find(b"{", first_key.end(), first_glue) >= 0 or (
+    # An object opened before the first glue is inside the first row; a brace in
+    # a text is none (the tokens skip texts): rows after it may start otherwise.
+    tokens = _TOKENS.finditer(body, first_key.end(), first_glue)
+    nested = any(token.group() == b"{" for token in tokens) or (
         lists_of_objects and body.find(b"[{", first_key.end(), stop) >= 0
     )
     return glue + first_key.group(1) if nested else glue
