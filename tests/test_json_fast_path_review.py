@@ -14,6 +14,7 @@ import warnings
 from collections import Counter, defaultdict
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -81,12 +82,12 @@ def raw_columns(body: bytes, hints: ColumnHints = HINTS) -> Any:
     }
 
 
-def read_viewers(body: Any) -> Any:
+def read_viewers(body: Any, resolution: str = "finest") -> Any:
     """The typed viewers frame (schema and rows, floats written out), or the error."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vf.UnknownFieldWarning)
         try:
-            frame = vf.read_vidicenter(body, data_type="viewers", time_resolution="finest")
+            frame = vf.read_vidicenter(body, data_type="viewers", time_resolution=resolution)
         except vf.VidiFrameError as error:
             return type(error).__name__, str(error)
     return dict(frame.schema), [exact(row) for row in frame.rows()]
@@ -269,6 +270,33 @@ def test_a_brace_in_a_text_of_the_first_row_is_no_nested_object(
     fast, general = both_ways(lambda b: raw_columns(b, hints), body)
     assert fast == general
     assert general == {"a": [None, None, 2], "s": [text, None, "x"]}
+
+
+# -- another export's body --------------------------------------------------------------------
+
+OTS_ROW = '{"location_id":%d,"period_start":"2025-01-01 1%d:00:00","ots_count":4,"duration":3600'
+
+
+def test_a_known_field_sent_only_as_null_after_the_first_row_is_no_evidence_of_the_export() -> None:
+    # An ots body with a viewers field, null, in its second row: the fast path
+    # drops the field (it cannot tell it from one not sent) and refused the body
+    # as an ots export; the general path kept a column of nulls, took it for a
+    # viewers field and read the body with a warning.
+    body = viewers_body([OTS_ROW % (1, 0) + "}", OTS_ROW % (2, 1) + ',"gender":null}'])
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    assert general[0] == "WrongExportError"
+    assert "every field fits 'ots' (aggregated)" in general[1]
+
+
+def test_an_unknown_field_sent_only_as_null_still_tells_another_export_apart() -> None:
+    # gender is no field of aggregated viewers, nor of ots: no export fits them all.
+    body = viewers_body([OTS_ROW % (1, 0) + "}", OTS_ROW % (2, 1) + ',"gender":null}'])
+    fast, general = both_ways(lambda b: read_viewers(b, "1h"), body)
+    assert fast == general
+    schema, rows = general
+    assert [dict(zip(schema, row, strict=True))["ots_count"] for row in rows] == [4, 4]
+    assert schema["gender"] == pl.Null
 
 
 # -- rows given as dicts ----------------------------------------------------------------------

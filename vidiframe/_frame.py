@@ -206,12 +206,14 @@ def _check_export_fits(raw: pl.DataFrame, spec: ExportSpec) -> None:
     if not unknown:
         return
     # The decoder adds the requested export's time stamp columns, null, when the body
-    # lacks them: such a column without a value says nothing about the body.
-    added = column_hints(spec).text
+    # lacks them: such a column without a value says nothing about the body. Nor
+    # does a known field's: the decoder's fast path cannot tell one sent only as
+    # null (after the first row) from one not sent, which the general path keeps.
+    quiet = {*known, *column_hints(spec).text}
     present = [
         name
         for name in raw.columns
-        if name not in added or raw.get_column(name).null_count() < raw.height
+        if name not in quiet or raw.get_column(name).null_count() < raw.height
     ]
     fits = exports_fitting(present, other_than=spec, evidence=unknown)
     if not fits:
