@@ -299,6 +299,45 @@ def test_an_unknown_field_sent_only_as_null_still_tells_another_export_apart() -
     assert schema["gender"] == pl.Null
 
 
+# -- two names of one field ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+@pytest.mark.parametrize(
+    ("row", "name"),
+    [
+        ('{"location_id":1,"dwell_time":true,"dwell_time_in_tenths_of_sec":null}', "dwell_time"),
+        ('{"location_id":1,"dwell_time_in_tenths_of_sec":false,"dwell_time":null}', "dwell_time"),
+        ('{"location_id":1,"footfall_id":false,"person_id":null}', "footfall_id"),
+    ],
+)
+def test_a_name_of_a_field_sent_only_as_null_does_not_type_its_other_name(
+    row: str, name: str, *, pretty: bool
+) -> None:
+    # The fast path types a known field of the first row by the registry (Int64)
+    # even when null; the general path has a column of nulls. Merging two names
+    # of one field coalesced them, and Polars made the boolean an integer (1, 0)
+    # on the fast path where the general path refused it.
+    body = viewers_body([row, row], pretty=pretty)
+    fast, general = both_ways(read_viewers, body)
+    assert fast == general
+    assert general[0] == "SchemaError"
+    assert "cannot be read as Int64" in general[1]
+
+
+def test_two_names_of_a_field_each_with_values_are_still_merged() -> None:
+    rows = [
+        '{"location_id":1,"dwell_time":7,"dwell_time_in_tenths_of_sec":null}',
+        '{"location_id":2,"dwell_time":null,"dwell_time_in_tenths_of_sec":9}',
+        '{"location_id":3,"dwell_time":null,"dwell_time_in_tenths_of_sec":null}',
+    ]
+    fast, general = both_ways(read_viewers, viewers_body(rows))
+    assert fast == general
+    schema, values = general
+    at = list(schema).index("dwell_time_in_tenths_of_sec")
+    assert [row[at] for row in values] == [7, 9, None]
+
+
 # -- rows given as dicts ----------------------------------------------------------------------
 
 

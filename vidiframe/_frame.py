@@ -165,6 +165,18 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
     names: dict[str, list[str]] = {}
     for old, new in renames.items():
         names.setdefault(new, [new] if new in raw.columns else []).append(old)
+    # A name without a value adds nothing to the others, and its column's dtype
+    # (the registry's on the decoder's fast path, Null on its general path) would
+    # type theirs in the coalesce below (true became 1): it is left out.
+    unvalued: list[str] = []
+    for new, given in names.items():
+        valued = [name for name in given if raw.get_column(name).null_count() < raw.height]
+        if len(given) > 1 and len(valued) < len(given):
+            names[new] = valued or given[:1]
+            unvalued += [name for name in given if name not in names[new]]
+    if unvalued:
+        raw = raw.drop(unvalued)
+        renames = {old: new for old, new in renames.items() if old not in unvalued}
     merged = {new: given for new, given in names.items() if len(given) > 1}
     if merged:
         # A body with several names of one field (the 2020 proof of play sent both
