@@ -8,6 +8,7 @@ Python's own parse), never the decoder's.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from typing import Any
@@ -36,7 +37,10 @@ FAST_ROWS = st.lists(
         {},
         optional={
             "a": st.none() | st.integers(-(2**63), 2**63 - 1),
-            "f": st.none() | st.floats(allow_nan=False, allow_infinity=False),
+            # -0.0 + 0.0 is 0.0: a negative zero leaves the fast path
+            # (test_json_fast_path_review), these rows stay on it.
+            "f": st.none()
+            | st.floats(allow_nan=False, allow_infinity=False).map(lambda x: x + 0.0),
             "s": st.none() | TEXT,
             "b": st.none() | st.booleans(),
             "items": st.none(),
@@ -133,8 +137,14 @@ def test_numbers_are_read_to_the_nearest_double_on_the_fast_path(texts: list[str
         + b"]}"
     )
     frame = fast_read(body)
+    doubles = [float(t) for t in texts]
+    if any(d == 0 and math.copysign(1, d) < 0 for d in doubles):
+        # pyarrow reads the integer -0 as -0.0 and the general path as 0.0: a
+        # negative zero leaves the fast path (test_json_fast_path_review).
+        assert frame is None
+        return
     assert frame is not None
-    assert frame["f"].to_list() == [float(t) for t in texts]
+    assert frame["f"].to_list() == doubles
 
 
 def test_unknown_fields_of_the_first_row_stay_on_the_fast_path() -> None:

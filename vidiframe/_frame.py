@@ -165,6 +165,18 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
     names: dict[str, list[str]] = {}
     for old, new in renames.items():
         names.setdefault(new, [new] if new in raw.columns else []).append(old)
+    # A name without a value adds nothing to the others, and its column's dtype
+    # (the registry's on the decoder's fast path, Null on its general path) would
+    # type theirs in the coalesce below (true became 1): it is left out.
+    unvalued: list[str] = []
+    for new, given in names.items():
+        valued = [name for name in given if raw.get_column(name).null_count() < raw.height]
+        if len(given) > 1 and len(valued) < len(given):
+            names[new] = valued or given[:1]
+            unvalued += [name for name in given if name not in names[new]]
+    if unvalued:
+        raw = raw.drop(unvalued)
+        renames = {old: new for old, new in renames.items() if old not in unvalued}
     merged = {new: given for new, given in names.items() if len(given) > 1}
     if merged:
         # A body with several names of one field (the 2020 proof of play sent both
@@ -206,12 +218,14 @@ def _check_export_fits(raw: pl.DataFrame, spec: ExportSpec) -> None:
     if not unknown:
         return
     # The decoder adds the requested export's time stamp columns, null, when the body
-    # lacks them: such a column without a value says nothing about the body.
-    added = column_hints(spec).text
+    # lacks them: such a column without a value says nothing about the body. Nor
+    # does a known field's: the decoder's fast path cannot tell one sent only as
+    # null (after the first row) from one not sent, which the general path keeps.
+    quiet = {*known, *column_hints(spec).text}
     present = [
         name
         for name in raw.columns
-        if name not in added or raw.get_column(name).null_count() < raw.height
+        if name not in quiet or raw.get_column(name).null_count() < raw.height
     ]
     fits = exports_fitting(present, other_than=spec, evidence=unknown)
     if not fits:

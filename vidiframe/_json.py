@@ -6,8 +6,8 @@ where ``data`` holds up to millions of flat JSON objects. Decoding that with
 million rows. This module decodes it with compiled libraries, exactly:
 
 1. find the ``data`` array with a regular expression, and decode the few bytes
-   around it (the other top-level keys) with orjson, which proves the match is the
-   top-level key (and that it is the only one);
+   around it (the other top-level keys) with msgspec, as the general path does,
+   which proves the match is the top-level key (and that it is the only one);
 2. the fast path, for flat compact rows of the fields the registry expects (what
    the API sends): the array is cut at row separators into pieces of a few MB,
    read side by side on threads; in each piece the commas between rows become
@@ -21,7 +21,8 @@ million rows. This module decodes it with compiled libraries, exactly:
    surrogate escape each make it fail, and the body goes to the general path.
    What it lets through is checked after it: one row per line (two objects on one
    line, or a comma replaced inside a string, change the count), valid UTF-8,
-   finite floats (it accepts ``NaN`` literals). Unknown fields whose first value
+   finite floats (it accepts ``NaN`` literals), no negative zero (it reads the
+   integer ``-0`` as ``-0.0``). Unknown fields whose first value
    is a number, a text or a boolean are declared from the first row, so a body
    with a field the registry does not know yet stays on this path. A
    pretty-printed body is first copied onto one line by msgspec (whitespace
@@ -394,14 +395,16 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
     if match is None:
         return None
     head = body[: match.start()].rstrip()
+    # msgspec, as the general path: integers of any size exact (orjson makes a
+    # float of one beyond 64 bits), and the same nesting limit (orjson's is deeper).
     try:
         if head == b"{":
             meta: dict[str, Any] = {}
         elif head.endswith(b","):
-            meta = orjson.loads(head[:-1] + b"}")
+            meta = msgspec.json.decode(head[:-1] + b"}")
         else:
             return None
-    except orjson.JSONDecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(meta, dict) or "data" in meta:
         return None
@@ -416,10 +419,10 @@ def _locate_data(body: bytes) -> tuple[dict[str, Any], int, int] | None:
             if tail == b"}":
                 rest: Any = {}
             elif tail.startswith(b","):
-                rest = orjson.loads(b"{" + tail[1:])
+                rest = msgspec.json.decode(b"{" + tail[1:])
             else:
                 continue
-        except orjson.JSONDecodeError:
+        except (msgspec.DecodeError, RecursionError):
             continue
         if not isinstance(rest, dict) or "data" in rest:
             return None
@@ -495,6 +498,8 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     if declared is None:
         return None
     schema, first_keys, doubled = declared
+    if "" in first_keys:
+        return None  # Polars names a nameless column column_<i>; the general path keeps ""
     # The registry's fields the first row does not send (a finest export's legacy
     # names: a third of its fields) are declared null, so pyarrow builds no column
     # of nulls for each. A piece where a row sends one fails that schema, and is
@@ -529,11 +534,19 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
     read_tables = [table for table in tables if isinstance(table, pa.Table)]
     # A field typed in one piece and null in the others takes the type.
     together = pa.concat_tables(read_tables, promote_options="default")
-    frame = pl.from_arrow(together, rechunk=False)
+    try:
+        frame = pl.from_arrow(together, rechunk=False)
+    except pl.exceptions.PolarsError:
+        # Polars compares names cut at a NUL byte: "z\x00b" and "z\x00c" collide
+        # here, not on the general path, which builds its frame by name.
+        return None
     assert isinstance(frame, pl.DataFrame)
     floats = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     # pyarrow reads NaN and Infinity literals, and 1e999 as inf; JSON has none.
-    if floats and not frame.select(pl.all_horizontal(pl.col(floats).is_finite().all())).item():
+    # It reads the integer -0 as -0.0, which the general path reads as 0 (0.0 in
+    # a float column) while it keeps a float -0.0: a negative zero goes there.
+    outside = ~pl.col(floats).is_finite() | ((pl.col(floats) == 0) & (1 / pl.col(floats) < 0))
+    if floats and frame.select(pl.any_horizontal(outside.any())).item():
         return None
     # A null in a list of objects: the general path keeps it null where the list
     # holds nothing else, and the typing makes it an object of nulls elsewhere.
@@ -587,8 +600,10 @@ def _row_separator(body: bytes, start: int, stop: int, *, lists_of_objects: bool
     first_glue = body.find(glue, start, stop)
     if first_key is None or first_glue < 0:
         return glue
-    # An object opened before the first glue is inside the first row.
-    nested = body.find(b"{", first_key.end(), first_glue) >= 0 or (
+    # An object opened before the first glue is inside the first row; a brace in
+    # a text is none (the tokens skip texts): rows after it may start otherwise.
+    tokens = _TOKENS.finditer(body, first_key.end(), first_glue)
+    nested = any(token.group() == b"{" for token in tokens) or (
         lists_of_objects and body.find(b"[{", first_key.end(), stop) >= 0
     )
     return glue + first_key.group(1) if nested else glue
@@ -768,8 +783,12 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
     for name in columns:
         if not isinstance(name, str):
             raise ResponseFormatError(f"a row has a key that is not text: {name!r}", key="data")
+    if not columns:
+        # Rows that send no field ({}): no column counts them, the height does.
+        return pl.DataFrame(height=len(rows))
+    # By name: a list of Series would name a nameless one (key "") column_<i>.
     return pl.DataFrame(
-        [_column(name, values, hints.kind_of(name)) for name, values in columns.items()]
+        {name: _column(name, values, hints.kind_of(name)) for name, values in columns.items()}
     )
 
 
@@ -784,8 +803,9 @@ def _transpose(rows: list[dict[Any, Any]]) -> dict[Any, list[Any]]:
     first = list(rows[0])
     # As many fields in every row, each of them a field of the first row: the same
     # fields (what the API sends). Indexing then needs no union of the rows' keys
-    # and no .get (a method call per value): 40% less time.
-    if set(map(len, rows)) == {len(first)}:
+    # and no .get (a method call per value): 40% less time. Plain dicts only: a
+    # subclass may answer row[name] for a name it lacks (defaultdict, Counter).
+    if set(map(len, rows)) == {len(first)} and set(map(type, rows)) == {dict}:
         try:
             return {name: [row[name] for row in rows] for name in first}
         except KeyError:
@@ -845,7 +865,25 @@ _KIND_OF_TYPE = {
 def _floats(name: str, values: list[Any], *, with_ints: bool) -> pl.Series:
     if not with_ints:
         return pl.Series(name, values, dtype=pl.Float64)
-    return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    try:
+        return pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+    except OverflowError:
+        # An integer of 309 digits or more has no nearest double (JSON has no inf).
+        row, value = next((i, v) for i, v in enumerate(values) if not _fits_double(v))
+        raise SchemaError(
+            f"column {name!r}: value {value} at row {row} is beyond the largest double",
+            column=name,
+            value=value,
+            row=row,
+        ) from None
+
+
+def _fits_double(value: Any) -> bool:
+    try:
+        float(value)
+    except (OverflowError, TypeError):
+        return value is None
+    return True
 
 
 def _json_kind(value: Any) -> str:
@@ -876,7 +914,7 @@ def _check_int64(name: str, values: list[Any]) -> None:
 
 def _check_exact_doubles(name: str, values: list[Any]) -> None:
     for row, value in enumerate(values):
-        if isinstance(value, int) and not isinstance(value, bool) and float(value) != value:
+        if isinstance(value, int) and not isinstance(value, bool) and not _exact_double(value):
             raise SchemaError(
                 f"column {name!r}: value {value} at row {row} shares a column with fractions "
                 "and has more digits than a double holds",
@@ -884,6 +922,13 @@ def _check_exact_doubles(name: str, values: list[Any]) -> None:
                 value=value,
                 row=row,
             )
+
+
+def _exact_double(value: int) -> bool:
+    try:
+        return float(value) == value
+    except OverflowError:  # beyond the largest double
+        return False
 
 
 def _nested_column(name: str, values: list[Any]) -> pl.Series:
