@@ -157,6 +157,41 @@ def test_legacy_and_current_names_that_agree_are_one_value() -> None:
     assert "dwell_time" not in df.columns
 
 
+def test_names_sent_with_values_of_different_kinds_are_each_typed_not_coerced() -> None:
+    # A coalesce of a boolean and integers made the boolean 1.
+    rows = [
+        {"location_id": 1, "period_start": HOUR, "dwell_time": True},
+        {"location_id": 1, "period_start": HOUR, "dwell_time_in_tenths_of_sec": 9},
+    ]
+    with pytest.raises(vf.SchemaError, match="'dwell_time'") as info:
+        read(body(*rows), "viewers")
+    assert (info.value.row, info.value.value) == (0, True)
+    # Integers and integral floats are one field's values.
+    rows[0]["dwell_time"] = 12.0
+    df = read(body(*rows), "viewers")
+    assert df["dwell_time_in_tenths_of_sec"].to_list() == [12, 9]
+
+
+def apc_row(*contents: dict[str, Any]) -> dict[str, Any]:
+    return {"location_id": 1, "start_time": HOUR, "contents": list(contents)}
+
+
+def test_a_boolean_in_a_nested_number_is_refused_not_made_1() -> None:
+    payload = body(apc_row({"content_id": "c", "dwell_time_in_milliseconds": True}))
+    with pytest.raises(vf.SchemaError, match="'contents'"):
+        read(payload, "viewers_apc", "finest")
+
+
+def test_nested_names_sent_with_values_of_different_kinds_are_each_typed() -> None:
+    rows = [apc_row({"dwell_time": True}), apc_row({"dwell_time_in_milliseconds": 9})]
+    with pytest.raises(vf.SchemaError, match="'contents'"):
+        read(body(*rows), "viewers_apc", "finest")
+    rows[0]["contents"][0]["dwell_time"] = 12.0
+    df = read(body(*rows), "viewers_apc", "finest")
+    got = [[c["dwell_time_in_milliseconds"] for c in row] for row in df["contents"].to_list()]
+    assert got == [[12], [9]]
+
+
 def test_a_2021_vehicles_file_fills_the_presence_time() -> None:
     row = {"location_id": 1, "period_start": HOUR, "dwell_time": 83, "impressions": 6.04}
     with warnings.catch_warnings():

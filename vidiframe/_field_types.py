@@ -96,13 +96,17 @@ class FieldType:
         """
         return _casts.nulls(column.name, len(column), self.dtype(f))
 
-    def element_expr(self, value: pl.Expr, raw: PolarsDataType, f: Field) -> pl.Expr:  # noqa: ARG002 - one signature for every kind
+    def element_expr(self, value: pl.Expr, raw: PolarsDataType, f: Field) -> pl.Expr:
         """``value``, a nested field sent with dtype ``raw``, as the field's dtype.
 
         A strict cast: a value that does not fit fails the whole expression, and
         the caller names the column.
         """
-        return value.cast(self.dtype(f), strict=True)
+        target = self.dtype(f)
+        if raw == pl.Boolean and target not in (pl.Boolean, pl.String):
+            # Polars casts true to 1; a boolean is no number: its text fails the cast.
+            value = value.cast(pl.String)
+        return value.cast(target, strict=True)
 
     def from_text(self, value: pl.Expr, f: Field) -> pl.Expr | None:  # noqa: ARG002 - one signature for every kind
         """``value`` (text) parsed strictly, for kinds the API sends as text; else ``None``."""
@@ -464,9 +468,10 @@ def element_struct(element: pl.Expr, f: Field, inner: PolarsDataType) -> pl.Expr
         if not names:
             parts.append(pl.lit(None, dtype=sub.dtype).alias(sub.name))
             continue
-        values = [element.struct.field(n) for n in names]
-        value = values[0] if len(values) == 1 else pl.coalesce(values)
-        parts.append(sub.type.element_expr(value, present[names[0]], sub).alias(sub.name))
+        # Each name typed on its own, then the first with a value: a coalesce of
+        # the raw values would cast them to a common type (true became 1).
+        typed = [sub.type.element_expr(element.struct.field(n), present[n], sub) for n in names]
+        parts.append((typed[0] if len(typed) == 1 else pl.coalesce(typed)).alias(sub.name))
     extra = [element.struct.field(n) for n in present if n not in known]
     return pl.struct([*parts, *extra])
 

@@ -182,7 +182,8 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
         # A body with several names of one field (the 2020 proof of play sent both
         # estimated_ots and impressions, a transition may send both): they must
         # agree where both have a value; a value under one name only is kept.
-        for given in merged.values():
+        for new, given in merged.items():
+            raw = _typed_alike(raw, given, spec.by_name[new])
             for other in given[1:]:
                 _check_same_values(raw, given[0], other)
         raw = raw.with_columns(pl.coalesce(given).alias(new) for new, given in merged.items()).drop(
@@ -190,6 +191,24 @@ def _apply_renames(raw: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
         )
         renames = {old: new for old, new in renames.items() if new not in merged}
     return raw.rename(renames)
+
+
+def _typed_alike(raw: pl.DataFrame, names: list[str], f: Field) -> pl.DataFrame:
+    """The names of one field sent with values of different types, each typed as the field.
+
+    The coalesce that merges them would cast them to a common type: a boolean
+    under one name next to integers under the other became 1. Typed one by one,
+    a value the field cannot read is refused under the name it was sent as.
+    """
+    if len({raw.schema[name] for name in names} - {pl.Null}) < 2:
+        return raw
+    typed = []
+    for name in names:
+        column = raw.get_column(name)
+        converted = column if column.dtype == f.dtype else f.type.cast(column, f).alias(name)
+        _check_lossless(column, converted, name)
+        typed.append(converted)
+    return raw.with_columns(typed)
 
 
 def _check_same_values(raw: pl.DataFrame, first: str, second: str) -> None:
