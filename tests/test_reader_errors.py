@@ -268,12 +268,12 @@ def test_nested_values_of_the_wrong_type_name_the_column() -> None:
 def test_an_unknown_field_warns_once_and_strict_raises() -> None:
     body = ots({**OTS_ROW, "zz_a": 1, "zz_b": "x"}, {**OTS_ROW, "zz_a": 2, "zz_b": None})
     with pytest.warns(
-        vf.UnknownFieldWarning, match="fields the registry does not know: zz_a, zz_b"
+        vf.UnknownFieldWarning, match="fields the registry does not know: 'zz_a', 'zz_b'"
     ) as record:
         df = read_ots(body)
     assert len(record) == 1
     assert df.select("zz_a", "zz_b").rows() == [(1, "x"), (2, None)]
-    with pytest.raises(vf.SchemaError, match=r"zz_a, zz_b \(strict=True\)"):
+    with pytest.raises(vf.SchemaError, match=r"'zz_a', 'zz_b' \(strict=True\)"):
         read_ots(body, strict=True)
 
 
@@ -304,3 +304,10 @@ def test_an_empty_data_list_gives_the_full_schema() -> None:
     df = read_ots(ots())
     assert df.height == 0
     assert df.schema == vf.export_schema("ots", "1h")
+
+
+def test_an_unknown_field_named_by_the_empty_text_is_named_visibly() -> None:
+    body = ots({**OTS_ROW, "": 1})
+    with pytest.warns(vf.UnknownFieldWarning, match="does not know: ''; they are kept"):
+        df = read_ots(body)
+    assert df[""].to_list() == [1]

@@ -120,7 +120,8 @@ def parse_dimension(document: Any, spec: DimensionSpec, *, strict: bool = False)
     unknown = [c for c in raw.columns if c not in spec.by_name]
     if unknown:
         _report(
-            f"{spec.name} response has fields the registry does not know: {', '.join(unknown)}",
+            f"{spec.name} response has fields the registry does not know: "
+            f"{', '.join(map(repr, unknown))}",
             strict,
             unknown[0],
         )
@@ -299,7 +300,7 @@ def _report_nested(series: pl.Series, f: Field, spec: DimensionSpec, strict: boo
     if extra:
         _report(
             f"{spec.name} response has fields the registry does not know inside "
-            f"{f.name!r}: {', '.join(extra)}",
+            f"{f.name!r}: {', '.join(map(repr, extra))}",
             strict,
             f.name,
         )

@@ -105,7 +105,7 @@ def build_frame(
     if unknown:
         message = (
             f"{spec.data_type} ({spec.granularity}) response has fields the registry does not "
-            f"know: {', '.join(unknown)}"
+            f"know: {', '.join(map(repr, unknown))}"
         )
         if strict:
             raise SchemaError(message + " (strict=True)", column=unknown[0])
