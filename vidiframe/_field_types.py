@@ -83,8 +83,11 @@ class FieldType:
         """How the API sends this field's values: what the decoder may expect."""
         return self.sent
 
-    def elements_sent_as(self, f: Field) -> Mapping[str, SentAs] | None:  # noqa: ARG002
-        """How the API sends the fields of each object of a list, by every name; else None."""
+    def elements_sent_as(self, f: Field) -> Mapping[str, Any] | None:  # noqa: ARG002
+        """How the API sends the fields of each object of a list, by every name; else None.
+
+        A field that is itself a list of objects maps to its own such mapping.
+        """
         return None
 
     def cast(self, column: pl.Series, f: Field) -> pl.Series:
@@ -437,8 +440,12 @@ class ListType(StructType):
         typed = pl.col(column.name).list.eval(element_struct(pl.element(), f, column.dtype.inner))
         return _nested(column.to_frame(), typed, f)
 
-    def elements_sent_as(self, f: Field) -> Mapping[str, SentAs]:
-        return {name: sub.type.sent_as(sub) for sub in f.fields for name in sub.all_names}
+    def elements_sent_as(self, f: Field) -> Mapping[str, Any]:
+        return {
+            name: sub.type.elements_sent_as(sub) or sub.type.sent_as(sub)
+            for sub in f.fields
+            for name in sub.all_names
+        }
 
     def element_expr(self, value: pl.Expr, raw: PolarsDataType, f: Field) -> pl.Expr:
         if not isinstance(raw, pl.List):

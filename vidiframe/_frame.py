@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -49,7 +49,7 @@ def column_hints(spec: ExportSpec) -> ColumnHints:
     text = {*_TIME_PARTS, spec.time_api_name}
     kinds: dict[str, str] = {}
     nested: set[str] = set()
-    elements: dict[str, Mapping[str, str]] = {}
+    elements: dict[str, Mapping[str, Any]] = {}
     for f in spec.fields:
         sent = f.type.sent_as(f)
         if sent == "text":

@@ -87,15 +87,15 @@ class ColumnHints:
     nested
         Fields whose values are lists or objects (typed by the reader).
     elements
-        For a nested field of flat objects: the JSON kind of each of the objects'
-        fields, under every name it is sent as (the others are read on the
-        general path).
+        For a nested field that is a list of objects: the JSON kind of each of the
+        objects' fields, under every name it is sent as, or for a field that is a
+        list of objects itself, its own such mapping.
     """
 
     text: frozenset[str] = frozenset()
     kinds: Mapping[str, str] = field(default_factory=dict)
     nested: frozenset[str] = frozenset()
-    elements: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    elements: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def kind_of(self, name: str) -> str | None:
         """The JSON kind a field is read as: ``str`` for text, ``None`` if unknown.
@@ -555,7 +555,7 @@ def _read_fast(body: bytes, start: int, stop: int, hints: ColumnHints) -> pl.Dat
         lists
         and frame.select(
             pl.any_horizontal(
-                pl.col(lists).list.eval(pl.element().is_null().any()).list.first().any()
+                _holds_null_object(pl.col(name), frame.schema[name]).any() for name in lists
             )
         ).item()
     ):
@@ -708,8 +708,9 @@ def _fast_schema(
     SPEC quirk 3) is declared with that kind, so such a body stays on this path
     while every row agrees; the typing casts it. An unknown field is declared by
     its first value when that is a number, a text or a boolean. Returns the
-    schema, the first row's keys, and the unknown fields declared as doubles
-    (whose integers the caller checks: a double does not hold every integer).
+    schema, the first row's keys, and the fields declared as doubles that may
+    hold integers (unknown fields, integer fields first sent as ``19.0``), whose
+    integers the caller checks: a double does not hold every integer.
     """
     names = {*hints.text, *hints.kinds, *hints.nested}
     # A kind without a flat Arrow type (an object, say) may only be null on this path.
@@ -717,8 +718,7 @@ def _fast_schema(
         name: _ARROW_KINDS.get(kind, pa.null()) for name in names if (kind := hints.kind_of(name))
     }
     for name, kinds in hints.elements.items():
-        if name in hints.nested and all(kind in _FLAT_KINDS for kind in kinds.values()):
-            element = pa.struct([(sub, _FLAT_KINDS[kind]) for sub, kind in kinds.items()])
+        if name in hints.nested and (element := _element_type(kinds)) is not None:
             fields[name] = pa.list_(element)
     end = body.find(separator, start, stop)
     try:
@@ -743,12 +743,49 @@ def _fast_schema(
             fields[name] = pa.int64()
         elif isinstance(value, str):
             fields[name] = pa.string()
-        elif isinstance(value, float) and declared is None:
+        elif isinstance(value, float) and (declared is None or declared == pa.int64()):
+            # An unknown field, or a count the API sends as 19.0 (retail's nb_visits):
+            # doubles, checked by the caller; the typing refuses a fraction.
             fields[name] = pa.float64()
             doubled.append(name)
         else:
             return None
     return pa.schema(list(fields.items())), set(row), doubled
+
+
+def _element_type(kinds: Mapping[str, Any]) -> pa.DataType | None:
+    """The Arrow type of the objects of a list, from their fields' kinds (None if one has none).
+
+    >>> _element_type({"id": "int", "timings": {"start": "int"}})
+    StructType(struct<id: int64, timings: list<item: struct<start: int64>>>)
+    >>> _element_type({"share": "float"}) is None
+    True
+    """
+    fields = []
+    for name, kind in kinds.items():
+        if isinstance(kind, Mapping):
+            inner = _element_type(kind)
+            if inner is None:
+                return None
+            fields.append((name, pa.list_(inner)))
+        elif kind in _FLAT_KINDS:
+            fields.append((name, _FLAT_KINDS[kind]))
+        else:
+            return None
+    return pa.struct(fields)
+
+
+def _holds_null_object(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Per row: whether a list of objects in ``value``, at any depth, holds a null."""
+    assert isinstance(dtype, pl.List)
+    checks = [pl.element().is_null()]
+    if isinstance(dtype.inner, pl.Struct):
+        checks += [
+            _holds_null_object(pl.element().struct.field(sub.name), sub.dtype).fill_null(False)
+            for sub in dtype.inner.fields
+            if isinstance(sub.dtype, pl.List)
+        ]
+    return value.list.eval(pl.any_horizontal(checks)).list.any()
 
 
 # -- the general path -------------------------------------------------------------------------
