@@ -201,6 +201,24 @@ def test_nested_kinds_type_their_fields_and_refuse_what_does_not_fit() -> None:
     assert got.to_list() == [{"car": 1.0}, None]
 
 
+def test_two_names_of_one_nested_field_that_disagree_are_refused_at_any_depth() -> None:
+    from vidiframe import SchemaError
+
+    visits = Nested("visits", (Nested("timings", (Int("start", legacy=("begin",)),)),))
+    agree = pl.Series("visits", [[{"timings": [{"start": 1, "begin": 1.0}, {"begin": 2.0}]}], None])
+    assert visits.type.cast(agree, visits).to_list() == [
+        [{"timings": [{"start": 1}, {"start": 2}]}],
+        None,
+    ]
+    differ = pl.Series("visits", [None, [{"timings": [{"start": 1, "begin": 2}]}]])
+    with pytest.raises(SchemaError, match="'start' = 1 and 'begin' = 2") as info:
+        visits.type.cast(differ, visits)
+    assert (info.value.column, info.value.row, info.value.value) == ("visits", 1, 2)
+    one = Object("o", (Text("label", legacy=("name",)),))
+    with pytest.raises(SchemaError, match="two names of one field"):
+        one.type.cast(pl.Series("o", [{"label": "a", "name": "b"}]), one)
+
+
 def test_what_the_decoder_may_expect_of_each_kind() -> None:
     expected = {
         "int": "int",

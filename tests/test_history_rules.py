@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 import vidiframe as vf
@@ -190,6 +191,28 @@ def test_nested_names_sent_with_values_of_different_kinds_are_each_typed() -> No
     df = read(body(*rows), "viewers_apc", "finest")
     got = [[c["dwell_time_in_milliseconds"] for c in row] for row in df["contents"].to_list()]
     assert got == [[12], [9]]
+
+
+def test_nested_names_of_one_field_with_different_values_are_refused() -> None:
+    # The typing kept the first name with a value: 5 under the legacy name was
+    # dropped without a word, where the top level refuses two names that disagree.
+    payload = body(apc_row({"dwell_time": 5, "dwell_time_in_milliseconds": 7}))
+    for sent in (payload, orjson.dumps(payload)):  # the general and the fast path
+        with pytest.raises(vf.SchemaError, match="two names of one field") as info:
+            read(sent, "viewers_apc", "finest")
+        message = str(info.value)
+        assert "'dwell_time_in_milliseconds' = 7" in message
+        assert "'dwell_time' = 5" in message
+        assert (info.value.column, info.value.row, info.value.value) == ("contents", 0, 5)
+    # Names that agree (an integral float is its integer) are one value.
+    agree = body(
+        apc_row({"content_id": "a"}),
+        apc_row({"dwell_time": 7.0, "dwell_time_in_milliseconds": 7}, {"dwell_time": 3.0}),
+    )
+    for sent in (agree, orjson.dumps(agree)):
+        df = read(sent, "viewers_apc", "finest")
+        got = [[c["dwell_time_in_milliseconds"] for c in row] for row in df["contents"].to_list()]
+        assert got == [[None], [7, 3]]
 
 
 def test_a_2021_vehicles_file_fills_the_presence_time() -> None:

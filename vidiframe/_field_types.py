@@ -408,7 +408,9 @@ class StructType(FieldType):
         built = element_struct(pl.col(column.name), f, column.dtype)
         # pl.struct builds an object of nulls where the row had none: keep it null.
         typed = pl.when(pl.col(column.name).is_null()).then(None).otherwise(built)
-        return _nested(column.to_frame(), typed, f)
+        result = _nested(column.to_frame(), typed, f)
+        _check_names_agree(column, f)
+        return result
 
     def values(self, f: Field, st: Any, *, legacy: bool) -> SearchStrategy[Any]:
         from vidiframe._fields import LEGACY_DATE
@@ -438,7 +440,9 @@ class ListType(StructType):
                 f"column {f.name!r} must be a list of objects, not {column.dtype}", column=f.name
             )
         typed = pl.col(column.name).list.eval(element_struct(pl.element(), f, column.dtype.inner))
-        return _nested(column.to_frame(), typed, f)
+        result = _nested(column.to_frame(), typed, f)
+        _check_names_agree(column, f)
+        return result
 
     def elements_sent_as(self, f: Field) -> Mapping[str, Any]:
         return {
@@ -481,6 +485,67 @@ def element_struct(element: pl.Expr, f: Field, inner: PolarsDataType) -> pl.Expr
         parts.append((typed[0] if len(typed) == 1 else pl.coalesce(typed)).alias(sub.name))
     extra = [element.struct.field(n) for n in present if n not in known]
     return pl.struct([*parts, *extra])
+
+
+def _check_names_agree(
+    column: pl.Series, f: Field, rows: pl.Series | None = None, top: str | None = None
+) -> None:
+    """Refuse an object that sends two names of one sub-field with different values.
+
+    :func:`element_struct` keeps the first name with a value; where another name
+    holds a different one, that value would be dropped unseen. As at the top level
+    (two names of one field must agree), such an object is refused, at any depth.
+    Runs after the typing, which has refused the values no name can hold.
+    ``rows`` are the top-level rows of ``column``'s values (its index at first),
+    ``top`` the name of the top-level column (``f``'s at first).
+    """
+    if not _has_several_names(f):
+        return
+    values = pl.DataFrame(
+        [pl.int_range(column.len(), eager=True) if rows is None else rows, column],
+        schema=["row", "value"],
+    )
+    if isinstance(column.dtype, pl.List):
+        values = values.explode("value")
+    objects = values.get_column("value")
+    if not isinstance(objects.dtype, pl.Struct):
+        return  # objects never sent (nulls only): nothing to compare
+    present = {fld.name: fld.dtype for fld in objects.dtype.fields}
+    fields = objects.struct.unnest()
+    for sub in f.fields:
+        names = [n for n in sub.all_names if n in present]
+        if len(names) > 1:
+            typed = fields.select(
+                sub.type.element_expr(pl.col(n), present[n], sub).alias(n) for n in names
+            )
+            first = typed.get_column(names[0])
+            for other in names[1:]:
+                second = typed.get_column(other)
+                differ = (first.is_not_null() & second.is_not_null() & (first != second)).fill_null(
+                    False
+                )
+                if differ.any():
+                    at = int(differ.arg_true()[0])
+                    left, right = fields.get_column(names[0])[at], fields.get_column(other)[at]
+                    row = values.get_column("row")[at]
+                    raise SchemaError(
+                        f"column {top or f.name!r}: row {row} has an object with {names[0]!r} = "
+                        f"{left!r} and {other!r} = {right!r}: two names of one field with "
+                        "different values; which one is right cannot be told",
+                        column=top or f.name,
+                        value=right,
+                        row=row,
+                    )
+        if sub.fields:
+            for name in names:
+                _check_names_agree(
+                    fields.get_column(name), sub, values.get_column("row"), top or f.name
+                )
+
+
+def _has_several_names(f: Field) -> bool:
+    """Whether a sub-field of ``f``, at any depth, has more than one name."""
+    return any(len(sub.all_names) > 1 or _has_several_names(sub) for sub in f.fields)
 
 
 def _nested(frame: pl.DataFrame, typed: pl.Expr, f: Field) -> pl.Series:
