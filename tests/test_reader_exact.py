@@ -419,6 +419,60 @@ def test_an_integral_float_in_a_nested_integer_field_is_its_integer() -> None:
     assert df["contents"][1] is None
 
 
+@pytest.mark.usefixtures("path")
+def test_integral_floats_and_integers_in_one_nested_integer_field_are_its_integers() -> None:
+    # As at the top level (a count sent as 19.0 in one row and 3 in the next). The
+    # general path made such contents JSON text, refused as "not a list of objects".
+    elements = [
+        {"content_id": "c1", "dwell_time_in_milliseconds": 4200.0},
+        {"content_id": "c2", "dwell_time_in_milliseconds": 17},
+        {"content_id": "c3", "dwell_time_in_milliseconds": -0.0},
+    ]
+    row = {"location_id": 1, "start_time": "2025-01-01T10:00:00", "contents": elements}
+    body = json.dumps({"state": "finished", "data": [row]}).encode()
+    df = vf.read_vidicenter(body, data_type="viewers_apc", time_resolution="finest")
+    got = [(e["content_id"], e["dwell_time_in_milliseconds"]) for e in df["contents"][0]]
+    assert got == [("c1", 4200), ("c2", 17), ("c3", 0)]
+    # One level deeper: a visit's timings.
+    visit = {"id": 5.0, "name": "door", "timings": [{"start": 7.0}, {"start": 3, "duration": 2}]}
+    row = {"location_id": 1, "period_start": "2025-01-01 10:00:00", "visits": [visit, {"id": 6}]}
+    body = json.dumps({"state": "finished", "data": [row]}).encode()
+    df = vf.read_vidicenter(body, data_type="retail_analytics_footfall", time_resolution="finest")
+    assert df["visits"].to_list() == [
+        [
+            {
+                "id": 5,
+                "name": "door",
+                "timings": [{"start": 7, "duration": None}, {"start": 3, "duration": 2}],
+            },
+            {"id": 6, "name": None, "timings": None},
+        ]
+    ]
+
+
+@pytest.mark.parametrize(
+    "elements",
+    [
+        [{"dwell_time_in_milliseconds": 4200.5}, {"dwell_time_in_milliseconds": 17}],
+        [{"dwell_time_in_milliseconds": 2.0**60}, {"dwell_time_in_milliseconds": 17}],
+        [{"dwell_time_in_milliseconds": True}, {"dwell_time_in_milliseconds": 17}],
+        [{"content_id": 3}, {"content_id": 4.0}],
+        [{"zz_new": 3}, {"zz_new": 4.0}, {"dwell_time_in_milliseconds": 1}],
+    ],
+)
+@pytest.mark.usefixtures("path")
+def test_a_fraction_next_to_integers_in_a_nested_field_is_still_an_error(
+    elements: list[dict[str, Any]],
+) -> None:
+    # Read with the registry's types, pyarrow would cut 4200.5 to 4200, make an
+    # unknown sub-field vanish, and a number a text: each of these stays refused.
+    row = {"location_id": 1, "start_time": "2025-01-01T10:00:00", "contents": elements}
+    body = json.dumps({"state": "finished", "data": [row]}).encode()
+    with pytest.raises(vf.SchemaError, match="'contents'") as info:
+        vf.read_vidicenter(body, data_type="viewers_apc", time_resolution="finest")
+    assert info.value.column == "contents"
+
+
 @pytest.mark.parametrize("dwell", [4200.5, 2.0**60])
 @pytest.mark.usefixtures("path")
 def test_a_fraction_or_an_inexact_float_in_a_nested_integer_field_is_an_error(

@@ -825,7 +825,10 @@ def _frame_from_rows(rows: Any, hints: ColumnHints) -> pl.DataFrame:
         return pl.DataFrame(height=len(rows))
     # By name: a list of Series would name a nameless one (key "") column_<i>.
     return pl.DataFrame(
-        {name: _column(name, values, hints.kind_of(name)) for name, values in columns.items()}
+        {
+            name: _column(name, values, hints.kind_of(name), hints.elements.get(name))
+            for name, values in columns.items()
+        }
     )
 
 
@@ -853,7 +856,12 @@ def _transpose(rows: list[dict[Any, Any]]) -> dict[Any, list[Any]]:
     return {name: [row.get(name) for row in rows] for name in names}
 
 
-def _column(name: str, values: list[Any], expected: str | None) -> pl.Series:
+def _column(
+    name: str,
+    values: list[Any],
+    expected: str | None,
+    elements: Mapping[str, Any] | None = None,
+) -> pl.Series:
     """One raw column: the values' own type when they share one, else their JSON text.
 
     ``expected`` is the JSON kind the registry expects of the field (what its
@@ -861,6 +869,8 @@ def _column(name: str, values: list[Any], expected: str | None) -> pl.Series:
     other value as its JSON text, and a float field takes integers as the nearest
     double, as its type says. Elsewhere an integer must fit Int64,
     and one that shares a column with fractions must be exact as a double.
+    ``elements`` are the kinds of the objects' fields of a list of objects
+    (:attr:`ColumnHints.elements`).
     """
     # Decoded JSON holds exactly these types: a set of types costs one pass in C.
     sent = {_KIND_OF_TYPE.get(t, "nested") for t in set(map(type, values))} - {"null"}
@@ -887,7 +897,7 @@ def _column(name: str, values: list[Any], expected: str | None) -> pl.Series:
     if sent <= {"int", "float"}:
         _check_exact_doubles(name, values)
         return _floats(name, values, with_ints=True)
-    return _nested_column(name, values)
+    return _nested_column(name, values, elements)
 
 
 _KIND_OF_TYPE = {
@@ -968,44 +978,80 @@ def _exact_double(value: int) -> bool:
         return False
 
 
-def _nested_column(name: str, values: list[Any]) -> pl.Series:
-    """Lists and objects, typed by pyarrow when that keeps every value, else JSON text."""
-    try:
-        array = pa.array(values)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError):
-        array = None
-    if array is not None and all(
-        _same(a, b) for a, b in zip(values, array.to_pylist(), strict=True)
-    ):
-        try:
-            series = pl.from_arrow(array)
-            read = series.to_list() if isinstance(series, pl.Series) else None
-        except pl.exceptions.PolarsError:
-            # Polars cuts a struct field's name at a NUL byte: two such names collide.
-            read = None
-        # And where they do not collide, a name changed: check the values too.
-        if read is not None and all(_same(a, b) for a, b in zip(values, read, strict=True)):
-            assert isinstance(series, pl.Series)
-            return series.alias(name)
+def _nested_column(
+    name: str, values: list[Any], elements: Mapping[str, Any] | None = None
+) -> pl.Series:
+    """Lists and objects, typed by pyarrow when that keeps every value, else JSON text.
+
+    A list of objects whose field holds integers and integral floats (``19.0``
+    here, ``3`` there, as the API sends counts) is inferred as doubles, which are
+    not the integers sent: it is read again with the registry's types
+    (``elements``), each integral float below 2**53 taken as its integer, as the
+    typing takes it at the top level.
+    """
+    series = _nested_series(name, values, None)
+    if series is None and elements is not None:
+        element = _element_type(elements)
+        if element is not None:
+            series = _nested_series(name, values, pa.list_(element))
+    if series is not None:
+        return series
     return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
 
 
-def _same(sent: Any, read: Any) -> bool:
-    """Whether pyarrow's value is the sent one (struct fields it added are null)."""
+def _nested_series(name: str, values: list[Any], declared: pa.DataType | None) -> pl.Series | None:
+    """``values`` read by pyarrow (as ``declared`` if given), or ``None`` if one changed."""
+    # pyarrow casts to a declared type without a word (7.5 to 7, a field it does
+    # not declare dropped): every value read is checked against the one sent.
+    integral = declared is not None
+    try:
+        array = pa.array(values, type=declared)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    if not all(
+        _same(a, b, integral=integral) for a, b in zip(values, array.to_pylist(), strict=True)
+    ):
+        return None
+    try:
+        series = pl.from_arrow(array)
+        read = series.to_list() if isinstance(series, pl.Series) else None
+    except pl.exceptions.PolarsError:
+        # Polars cuts a struct field's name at a NUL byte: two such names collide.
+        return None
+    # And where they do not collide, a name changed: check the values too.
+    if read is None or not all(
+        _same(a, b, integral=integral) for a, b in zip(values, read, strict=True)
+    ):
+        return None
+    assert isinstance(series, pl.Series)
+    return series.alias(name)
+
+
+def _same(sent: Any, read: Any, *, integral: bool = False) -> bool:
+    """Whether pyarrow's value is the sent one (struct fields it added are null).
+
+    With ``integral``, an integer read where an integral float below 2**53 was
+    sent is that float (its field is an integer field, declared so).
+    """
     if isinstance(sent, dict):
         return (
             isinstance(read, dict)
-            and all(key in read and _same(value, read[key]) for key, value in sent.items())
+            and all(
+                key in read and _same(value, read[key], integral=integral)
+                for key, value in sent.items()
+            )
             and all(value is None for key, value in read.items() if key not in sent)
         )
     if isinstance(sent, list):
         return (
             isinstance(read, list)
             and len(sent) == len(read)
-            and all(_same(a, b) for a, b in zip(sent, read, strict=True))
+            and all(_same(a, b, integral=integral) for a, b in zip(sent, read, strict=True))
         )
     if isinstance(sent, float) and isinstance(read, float) and math.isnan(sent):
         return False  # JSON has no NaN; never expected here
+    if integral and isinstance(sent, float) and _json_kind(read) == "int":
+        return abs(sent) < 2.0**53 and sent == read
     return _json_kind(sent) == _json_kind(read) and sent == read
 
 
