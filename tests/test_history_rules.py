@@ -207,7 +207,7 @@ def test_nested_names_of_one_field_with_different_values_are_refused() -> None:
     # Names that agree (an integral float is its integer) are one value.
     agree = body(
         apc_row({"content_id": "a"}),
-        apc_row({"dwell_time": 7.0, "dwell_time_in_milliseconds": 7}, {"dwell_time": 3.0}),
+        apc_row({"dwell_time": 7.0, "dwell_time_in_milliseconds": 7}, {"dwell_time": 3}),
     )
     for sent in (agree, orjson.dumps(agree)):
         df = read(sent, "viewers_apc", "finest")
