@@ -489,13 +489,20 @@ CONTENT = st.dictionaries(
 CONTENTS = st.none() | st.lists(st.none() | CONTENT, max_size=3)
 
 
-def read_apc(body: bytes) -> Any:
-    """The typed frame's rows, or the error's type and message."""
-    try:
-        frame = vf.read_vidicenter(body, data_type="viewers_apc", time_resolution="finest")
-    except vf.VidiFrameError as error:
-        return type(error).__name__, str(error)
-    return frame.to_dicts()
+def both_paths(body: bytes, data_type: str) -> tuple[Any, Any]:
+    """The typed frame's rows (or the error's type and message), fast path then general."""
+
+    def read() -> Any:
+        try:
+            frame = vf.read_vidicenter(body, data_type=data_type, time_resolution="finest")
+        except vf.VidiFrameError as error:
+            return type(error).__name__, str(error)
+        return frame.to_dicts()
+
+    fast = read()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
+        return fast, read()
 
 
 @settings(max_examples=150, deadline=None)
@@ -510,10 +517,7 @@ def test_lists_of_objects_read_on_the_fast_path_as_on_the_general_path(
     for row, value in zip(payload["data"], contents, strict=False):
         row["contents"] = value
     body = orjson.dumps(payload) if compact else json.dumps(payload).encode()
-    fast = read_apc(body)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
-        general = read_apc(body)
+    fast, general = both_paths(body, "viewers_apc")
     assert fast == general
 
 
@@ -556,17 +560,6 @@ VISIT = st.fixed_dictionaries(
 VISITS = st.none() | st.lists(st.none() | VISIT, max_size=3)
 
 
-def read_retail(body: bytes) -> Any:
-    """The typed frame's rows, or the error's type and message."""
-    try:
-        frame = vf.read_vidicenter(
-            body, data_type="retail_analytics_footfall", time_resolution="finest"
-        )
-    except vf.VidiFrameError as error:
-        return type(error).__name__, str(error)
-    return frame.to_dicts()
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     payload=export_payloads("retail_analytics_footfall", "finest", min_rows=1, max_rows=6),
@@ -579,10 +572,7 @@ def test_nested_lists_of_objects_read_on_the_fast_path_as_on_the_general_path(
     for row, value in zip(payload["data"], visits, strict=False):
         row["visits"] = value
     body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
-    fast = read_retail(body)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
-        general = read_retail(body)
+    fast, general = both_paths(body, "retail_analytics_footfall")
     assert fast == general
 
 
@@ -610,7 +600,5 @@ def test_the_visits_the_api_sends_take_the_fast_path(payload: dict[str, Any]) ->
         return
     assert frame is not None
     assert frame.height == len(payload["data"])
-    fast = read_retail(body)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(_json, "_read_fast", lambda *_: None)
-        assert read_retail(body) == fast
+    fast, general = both_paths(body, "retail_analytics_footfall")
+    assert fast == general
