@@ -46,6 +46,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse.py
+	$(PY) benchmarks/parse_nested.py
 	$(PY) benchmarks/fetch.py
 	$(PY) benchmarks/write.py
 	$(PY) benchmarks/names.py
