@@ -11,28 +11,16 @@ and against vidiframe's own general path. Run with
 
 from __future__ import annotations
 
-import gc
 import json
-import time
-from collections.abc import Callable
 
 import polars as pl
+from parse import best_of  # the parse benchmark's timer, run beside it
 
 import vidiframe as vf
 from vidiframe import _json
 from vidiframe.testing import response_body
 
 NAIVE = "pl.DataFrame(json.loads(body)['data'])"
-
-
-def best_of(n: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(n):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def measure(data_type: str, locations: int, days: int) -> None:
