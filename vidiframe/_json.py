@@ -473,7 +473,8 @@ _ARROW_KINDS = {
     "float": pa.float64(),
     "str": pa.string(),
     "bool": pa.bool_(),
-    # A nested field may be null on this path; a list sends the body to the general one.
+    # A nested field the registry gives no element type (ColumnHints.elements) may
+    # only be null on this path; a value sends the body to the general one.
     "list": pa.null(),
 }
 #: The kinds a nested object's fields may have on this path (an integer of a
