@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm as Tqdm  # noqa: N812 - the type, not the function
 
     from vidiframe._client import VidiCenterClient
+    from vidiframe._query import ExportQuery
     from vidiframe._registry import ExportSpec
 
 __all__ = ["read_online"]
@@ -157,13 +158,7 @@ def read_online(
     own_client = client is None
     active = client if client is not None else VidiCenterClient()
     try:
-        chunks = active.planner.plan(query)
-        logger.info(
-            "reading %s in %d chunk(s) (about %d rows)",
-            query.describe(),
-            len(chunks),
-            sum(c.estimated_rows for c in chunks),
-        )
+        chunks = _plan(active, query, "reading")
         run = _ChunkRun(
             active,
             query.spec,
@@ -180,6 +175,19 @@ def read_online(
         if own_client:
             active.close()
     return _concat(frames)
+
+
+def _plan(active: VidiCenterClient, query: ExportQuery, doing: str) -> list[Chunk]:
+    """The query's chunks, as the client's planner cuts them, logged as ``doing`` them."""
+    chunks = active.planner.plan(query)
+    logger.info(
+        "%s %s in %d chunk(s) (about %d rows)",
+        doing,
+        query.describe(),
+        len(chunks),
+        sum(c.estimated_rows for c in chunks),
+    )
+    return chunks
 
 
 class _ChunkRun:

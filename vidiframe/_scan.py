@@ -301,15 +301,9 @@ class _Fetcher:
         self, active: VidiCenterClient, query: ExportQuery, *, one_by_one: bool
     ) -> Iterator[pl.DataFrame]:
         """The chunks' frames in chunk order; ``one_by_one`` fetches a chunk only when asked."""
-        from vidiframe._fetch import _ChunkRun, _interactive
+        from vidiframe._fetch import _ChunkRun, _interactive, _plan
 
-        chunks = active.planner.plan(query)
-        logger.info(
-            "scanning %s in %d chunk(s) (about %d rows)",
-            query.describe(),
-            len(chunks),
-            sum(c.estimated_rows for c in chunks),
-        )
+        chunks = _plan(active, query, "scanning")
 
         def run(part: list[Any]) -> list[pl.DataFrame]:
             return _ChunkRun(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
+from support.kill import kill_now, reap
 from support.proxy import Proxy
 
 import vidiframe as vf
@@ -111,15 +111,9 @@ def test_killed_delta_writer_leaves_the_old_version(
         uploaded = data_files(s3, bucket) - before
         assert {k.split("/")[2] for k in uploaded} == {f"{KEY}={DAY2}", f"{KEY}={DAY3}"}
         assert_frame_equal(vf.scan_partitions(url, storage_options=options).collect(), OLD)
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait() == -signal.SIGKILL
+        kill_now(child)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
+        reap(child)
     # Dead: the table is at its old version; the files it uploaded belong to no version.
     delta_options = {
         k: v for k, v in options.items() if k not in ("max_retries", "retry_timeout_ms")

@@ -106,13 +106,23 @@ def stopped_then_killed(
             child.kill()
             pytest.fail(f"writer did not stop at {step!r}: {reached!r}\n{child.communicate()[1]}")
         during = read()
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait() == -signal.SIGKILL
+        kill_now(child)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
+        reap(child)
     return during
+
+
+def kill_now(child: subprocess.Popen[str]) -> None:
+    """SIGKILL ``child`` and check that the signal is what ended it."""
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+
+
+def reap(child: subprocess.Popen[str]) -> None:
+    """Kill ``child`` if it still runs (a failed test) and close its pipes."""
+    if child.poll() is None:
+        child.kill()
+        child.wait()
+    for stream in (child.stdin, child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()
